@@ -1,0 +1,239 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+// loadContract loads and validates openapi.yaml the way any OpenAPI 3.0 tool
+// would, failing the test on the first problem.
+func loadContract(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile("../openapi.yaml")
+	if err != nil {
+		t.Fatalf("load openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml does not validate: %v", err)
+	}
+	return doc
+}
+
+func TestContractLoadsAndValidates(t *testing.T) {
+	doc := loadContract(t)
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
+	}
+	if got := doc.Servers[0].URL; got != "https://api.bentley.com/export" {
+		t.Errorf("server = %q", got)
+	}
+}
+
+// TestContractOperations pins the eight operations of the Export API and the
+// metadata another language's generator needs on each.
+func TestContractOperations(t *testing.T) {
+	doc := loadContract(t)
+	want := map[string]string{
+		"createExportConnection":      "POST /connections",
+		"getExportConnections":        "GET /connections",
+		"getExportConnection":         "GET /connections/{connectionId}",
+		"deleteExportConnection":      "DELETE /connections/{connectionId}",
+		"createExportConnectionRun":   "POST /connections/{connectionId}/runs",
+		"getExportConnectionRuns":     "GET /connections/{connectionId}/runs",
+		"getExportConnectionRun":      "GET /connections/{connectionId}/runs/{runId}",
+		"getAuthorizationInformation": "GET /authorizationinformation",
+	}
+	got := map[string]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			got[op.OperationID] = method + " " + path
+			if len(op.Tags) == 0 || op.Summary == "" || op.Description == "" {
+				t.Errorf("%s: tags %v, summary %q, description %q: all are required", op.OperationID, op.Tags, op.Summary, op.Description)
+			}
+			accept := false
+			for _, p := range op.Parameters {
+				if p.Value.In == "header" && p.Value.Name == "Accept" {
+					accept = p.Ref == "#/components/parameters/Accept"
+				}
+			}
+			if !accept {
+				t.Errorf("%s: no reusable Accept header parameter", op.OperationID)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	if len(doc.Security) == 0 {
+		t.Error("no global security requirement")
+	}
+}
+
+// TestContractCreateRun checks the central operation against its reference page.
+func TestContractCreateRun(t *testing.T) {
+	doc := loadContract(t)
+	op := doc.Paths.Find("/connections/{connectionId}/runs").Post
+	var statuses []string
+	for code := range op.Responses.Map() {
+		statuses = append(statuses, code)
+	}
+	sort.Strings(statuses)
+	if diff := cmp.Diff([]string{"202", "303", "401", "403", "404", "409", "422", "429"}, statuses); diff != "" {
+		t.Errorf("responses (-want +got):\n%s", diff)
+	}
+	for _, code := range []int{202, 303} {
+		h := op.Responses.Status(code).Value.Headers["Location"]
+		if h == nil || h.Value.Schema.Value.Format != "uri-reference" {
+			t.Errorf("%d: Location header missing or not a uri-reference", code)
+		}
+	}
+	retry := op.Responses.Status(429).Value.Headers["Retry-After"]
+	if retry == nil || !retry.Value.Schema.Value.Type.Is("integer") {
+		t.Error("429: Retry-After header missing or not an integer")
+	}
+
+	body := op.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if diff := cmp.Diff([]string{"exportType"}, body.Required); diff != "" {
+		t.Errorf("required (-want +got):\n%s", diff)
+	}
+	closed := func(name string, s *openapi3.Schema) {
+		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+			t.Errorf("%s: additionalProperties must be false", name)
+		}
+	}
+	closed("body", body)
+	closed("inputOptions", body.Properties["inputOptions"].Value)
+	closed("outputOptions", body.Properties["outputOptions"].Value)
+
+	enum := func(s *openapi3.Schema) []any { return s.Enum }
+	if diff := cmp.Diff([]any{"IFC", "PDF"}, enum(body.Properties["exportType"].Value)); diff != "" {
+		t.Errorf("exportType enum (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]any{"IFC4.3", "IFC2x3", "IFC2x3 CV 2.0", "IFC4 RV 1.2"}, enum(body.Properties["ifcVersion"].Value)); diff != "" {
+		t.Errorf("ifcVersion enum (-want +got):\n%s", diff)
+	}
+	output := body.Properties["outputOptions"].Value
+	if diff := cmp.Diff([]any{"USER_BLOB_STORAGE", "STORAGE"}, enum(output.Properties["location"].Value)); diff != "" {
+		t.Errorf("location enum (-want +got):\n%s", diff)
+	}
+	input := body.Properties["inputOptions"].Value
+	if _, ok := input.Properties["mappingfileBlobUrl"]; !ok {
+		t.Error("inputOptions.mappingfileBlobUrl missing (the page spells it with a lower-case f)")
+	}
+	if m := input.Properties["modelIds"].Value; m == nil || m.MinItems != 1 || !m.Type.Is("array") {
+		t.Error("inputOptions.modelIds must be an array with minItems 1")
+	}
+}
+
+// TestContractExamplesValidate validates every example in the document (media
+// types, parameters, headers, named examples) against the schema it belongs
+// to, and checks that every request body and every response body has one.
+func TestContractExamplesValidate(t *testing.T) {
+	doc := loadContract(t)
+	checked := 0
+	check := func(where string, schema *openapi3.SchemaRef, value any) {
+		t.Helper()
+		checked++
+		if err := schema.Value.VisitJSON(value); err != nil {
+			t.Errorf("%s: example does not validate: %v", where, err)
+		}
+	}
+	media := func(where string, mt *openapi3.MediaType) {
+		t.Helper()
+		if mt.Example == nil && len(mt.Examples) == 0 {
+			t.Errorf("%s: no example", where)
+		}
+		if mt.Example != nil {
+			check(where, mt.Schema, mt.Example)
+		}
+		for name, ex := range mt.Examples {
+			check(where+" examples."+name, mt.Schema, ex.Value.Value)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				for ct, mt := range op.RequestBody.Value.Content {
+					media(where+" request "+ct, mt)
+				}
+			}
+			for code, resp := range op.Responses.Map() {
+				for ct, mt := range resp.Value.Content {
+					media(where+" "+code+" "+ct, mt)
+				}
+				for name, h := range resp.Value.Headers {
+					if h.Value.Example != nil {
+						check(where+" "+code+" header "+name, h.Value.Schema, h.Value.Example)
+					}
+				}
+			}
+			for _, p := range append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...) {
+				if p.Value.Example != nil {
+					check(where+" parameter "+p.Value.Name, p.Value.Schema, p.Value.Example)
+				}
+			}
+		}
+	}
+	// Every example written: 8 operations' bodies and parameters, shared ones
+	// counted once per use. A drop means examples were lost.
+	if checked < 60 {
+		t.Errorf("validated %d examples, expected at least 60", checked)
+	}
+	t.Logf("validated %d examples", checked)
+}
+
+// TestReferenceExampleRoundTrips decodes the example request of the reference
+// page into the generated type and encodes it again: nothing may be lost,
+// renamed or added.
+func TestReferenceExampleRoundTrips(t *testing.T) {
+	raw, err := os.ReadFile("testdata/create-run-request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	var body api.ExportConnectionRunCreate
+	if err := dec.Decode(&body); err != nil {
+		t.Fatalf("decode into api.ExportConnectionRunCreate: %v", err)
+	}
+	again, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(again, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip changed the request (-page +generated):\n%s", diff)
+	}
+	if body.InputOptions == nil || body.InputOptions.MappingfileBlobURL == nil || *body.InputOptions.MappingfileBlobURL != "https://example.com" {
+		t.Errorf("mappingfileBlobUrl not decoded: %+v", body.InputOptions)
+	}
+}
+
+// TestTaskErrorBridgeExitCodeIs64Bit decodes the largest exit code the
+// service reports.
+func TestTaskErrorBridgeExitCodeIs64Bit(t *testing.T) {
+	var e api.TaskError
+	if err := json.Unmarshal([]byte(`{"bridgeExitCode": 4294967295}`), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.BridgeExitCode == nil || *e.BridgeExitCode != 4294967295 {
+		t.Errorf("bridgeExitCode = %v", e.BridgeExitCode)
+	}
+}
