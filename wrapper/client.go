@@ -1,0 +1,521 @@
+package wrapper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DefaultBaseURL is the Export API's production base URL.
+const DefaultBaseURL = "https://api.bentley.com/export"
+
+// AcceptHeader is the media type the API recommends; the client sends it on
+// every request.
+const AcceptHeader = "application/vnd.bentley.itwin-platform.v1+json"
+
+const (
+	// maxErrorBody is the most of an error body the client reads.
+	maxErrorBody = 1 << 20
+	// maxSuccessBody is the most of a success body the client reads; a larger
+	// one is a malformed response.
+	maxSuccessBody = 8 << 20
+	// maxDrain is how much of an unread rest the client reads so that the
+	// connection can be reused; beyond it the connection is closed instead.
+	maxDrain = 64 << 10
+)
+
+// Options configure a Client. Only TokenSource is required.
+type Options struct {
+	// BaseURL of the API; DefaultBaseURL when empty. It must be https, or http
+	// on a loopback address (for apitest and local fakes).
+	BaseURL string
+	// TokenSource gives the bearer tokens. See StaticToken and
+	// ClientCredentials. Wrap yours in oauth2.ReuseTokenSource to cache tokens.
+	TokenSource oauth2.TokenSource
+	// HTTPClient is the client whose Transport and Timeout are used; it is
+	// never modified (the Client builds its own http.Client on the same
+	// Transport, which does not follow redirects). Nil means
+	// http.DefaultTransport and no overall timeout: use contexts.
+	HTTPClient *http.Client
+	// UserAgent is sent as User-Agent; a default names this library.
+	UserAgent string
+	// Retry bounds retries and waits; zero fields take their defaults.
+	Retry RetryPolicy
+	// Logger receives one Debug record per HTTP exchange (method, redacted
+	// URL, status, duration, attempt) and an Info record per wait. Nil: none.
+	Logger *slog.Logger
+}
+
+// RetryPolicy bounds the client's retries. Zero fields take the defaults.
+type RetryPolicy struct {
+	// MaxAttempts is how many times one call sends its request at most,
+	// the first time included. Default 5. 1 disables retries.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the exponential backoff between
+	// attempts (with jitter) when the API gives no Retry-After. Defaults 500ms
+	// and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter caps a Retry-After the client sleeps on. A longer one is
+	// not slept on: the call returns at once with an *APIError carrying the
+	// wait in RetryAfter. Default 2 minutes.
+	MaxRetryAfter time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.MinBackoff <= 0 {
+		p.MinBackoff = 500 * time.Millisecond
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 30 * time.Second
+	}
+	if p.MaxBackoff < p.MinBackoff {
+		p.MaxBackoff = p.MinBackoff
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = 2 * time.Minute
+	}
+	return p
+}
+
+// backoff is the wait before attempt+1: exponential from MinBackoff, capped
+// at MaxBackoff, with "equal jitter" (half fixed, half random).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.MinBackoff
+	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Client calls the Export API. It is safe for concurrent use; create one and
+// share it.
+type Client struct {
+	base      *url.URL
+	baseURL   string // base without a trailing slash, as the generated builders want it
+	tokens    oauth2.TokenSource
+	http      *http.Client
+	userAgent string
+	retry     RetryPolicy
+	log       *slog.Logger
+	secrets   []string // known secrets to scrub from error text (client secret)
+	lastToken atomic.Pointer[string] // the token last sent, scrubbed from error text too
+
+	// pauseUntil is a client-wide rate-limit pause: when any request gets a
+	// 429 with Retry-After, every request waits it out instead of each
+	// discovering it.
+	pauseMu    sync.Mutex
+	pauseUntil time.Time
+}
+
+// New returns a Client. It fails when the options cannot work: no token
+// source, or a base URL that is not absolute https (http only on loopback).
+func New(opts Options) (*Client, error) {
+	if opts.TokenSource == nil {
+		return nil, errors.New("wrapper.New: Options.TokenSource is required (see StaticToken and ClientCredentials)")
+	}
+	raw := opts.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("wrapper.New: base URL %q must be an absolute http(s) URL", RedactURL(raw))
+	}
+	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, fmt.Errorf("wrapper.New: base URL %q must have no userinfo, query or fragment", RedactURL(raw))
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
+	}
+	transport := http.DefaultTransport
+	var timeout time.Duration
+	if opts.HTTPClient != nil {
+		if opts.HTTPClient.Transport != nil {
+			transport = opts.HTTPClient.Transport
+		}
+		timeout = opts.HTTPClient.Timeout
+	}
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = "itwin-export-go"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{
+		base:    base,
+		baseURL: base.String(),
+		tokens:  opts.TokenSource,
+		http: &http.Client{
+			Transport: transport,
+			Timeout:   timeout,
+			// Never follow: a 303 names an active run the caller must see,
+			// and a redirect would carry the request to a URL nobody vetted.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		userAgent: ua,
+		retry:     opts.Retry.withDefaults(),
+		log:       log,
+	}
+	if s, ok := opts.TokenSource.(interface{ secretsToRedact() []string }); ok {
+		c.secrets = s.secretsToRedact()
+	}
+	return c, nil
+}
+
+// BaseURL returns the API base URL the client calls.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin reports whether u has the API's scheme, host and port.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) &&
+		strings.EqualFold(u.Hostname(), c.base.Hostname()) &&
+		effectivePort(u) == effectivePort(c.base) && u.User == nil
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
+// retryRule says which answers of an operation are retried.
+type retryRule int
+
+const (
+	// retryIdempotent: 429, 502, 503, 504 and connection failures (GETs).
+	retryIdempotent retryRule = iota
+	// retryCreate: 409 and 429 only. After a 5xx or a broken connection the
+	// resource may exist, so the error goes to the caller.
+	retryCreate
+	// retryRateLimit: 429 only.
+	retryRateLimit
+)
+
+func (r retryRule) retriesStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusConflict:
+		return r == retryCreate
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return r == retryIdempotent
+	}
+	return false
+}
+
+// exchange is a finished HTTP exchange: the response's status, header and
+// (bounded) body, and the request's method and URL.
+type exchange struct {
+	op       string
+	method   string
+	url      *url.URL
+	status   int
+	header   http.Header
+	body     []byte
+	attempts int
+}
+
+// request is what one call sends: a method, a URL and an optional JSON body.
+type request struct {
+	op     string
+	method string
+	url    *url.URL
+	body   []byte
+	rule   retryRule
+}
+
+// do sends r, retrying as its rule allows, and returns the final exchange.
+// Statuses are not judged here, except that a 429 whose Retry-After exceeds
+// the cap returns at once as an *APIError.
+func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
+	if !c.sameOrigin(r.url) {
+		return nil, &LocationError{Location: RedactURL(r.url.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
+	}
+	for attempt := 1; ; attempt++ {
+		if err := c.waitPause(ctx); err != nil {
+			return nil, err
+		}
+		x, err := c.send(ctx, r, attempt)
+		if err != nil {
+			if ctx.Err() != nil || r.rule != retryIdempotent || attempt >= c.retry.MaxAttempts || errors.Is(err, errNotRetryable) {
+				return nil, err
+			}
+			if err := c.sleep(ctx, c.retry.backoff(attempt), r, attempt, "connection failure"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !r.rule.retriesStatus(x.status) {
+			return x, nil
+		}
+		wait, hasRetryAfter := retryAfter(x.header, time.Now())
+		if hasRetryAfter && wait > c.retry.MaxRetryAfter {
+			// Not slept on: the caller decides what to do with a long wait.
+			return nil, c.apiError(x)
+		}
+		if x.status == http.StatusTooManyRequests && hasRetryAfter {
+			c.pause(wait)
+		}
+		if attempt >= c.retry.MaxAttempts {
+			return x, nil
+		}
+		if !hasRetryAfter {
+			wait = c.retry.backoff(attempt)
+		}
+		if err := c.sleep(ctx, wait, r, attempt, strconv.Itoa(x.status)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// errNotRetryable marks failures that happened before anything was sent.
+var errNotRetryable = errors.New("not retryable")
+
+// send makes one attempt.
+func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", r.op, err, errNotRetryable)
+	}
+	// http.NewRequest re-parses the string; keep the exact escaping we built.
+	req.URL = r.url
+	req.Header.Set("Accept", AcceptHeader)
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := c.authorize(req); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", r.op, err, errNotRetryable)
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
+			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+			slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt), slog.String("error", c.scrub(transportCause(err).Error())))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s %s: %w", r.op, r.method, RedactURL(r.url.String()), context.Cause(ctx))
+		}
+		return nil, &TransportError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), Err: scrubbedError{transportCause(err), c.scrub(transportCause(err).Error())}}
+	}
+	x := &exchange{op: r.op, method: r.method, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
+	limit := int64(maxSuccessBody)
+	if resp.StatusCode >= 400 {
+		limit = maxErrorBody
+	}
+	x.body, err = readBody(resp.Body, limit)
+	c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
+		slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
+	if errors.Is(err, errBodyTooLarge) {
+		if resp.StatusCode >= 400 {
+			return x, nil // the excerpt is all an error needs
+		}
+		return nil, &ResponseError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), StatusCode: resp.StatusCode,
+			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s %s: reading body: %w", r.op, r.method, RedactURL(r.url.String()), context.Cause(ctx))
+		}
+		return nil, &TransportError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), Err: scrubbedError{err, "reading body: " + c.scrub(err.Error())}}
+	}
+	return x, nil
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads at most limit bytes of body, then drains a bounded rest so
+// the connection can be reused, and closes it. Past limit it returns what it
+// read and errBodyTooLarge.
+func readBody(body io.ReadCloser, limit int64) ([]byte, error) {
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return b, err
+	}
+	if int64(len(b)) > limit {
+		return b[:limit], errBodyTooLarge
+	}
+	_, _ = io.CopyN(io.Discard, body, maxDrain)
+	return b, nil
+}
+
+// authorize attaches the bearer token, only for the API's own origin and
+// never over plain http except to loopback.
+func (c *Client) authorize(req *http.Request) error {
+	if !c.sameOrigin(req.URL) {
+		return &LocationError{Location: RedactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
+	}
+	if req.URL.Scheme != "https" && !isLoopback(req.URL.Hostname()) {
+		return ErrInsecureToken
+	}
+	tok, err := c.tokens.Token()
+	if err != nil {
+		return fmt.Errorf("getting a token: %s", c.scrub(err.Error()))
+	}
+	if last := c.lastToken.Load(); last == nil || *last != tok.AccessToken {
+		c.lastToken.Store(&tok.AccessToken)
+	}
+	tok.SetAuthHeader(req)
+	return nil
+}
+
+// scrub redacts free text with the client's known secrets.
+func (c *Client) scrub(s string) string { return RedactText(s, c.knownSecrets()...) }
+
+// knownSecrets are the client secret and the token last sent.
+func (c *Client) knownSecrets() []string {
+	if last := c.lastToken.Load(); last != nil {
+		return append(c.secrets[:len(c.secrets):len(c.secrets)], *last)
+	}
+	return c.secrets
+}
+
+// TransportError is a request that got no usable answer: the connection
+// failed, was reset or dropped mid-body. The URL is redacted.
+type TransportError struct {
+	Operation, Method, URL string
+	Err                    error
+}
+
+// Error names the request and the cause.
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("no answer: %s %s: %v", e.Method, e.URL, e.Err)
+}
+
+// Unwrap returns the cause (for example a *net.OpError or io.ErrUnexpectedEOF).
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// scrubbedError keeps an error's identity for errors.Is/As while showing a
+// redacted text.
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+func (e scrubbedError) Error() string { return e.text }
+func (e scrubbedError) Unwrap() error { return e.err }
+
+// transportCause strips *url.Error, whose text repeats the full URL.
+func transportCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// retryAfter reads Retry-After as seconds or an HTTP date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	return ParseRetryAfter(h.Get("Retry-After"), now)
+}
+
+// ParseRetryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
+// delay-seconds or an HTTP-date, relative to now. A date in the past is a
+// zero wait. Garbage, negative numbers and an empty value are not a wait
+// (false). Huge values saturate rather than overflow.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return maxDuration, true
+			}
+			return 0, false
+		}
+		if secs > uint64(maxDuration/time.Second) {
+			return maxDuration, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+const maxDuration = time.Duration(1<<63 - 1)
+
+// sleep waits d or until ctx ends.
+func (c *Client) sleep(ctx context.Context, d time.Duration, r request, attempt int, reason string) error {
+	c.log.LogAttrs(ctx, slog.LevelInfo, "retrying",
+		slog.String("op", r.op), slog.String("reason", reason), slog.Duration("wait", d), slog.Int("attempt", attempt))
+	return sleepCtx(ctx, d)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// pause makes every request of the client wait d from now.
+func (c *Client) pause(d time.Duration) {
+	until := time.Now().Add(d)
+	c.pauseMu.Lock()
+	if until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
+	c.pauseMu.Unlock()
+}
+
+// waitPause waits out a client-wide rate-limit pause, if any.
+func (c *Client) waitPause(ctx context.Context) error {
+	c.pauseMu.Lock()
+	d := time.Until(c.pauseUntil)
+	c.pauseMu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	return sleepCtx(ctx, d)
+}

@@ -1,0 +1,636 @@
+package wrapper_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func ifcRequest() api.ExportConnectionRunCreate {
+	return api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: ptr(api.IFCVersionIFC43)}
+}
+
+func TestCreateRunSendsTheContractRequest(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/export/connections/c1/runs/r1")
+		w.WriteHeader(http.StatusAccepted)
+	})
+	c := newClient(t, srv.base(), func(o *wrapper.Options) { o.UserAgent = "itwin-export-test/1" })
+	ref, err := c.CreateRun(context.Background(), "c1", ifcRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wrapper.RunRef{Location: srv.base() + "/connections/c1/runs/r1", ConnectionID: "c1", RunID: "r1"}
+	if diff := cmp.Diff(want, ref); diff != "" {
+		t.Errorf("run ref (-want +got):\n%s", diff)
+	}
+	got := srv.seen()
+	if len(got) != 1 {
+		t.Fatalf("server saw %d requests, want 1", len(got))
+	}
+	r := got[0]
+	if r.Method != http.MethodPost || r.URI != "/export/connections/c1/runs" {
+		t.Errorf("request = %s %s", r.Method, r.URI)
+	}
+	headers := map[string]string{
+		"Accept":        r.Header.Get("Accept"),
+		"Authorization": r.Header.Get("Authorization"),
+		"Content-Type":  r.Header.Get("Content-Type"),
+		"User-Agent":    r.Header.Get("User-Agent"),
+	}
+	wantHeaders := map[string]string{
+		"Accept":        "application/vnd.bentley.itwin-platform.v1+json",
+		"Authorization": "Bearer " + testToken,
+		"Content-Type":  "application/json",
+		"User-Agent":    "itwin-export-test/1",
+	}
+	if diff := cmp.Diff(wantHeaders, headers); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+	var body any
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"exportType": "IFC", "ifcVersion": "IFC4.3"}, body); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateRun303IsAnExistingRunAndNotFollowed(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			t.Errorf("the client followed the 303: %s %s", r.Method, r.RequestURI)
+		}
+		w.Header().Set("Location", "runs/active-run")
+		w.WriteHeader(http.StatusSeeOther)
+	})
+	c := newClient(t, srv.base())
+	ref, err := c.CreateRun(context.Background(), "c1", ifcRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "runs/active-run" resolves against .../connections/c1/runs (RFC 3986).
+	want := wrapper.RunRef{Location: srv.base() + "/connections/c1/runs/active-run", ConnectionID: "c1", RunID: "active-run", Existing: true}
+	if diff := cmp.Diff(want, ref); diff != "" {
+		t.Errorf("run ref (-want +got):\n%s", diff)
+	}
+	if n := len(srv.seen()); n != 1 {
+		t.Errorf("server saw %d requests, want only the POST", n)
+	}
+}
+
+func TestForeignLocationIsRefusedBeforeAnyRequest(t *testing.T) {
+	other := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the foreign host received %s %s (Authorization set: %t)", r.Method, r.RequestURI, r.Header.Get("Authorization") != "")
+	})
+	// Same loopback address, another port: another origin.
+	foreign := other.base() + "/connections/c1/runs/r1"
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", foreign)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	c := newClient(t, srv.base())
+	_, err := c.CreateRun(context.Background(), "c1", ifcRequest())
+	if !errors.Is(err, wrapper.ErrForeignLocation) {
+		t.Fatalf("err = %v, want ErrForeignLocation", err)
+	}
+	var le *wrapper.LocationError
+	if !errors.As(err, &le) || le.Location != foreign {
+		t.Errorf("LocationError = %+v", le)
+	}
+	// A saved reference to the foreign host is refused by GetRun too.
+	ref, err := wrapper.ParseRunRef(foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetRun(context.Background(), ref); !errors.Is(err, wrapper.ErrForeignLocation) {
+		t.Errorf("GetRun err = %v, want ErrForeignLocation", err)
+	}
+	if n := len(other.seen()); n != 0 {
+		t.Errorf("foreign host received %d requests", n)
+	}
+}
+
+func TestLocationProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, location string
+		want           error
+	}{
+		{"empty", "", wrapper.ErrMissingLocation},
+		{"malformed", "http://[::1", wrapper.ErrMissingLocation},
+		{"back at the create URL", "/export/connections/c1/runs", wrapper.ErrMissingLocation},
+		{"not a run", "/export/connections/c1", wrapper.ErrMissingLocation},
+		{"outside the base path", "/other/connections/c1/runs/r1", wrapper.ErrForeignLocation},
+		{"dot segments out of the base", "/export/../connections/c1/runs/r1", wrapper.ErrForeignLocation},
+		{"another scheme", "ftp://127.0.0.1/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
+		{"userinfo", "//user:pw@HOST/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
+		{"another host", "https://api.example.net/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var srv *scripted
+			srv = newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if n > 0 {
+					t.Errorf("unexpected request %s %s", r.Method, r.RequestURI)
+				}
+				w.Header().Set("Location", strings.ReplaceAll(tc.location, "HOST", srv.Listener.Addr().String()))
+				w.WriteHeader(http.StatusAccepted)
+			})
+			_, err := newClient(t, srv.base()).CreateRun(context.Background(), "c1", ifcRequest())
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), ":pw@") {
+				t.Errorf("error repeats a password: %v", err)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsWaited(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"slow down"}}`)
+			return
+		}
+		w.Header().Set("Location", "/export/connections/c1/runs/r1")
+		w.WriteHeader(http.StatusAccepted)
+	})
+	c := newClient(t, srv.base())
+	if _, err := c.CreateRun(context.Background(), "c1", ifcRequest()); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.seen()
+	if len(got) != 2 {
+		t.Fatalf("server saw %d requests, want 2", len(got))
+	}
+	gap := got[1].At.Sub(got[0].At)
+	if gap < 900*time.Millisecond || gap > 1100*time.Millisecond {
+		t.Errorf("waited %v between attempts, want Retry-After 1s within 10%%", gap)
+	}
+}
+
+func TestRetryAfterAboveTheCapReturnsAtOnce(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"The client sent more requests than allowed by this API for the current tier of the client."}}`)
+	})
+	c := newClient(t, srv.base())
+	start := time.Now()
+	_, err := c.CreateRun(context.Background(), "c1", ifcRequest())
+	elapsed := time.Since(start)
+	if !errors.Is(err, wrapper.ErrRateLimited) {
+		t.Fatalf("err = %v, want ErrRateLimited", err)
+	}
+	var ae *wrapper.APIError
+	if !errors.As(err, &ae) || ae.RetryAfter != time.Hour || ae.Code != "RateLimitExceeded" || ae.StatusCode != 429 {
+		t.Errorf("APIError = %+v, want 429 RateLimitExceeded with RetryAfter 1h", ae)
+	}
+	if elapsed > 500*time.Millisecond {
+		t.Errorf("took %v: a Retry-After above the cap must not be slept on", elapsed)
+	}
+	if n := len(srv.seen()); n != 1 {
+		t.Errorf("server saw %d requests, want 1", n)
+	}
+	if !strings.Contains(err.Error(), "retry after 1h0m0s") {
+		t.Errorf("error text does not carry the wait: %v", err)
+	}
+}
+
+func TestErrorBodiesAreClassified(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		want        error
+		wantCode    string
+		wantBody    string
+	}{
+		{"401 html", 401, "text/html", "<html><body>Unauthorized</body></html>", wrapper.ErrUnauthorized, "", "<html><body>Unauthorized</body></html>"},
+		{"500 empty", 500, "", "", wrapper.ErrServer, "", ""},
+		{"403 api", 403, "application/json", `{"error":{"code":"InsufficientPermissions","message":"The user has insufficient permissions for the requested operation."}}`, wrapper.ErrForbidden, "InsufficientPermissions", ""},
+		{"404 truncated json", 404, "application/json", `{"error":{"code":"ConnectionNotF`, wrapper.ErrNotFound, "", `{"error":{"code":"ConnectionNotF`},
+		{"422", 422, "application/json", `{"error":{"code":"InvalidConnectionRunRequest","message":"Cannot perform operation.","details":[{"code":"InvalidValue","message":"bad","target":"exportType"}]}}`, wrapper.ErrInvalidRequest, "InvalidConnectionRunRequest", ""},
+		{"400", 400, "text/plain", "bad request", wrapper.ErrInvalidRequest, "", "bad request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			})
+			_, err := newClient(t, srv.base()).GetConnection(context.Background(), "c1")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			for _, other := range []error{wrapper.ErrUnauthorized, wrapper.ErrForbidden, wrapper.ErrNotFound, wrapper.ErrConflict, wrapper.ErrInvalidRequest, wrapper.ErrRateLimited, wrapper.ErrServer} {
+				if other != tc.want && errors.Is(err, other) {
+					t.Errorf("err also matches %v", other)
+				}
+			}
+			var ae *wrapper.APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("err is %T, want *APIError", err)
+			}
+			if ae.StatusCode != tc.status || ae.Code != tc.wantCode || ae.Body != strings.TrimSpace(ae.Body) {
+				t.Errorf("APIError = %+v", ae)
+			}
+			if tc.wantBody != "" && ae.Body != tc.wantBody {
+				t.Errorf("Body = %q, want %q", ae.Body, tc.wantBody)
+			}
+			if n := len(srv.seen()); n != 1 {
+				t.Errorf("server saw %d requests; %d is not retried", n, tc.status)
+			}
+		})
+	}
+}
+
+func TestAPIErrorDetails(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 422, `{"error":{"code":"InvalidConnectionRunRequest","message":"Cannot perform operation.","details":[{"code":"MissingRequiredParameter","message":"imodelId was not provided.","target":"imodelId"},{"code":"InvalidValue","message":"Provided connectionId value is not valid.","target":"connectionId"}]}}`)
+	})
+	_, err := newClient(t, srv.base()).CreateRun(context.Background(), "c1", ifcRequest())
+	var ae *wrapper.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []api.ErrorDetails{
+		{Code: "MissingRequiredParameter", Message: "imodelId was not provided.", Target: ptr("imodelId")},
+		{Code: "InvalidValue", Message: "Provided connectionId value is not valid.", Target: ptr("connectionId")},
+	}
+	if diff := cmp.Diff(want, ae.Details); diff != "" {
+		t.Errorf("details (-want +got):\n%s", diff)
+	}
+	wantText := "invalid request: POST " + srv.base() + "/connections/c1/runs: 422 Unprocessable Entity: InvalidConnectionRunRequest: Cannot perform operation.; imodelId: MissingRequiredParameter: imodelId was not provided.; connectionId: InvalidValue: Provided connectionId value is not valid."
+	if err.Error() != wantText {
+		t.Errorf("error text\n got %s\nwant %s", err, wantText)
+	}
+}
+
+func TestErrorExcerptIsBoundedAndRedacted(t *testing.T) {
+	huge := strings.Repeat("x", 4096)
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 500, "token "+testToken+" and Bearer "+testToken+" https://acct.blob.core.windows.net/c?sv=1&sig=SASSIGNATURE "+huge)
+	})
+	_, err := newClient(t, srv.base()).GetConnection(context.Background(), "c1")
+	var ae *wrapper.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(ae.Body) > 512 {
+		t.Errorf("excerpt is %d bytes, want at most 512", len(ae.Body))
+	}
+	for _, secret := range []string{testToken, "SASSIGNATURE"} {
+		if strings.Contains(err.Error(), secret) || strings.Contains(ae.Body, secret) {
+			t.Errorf("error carries a secret %q: %v", secret, err)
+		}
+	}
+}
+
+func TestUnusableSuccessAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   error
+	}{
+		{"not json", 200, "<html>oops</html>", wrapper.ErrMalformedResponse},
+		{"truncated", 200, `{"run":{"id":"r1","state":"Exe`, wrapper.ErrMalformedResponse},
+		{"no run", 200, `{"runs":[]}`, wrapper.ErrMalformedResponse},
+		{"no state", 200, `{"run":{"id":"r1"}}`, wrapper.ErrMalformedResponse},
+		{"trailing data", 200, `{"run":{"id":"r1","state":"Queued"}} {}`, wrapper.ErrMalformedResponse},
+		{"unexpected 204", 204, "", wrapper.ErrUnexpectedStatus},
+		{"redirect", 302, "", wrapper.ErrUnexpectedStatus},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				if tc.status == 302 {
+					w.Header().Set("Location", "/elsewhere")
+				}
+				writeJSON(w, tc.status, tc.body)
+			})
+			c := newClient(t, srv.base())
+			ref, err := c.RunRefFor("c1", "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.GetRun(context.Background(), ref)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if n := len(srv.seen()); n != 1 {
+				t.Errorf("server saw %d requests, want 1", n)
+			}
+		})
+	}
+}
+
+func TestCreateRunUnexpectedAnswers(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{}`)
+	})
+	_, err := newClient(t, srv.base()).CreateRun(context.Background(), "c1", ifcRequest())
+	if !errors.Is(err, wrapper.ErrUnexpectedStatus) {
+		t.Errorf("200 to a create: err = %v, want ErrUnexpectedStatus", err)
+	}
+}
+
+func TestRetriesByOperation(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		create    bool
+		status    int
+		wantCalls int
+		wantErr   error
+	}{
+		{"GET retries 502", false, 502, 4, wrapper.ErrServer},
+		{"GET retries 503", false, 503, 4, wrapper.ErrServer},
+		{"GET retries 504", false, 504, 4, wrapper.ErrServer},
+		{"GET retries 429", false, 429, 4, wrapper.ErrRateLimited},
+		{"GET does not retry 500", false, 500, 1, wrapper.ErrServer},
+		{"GET does not retry 404", false, 404, 1, wrapper.ErrNotFound},
+		{"create retries 409", true, 409, 4, wrapper.ErrConflict},
+		{"create retries 429", true, 429, 4, wrapper.ErrRateLimited},
+		{"create does not retry 500", true, 500, 1, wrapper.ErrServer},
+		{"create does not retry 502", true, 502, 1, wrapper.ErrServer},
+		{"create does not retry 503", true, 503, 1, wrapper.ErrServer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, tc.status, `{"error":{"code":"X","message":"y"}}`)
+			})
+			c := newClient(t, srv.base())
+			var err error
+			if tc.create {
+				_, err = c.CreateRun(context.Background(), "c1", ifcRequest())
+			} else {
+				_, err = c.GetConnection(context.Background(), "c1")
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			var ae *wrapper.APIError
+			if errors.As(err, &ae) && ae.Attempts != tc.wantCalls {
+				t.Errorf("Attempts = %d, want %d", ae.Attempts, tc.wantCalls)
+			}
+			if n := len(srv.seen()); n != tc.wantCalls {
+				t.Errorf("server saw %d requests, want %d", n, tc.wantCalls)
+			}
+		})
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n < 2 {
+			writeJSON(w, 503, "")
+			return
+		}
+		writeJSON(w, 200, `{"connection":{"id":"c1","iModelId":"m1"}}`)
+	})
+	conn, err := newClient(t, srv.base()).GetConnection(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&api.ExportConnection{ID: ptr("c1"), IModelID: ptr("m1")}, conn); diff != "" {
+		t.Errorf("connection (-want +got):\n%s", diff)
+	}
+}
+
+// dropping accepts connections and closes them at once: a connection
+// failure, with no HTTP answer at all.
+func dropping(t *testing.T) (base string, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := make(chan int, 1)
+	count <- 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := <-count
+			count <- n + 1
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "http://" + ln.Addr().String() + "/export", func() int { n := <-count; count <- n; return n }
+}
+
+func TestConnectionFailures(t *testing.T) {
+	base, accepted := dropping(t)
+	c := newClient(t, base)
+	_, err := c.GetConnection(context.Background(), "c1")
+	var te *wrapper.TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("GET err = %v (%T), want *TransportError", err, err)
+	}
+	if n := accepted(); n != fastRetry.MaxAttempts {
+		t.Errorf("GET: %d connections, want %d (retried)", n, fastRetry.MaxAttempts)
+	}
+	_, err = c.CreateRun(context.Background(), "c1", ifcRequest())
+	if !errors.As(err, &te) {
+		t.Fatalf("create err = %v, want *TransportError", err)
+	}
+	if n := accepted(); n != fastRetry.MaxAttempts+1 {
+		t.Errorf("create: %d more connections, want 1 (never retried)", n-fastRetry.MaxAttempts)
+	}
+}
+
+func TestOneConnectionForAThousandCalls(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n%3 == 0 {
+			writeJSON(w, 404, `{"error":{"code":"ConnectionNotFound","message":"Requested Connection is not available."}}`)
+			return
+		}
+		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
+	})
+	c := newClient(t, srv.base())
+	notFound := 0
+	for i := 0; i < 1000; i++ {
+		_, err := c.GetConnection(context.Background(), "c1")
+		switch {
+		case errors.Is(err, wrapper.ErrNotFound):
+			notFound++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if notFound != 334 {
+		t.Errorf("%d answers were 404, want 334", notFound)
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Errorf("server accepted %d TCP connections for 1000 calls, want 1", n)
+	}
+}
+
+func TestValidationSendsNothing(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request sent: %s %s", r.Method, r.RequestURI)
+	})
+	c := newClient(t, srv.base())
+	req := api.ExportConnectionRunCreate{
+		ExportType:   api.ExportTypePDF,
+		IFCVersion:   ptr(api.IFCVersion("IFC5")),
+		InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{}, ChangesetID: ptr(" ")},
+		OutputOptions: &api.ExportRunOutputOptions{
+			Location:     ptr(api.LocationSTORAGE),
+			OutputSASURL: ptr("https://acct.blob.core.windows.net/c?sig=SECRET"),
+			LogsSASURL:   ptr("http://acct.blob.core.windows.net/logs?sig=SECRET"),
+		},
+	}
+	_, err := c.CreateRun(context.Background(), "c1", req)
+	var ve *wrapper.ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, wrapper.ErrValidation) {
+		t.Fatalf("err = %v, want *ValidationError", err)
+	}
+	want := []wrapper.Problem{
+		{Field: "ifcVersion", Message: `"IFC5" is not one of IFC4.3, IFC2x3, IFC2x3 CV 2.0, IFC4 RV 1.2`},
+		{Field: "inputOptions.changesetId", Message: "must not be empty when given"},
+		{Field: "inputOptions.modelIds", Message: "must not be empty: leave it out to export every model"},
+		{Field: "outputOptions.outputSasUrl", Message: "is allowed only with location USER_BLOB_STORAGE"},
+		{Field: "outputOptions.logsSasUrl", Message: "is allowed only with saveLogs true"},
+		{Field: "outputOptions.logsSasUrl", Message: "is allowed only with location USER_BLOB_STORAGE"},
+		{Field: "outputOptions.logsSasUrl", Message: "must be an absolute https URL"},
+	}
+	if diff := cmp.Diff(want, ve.Problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("validation error repeats a SAS signature: %v", err)
+	}
+	for _, id := range []string{"", ".", ".."} {
+		if _, err := c.CreateRun(context.Background(), id, ifcRequest()); !errors.Is(err, wrapper.ErrValidation) {
+			t.Errorf("connection id %q: err = %v, want ErrValidation", id, err)
+		}
+	}
+}
+
+func TestValidateRunRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  api.ExportConnectionRunCreate
+		want []wrapper.Problem
+	}{
+		{"minimal", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, nil},
+		{"pdf", api.ExportConnectionRunCreate{ExportType: api.ExportTypePDF, InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{"m1"}}}, nil},
+		{"missing type", api.ExportConnectionRunCreate{}, []wrapper.Problem{{Field: "exportType", Message: "is required"}}},
+		{"unknown type", api.ExportConnectionRunCreate{ExportType: "DWG"}, []wrapper.Problem{{Field: "exportType", Message: `"DWG" is not one of IFC, PDF`}}},
+		{"ifc version with pdf", api.ExportConnectionRunCreate{ExportType: api.ExportTypePDF, IFCVersion: ptr(api.IFCVersionIFC2X3)}, []wrapper.Problem{{Field: "ifcVersion", Message: "is allowed only with exportType IFC"}}},
+		{"blob without sas", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{Location: ptr(api.LocationUSERBLOBSTORAGE)}}, []wrapper.Problem{{Field: "outputOptions.outputSasUrl", Message: "is required with location USER_BLOB_STORAGE"}}},
+		{"blob complete", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{
+			Location: ptr(api.LocationUSERBLOBSTORAGE), OutputSASURL: ptr("https://a.blob.core.windows.net/c?sig=x"),
+			LogsSASURL: ptr("https://a.blob.core.windows.net/l?sig=y"), SaveLogs: ptr(true)}}, nil},
+		{"bad location", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{Location: ptr(api.Location("DISK"))}}, []wrapper.Problem{{Field: "outputOptions.location", Message: `"DISK" is not one of STORAGE, USER_BLOB_STORAGE`}}},
+		{"mapping url not https", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, InputOptions: &api.ExportRunInputOptions{MappingfileBlobURL: ptr("file:///etc/passwd")}}, []wrapper.Problem{{Field: "inputOptions.mappingfileBlobUrl", Message: "must be an absolute https URL"}}},
+		{"blank model id", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{"m1", ""}}}, []wrapper.Problem{{Field: "inputOptions.modelIds[1]", Message: "must not be empty"}}},
+		{"blank folder", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{FolderID: ptr("")}}, []wrapper.Problem{{Field: "outputOptions.folderId", Message: "must not be empty when given"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := wrapper.ValidateRunRequest(tc.req)
+			var got []wrapper.Problem
+			var ve *wrapper.ValidationError
+			if errors.As(err, &ve) {
+				got = ve.Problems
+			} else if err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
+	_, err := wrapper.New(wrapper.Options{BaseURL: "http://api.example.net/export", TokenSource: wrapper.StaticToken(testToken)})
+	if !errors.Is(err, wrapper.ErrInsecureToken) {
+		t.Errorf("plain http to a remote host: err = %v, want ErrInsecureToken", err)
+	}
+	for _, base := range []string{"http://127.0.0.1:8080/export", "http://[::1]:8080/export", "http://localhost/export", "https://api.bentley.com/export"} {
+		if _, err := wrapper.New(wrapper.Options{BaseURL: base, TokenSource: wrapper.StaticToken(testToken)}); err != nil {
+			t.Errorf("%s: %v", base, err)
+		}
+	}
+	if _, err := wrapper.New(wrapper.Options{BaseURL: "https://api.bentley.com/export"}); err == nil {
+		t.Error("no token source: want an error")
+	}
+}
+
+func TestHTTPClientIsNotMutated(t *testing.T) {
+	hc := &http.Client{Timeout: 7 * time.Second}
+	if _, err := wrapper.New(wrapper.Options{TokenSource: wrapper.StaticToken(testToken), HTTPClient: hc}); err != nil {
+		t.Fatal(err)
+	}
+	if hc.CheckRedirect != nil || hc.Transport != nil || hc.Timeout != 7*time.Second {
+		t.Errorf("the caller's http.Client was modified: %+v", hc)
+	}
+}
+
+func TestLogsAreRedacted(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"authorizationInformation":{"isUserAuthorized":true}}`)
+	})
+	var logs bytes.Buffer
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	info, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/cb?code=AUTHCODE&sig=SIGVALUE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.IsUserAuthorized == nil || !*info.IsUserAuthorized {
+		t.Errorf("info = %+v", info)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "status=200") || !strings.Contains(out, "attempt=1") {
+		t.Errorf("log lacks the exchange: %s", out)
+	}
+	for _, secret := range []string{testToken, "AUTHCODE", "SIGVALUE"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log carries %q: %s", secret, out)
+		}
+	}
+}
+
+func TestContextEndsEveryWait(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "2")
+		writeJSON(w, 429, `{"error":{"code":"RateLimitExceeded","message":"m"}}`)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := newClient(t, srv.base()).GetConnection(ctx, "c1")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("returned after %v, want soon after the 100ms deadline", d)
+	}
+}

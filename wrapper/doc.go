@@ -1,0 +1,37 @@
+// Package wrapper is the Export API client to import: one safe call for the
+// main job, and every other operation of the API with classified errors.
+//
+// Start with New and Client.Export (create a run and wait for it), or
+// CreateRun and WaitRun separately:
+//
+//	client, err := wrapper.New(wrapper.Options{
+//		TokenSource: wrapper.ClientCredentials(ctx, id, secret, ""),
+//	})
+//	ref, err := client.CreateRun(ctx, connectionID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
+//	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{})
+//
+// What it adds to the generated package api:
+//
+//   - Location following. A create answers 202 (a new run) or 303 (a run was
+//     already active): the redirect is never followed, and both come back as a
+//     RunRef. A relative Location is resolved against the request URL; one on
+//     another scheme, host or port is refused before any request.
+//   - Resuming. A RunRef is its Location URL: save RunRef.Location, and
+//     ParseRunRef rebuilds it in another process.
+//   - Retries, bounded and honest (RetryPolicy). GETs retry 429, 502, 503, 504
+//     and connection failures; the create POST retries only 409 and 429. A
+//     Retry-After beyond the cap returns at once, carrying the wait; a 429
+//     pauses every request of the client until its Retry-After has passed.
+//   - Classified errors: *APIError matches ErrUnauthorized, ErrForbidden,
+//     ErrNotFound, ErrConflict, ErrInvalidRequest, ErrRateLimited or ErrServer
+//     with errors.Is; *LocationError, *ResponseError, *TransportError,
+//     *ValidationError and *RunError cover the rest.
+//   - Local validation (ValidateRunRequest): a request the API would refuse
+//     is not sent.
+//   - Credentials stay home: the token goes only to the API's origin, never
+//     over plain http except to loopback, and tokens, client secrets and SAS
+//     signatures are scrubbed from every error and log line.
+//
+// A Client is safe for concurrent use. Package apitest provides an in-memory
+// Export service to test code that uses this package.
+package wrapper

@@ -1,0 +1,260 @@
+package wrapper
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+// Sentinels for the classes of API errors. An *APIError matches the sentinel of
+// its status class with errors.Is:
+//
+//	if errors.Is(err, wrapper.ErrRateLimited) { ... }
+var (
+	ErrUnauthorized   = errors.New("unauthorized")    // 401: no token, or a token the API does not accept
+	ErrForbidden      = errors.New("forbidden")       // 403: the token may not use this resource
+	ErrNotFound       = errors.New("not found")       // 404: no such connection or run
+	ErrConflict       = errors.New("conflict")        // 409: another request for the same iModel is in flight, or the connection is in use
+	ErrInvalidRequest = errors.New("invalid request") // 400 or 422: the API refused the request's content
+	ErrRateLimited    = errors.New("rate limited")    // 429: the client's rate-limit tier is exhausted
+	ErrServer         = errors.New("server error")    // 5xx: the API failed
+)
+
+// Sentinels for answers that could not be used, and for requests that were
+// never sent.
+var (
+	// ErrMissingLocation: a 202 or 303 came without a Location header, or with
+	// one that cannot be parsed or does not name a run.
+	ErrMissingLocation = errors.New("missing or invalid Location")
+	// ErrForeignLocation: a Location or paging link points at another scheme,
+	// host or port than the API's; it is refused before any request, so the
+	// token never leaves the API's origin.
+	ErrForeignLocation = errors.New("Location outside the API's origin")
+	// ErrMalformedResponse: a success status whose body is not the JSON the
+	// contract promises, or a body larger than the client reads.
+	ErrMalformedResponse = errors.New("malformed response")
+	// ErrUnexpectedStatus: a status below 400 that the operation does not
+	// define (for example 200 to a create, or a redirect).
+	ErrUnexpectedStatus = errors.New("unexpected status")
+	// ErrValidation: the request failed local validation; nothing was sent.
+	ErrValidation = errors.New("invalid request (not sent)")
+	// ErrRunFailed: the run completed with a result other than Success.
+	ErrRunFailed = errors.New("run did not succeed")
+	// ErrInsecureToken: a bearer token would have been sent over plain http to
+	// a host that is not a loopback address.
+	ErrInsecureToken = errors.New("refusing to send a bearer token over plain http to a non-loopback host")
+)
+
+// APIError is an error status (400 or above) answered by the API. It carries
+// the API's error object when the body had one; the reference warns that a
+// failed request may carry no such body, so Code and Message may be empty and
+// Body then holds what came instead.
+type APIError struct {
+	// Operation is the API operation, for example "createExportConnectionRun".
+	Operation string
+	// Method and URL of the request; the URL is redacted.
+	Method, URL string
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code, Message, Target and Details are the API's error object, when any.
+	Code    string
+	Message string
+	Target  string
+	Details []api.ErrorDetails
+	// RetryAfter is the wait the API asked for (Retry-After), or zero.
+	RetryAfter time.Duration
+	// Body is a redacted excerpt of the body, at most 512 bytes.
+	Body string
+	// Attempts is how many times the request was sent.
+	Attempts int
+}
+
+// Error describes the failure in one line: class, status, code and message,
+// and the details of a 422.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s %s: %d %s", e.class(), e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		fmt.Fprintf(&b, ": %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.Target != "" {
+		fmt.Fprintf(&b, " (target %s)", e.Target)
+	}
+	for _, d := range e.Details {
+		target := ""
+		if d.Target != nil {
+			target = *d.Target
+		}
+		fmt.Fprintf(&b, "; %s: %s: %s", target, d.Code, d.Message)
+	}
+	if e.Code == "" && e.Body != "" {
+		fmt.Fprintf(&b, ": body %q", e.Body)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Is reports whether target is the sentinel of e's status class.
+func (e *APIError) Is(target error) bool {
+	return target == e.sentinel() && target != nil
+}
+
+func (e *APIError) sentinel() error {
+	switch s := e.StatusCode; {
+	case s == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case s == http.StatusForbidden:
+		return ErrForbidden
+	case s == http.StatusNotFound:
+		return ErrNotFound
+	case s == http.StatusConflict:
+		return ErrConflict
+	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
+		return ErrInvalidRequest
+	case s == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case s >= 500:
+		return ErrServer
+	}
+	return nil
+}
+
+func (e *APIError) class() string {
+	if s := e.sentinel(); s != nil {
+		return s.Error()
+	}
+	return "API error"
+}
+
+// LocationError is a Location header (or paging link) that could not be
+// followed. It matches ErrMissingLocation or ErrForeignLocation.
+type LocationError struct {
+	// Location is the header's value, redacted.
+	Location string
+	// Reason says what is wrong with it.
+	Reason string
+	kind   error
+}
+
+// Error describes the Location and why it was refused.
+func (e *LocationError) Error() string {
+	if e.Location == "" {
+		return fmt.Sprintf("%v: %s", e.kind, e.Reason)
+	}
+	return fmt.Sprintf("%v: %q: %s", e.kind, e.Location, e.Reason)
+}
+
+// Is matches ErrMissingLocation or ErrForeignLocation.
+func (e *LocationError) Is(target error) bool { return target == e.kind }
+
+// ResponseError is an answer the client could not use although its status was
+// not an error: a malformed body (ErrMalformedResponse) or a status the
+// operation does not define (ErrUnexpectedStatus).
+type ResponseError struct {
+	Operation  string
+	Method     string
+	URL        string // redacted
+	StatusCode int
+	// Reason says what is wrong.
+	Reason string
+	// Body is a redacted excerpt of the body, at most 512 bytes.
+	Body string
+	kind error
+}
+
+// Error describes the response and what is wrong with it.
+func (e *ResponseError) Error() string {
+	s := fmt.Sprintf("%v: %s %s: %d: %s", e.kind, e.Method, e.URL, e.StatusCode, e.Reason)
+	if e.Body != "" {
+		s += fmt.Sprintf(": body %q", e.Body)
+	}
+	return s
+}
+
+// Is matches ErrMalformedResponse or ErrUnexpectedStatus.
+func (e *ResponseError) Is(target error) bool { return target == e.kind }
+
+// Problem is one reason a request failed local validation.
+type Problem struct {
+	// Field is the path of the field in the request body, for example
+	// "outputOptions.outputSasUrl", or the name of an argument such as
+	// "connectionID".
+	Field string
+	// Message says what is wrong; it never repeats a URL's query string.
+	Message string
+}
+
+// ValidationError lists every problem local validation found. Nothing was
+// sent. It matches ErrValidation.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error lists the problems, one after the other.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Field + ": " + p.Message
+	}
+	return ErrValidation.Error() + ": " + strings.Join(parts, "; ")
+}
+
+// Is matches ErrValidation.
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// TaskFailure is the error of one task of a run, with where it happened.
+type TaskFailure struct {
+	JobID, TaskID string
+	Error         api.TaskError
+}
+
+// RunError is a run that completed with a result other than Success. It
+// carries the run as the API returned it and every task error. It matches
+// ErrRunFailed.
+type RunError struct {
+	Run    *api.ExportRun
+	Result api.ExecutionResult
+	Tasks  []TaskFailure
+}
+
+// Error names the run, its result and each task error.
+func (e *RunError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s completed with result %s", deref(e.Run.ID), e.Result)
+	for _, t := range e.Tasks {
+		te := t.Error
+		fmt.Fprintf(&b, "; task %s: %s", t.TaskID, deref(te.ErrorCode))
+		if d := deref(te.Description); d != "" {
+			fmt.Fprintf(&b, ": %s", d)
+		} else if m := deref(te.Message); m != "" {
+			fmt.Fprintf(&b, ": %s", m)
+		}
+		if te.CanUserFix != nil {
+			fmt.Fprintf(&b, " (user can fix: %t)", *te.CanUserFix)
+		}
+		if kb := deref(te.KbArticleLink); kb != "" {
+			fmt.Fprintf(&b, " (see %s)", kb)
+		}
+	}
+	return b.String()
+}
+
+// Is matches ErrRunFailed.
+func (e *RunError) Is(target error) bool { return target == ErrRunFailed }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,92 @@
+package wrapper_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+const testToken = "test-token-0123456789abcdef"
+
+// seen is one request a scripted server received.
+type seen struct {
+	Method string
+	URI    string
+	Header http.Header
+	Body   string
+	At     time.Time
+}
+
+// scripted is an httptest server whose answers a test writes as a function of
+// the request number (0-based). It records every request and counts the TCP
+// connections it accepted.
+type scripted struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []seen
+	conns    atomic.Int64
+}
+
+func newScripted(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *scripted {
+	t.Helper()
+	s := &scripted{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		n := len(s.requests)
+		s.requests = append(s.requests, seen{Method: r.Method, URI: r.RequestURI, Header: r.Header.Clone(), Body: string(body), At: time.Now()})
+		s.mu.Unlock()
+		answer(n, w, r)
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *scripted) seen() []seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]seen(nil), s.requests...)
+}
+
+// base is the API base URL on this server.
+func (s *scripted) base() string { return s.URL + "/export" }
+
+// fastRetry keeps retry waits short in tests that are not about their length.
+var fastRetry = wrapper.RetryPolicy{MaxAttempts: 4, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetryAfter: 5 * time.Second}
+
+func newClient(t *testing.T, base string, mods ...func(*wrapper.Options)) *wrapper.Client {
+	t.Helper()
+	opts := wrapper.Options{BaseURL: base, TokenSource: wrapper.StaticToken(testToken), Retry: fastRetry, HTTPClient: &http.Client{Transport: &http.Transport{}}}
+	for _, m := range mods {
+		m(&opts)
+	}
+	c, err := wrapper.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if tr, ok := opts.HTTPClient.Transport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
+	})
+	return c
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}

@@ -1,0 +1,324 @@
+package wrapper
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+// RunRef names a run. Its Location alone is enough to find the run again:
+// save it, and rebuild the RunRef with ParseRunRef after a restart to resume
+// waiting.
+type RunRef struct {
+	// Location is the run's absolute URL, as the API's Location header named
+	// it (resolved against the request URL when it was relative).
+	Location string
+	// ConnectionID and RunID are read from Location.
+	ConnectionID string
+	RunID        string
+	// Existing is true when the API answered 303: a run was already active
+	// for the iModel and no new run was created.
+	Existing bool
+}
+
+// ParseRunRef rebuilds a RunRef from a run's absolute Location URL, as
+// returned in RunRef.Location. The path must end in
+// /connections/{connectionId}/runs/{runId}. Whether the URL belongs to a
+// client's API is checked when the client uses it.
+func ParseRunRef(location string) (RunRef, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return RunRef{}, &LocationError{Location: RedactURL(location), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return RunRef{}, &LocationError{Location: RedactURL(location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
+	}
+	return runRefFromURL(u)
+}
+
+// runRefFromURL reads the ids from a run URL's path, segment by segment, so
+// that an id with an encoded "/" stays one id.
+func runRefFromURL(u *url.URL) (RunRef, error) {
+	bad := func(reason string) (RunRef, error) {
+		return RunRef{}, &LocationError{Location: RedactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
+	}
+	if u.User != nil {
+		return bad("carries user information")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return bad("has a query or fragment; a run URL has neither")
+	}
+	segs := strings.Split(u.EscapedPath(), "/")
+	n := len(segs)
+	if n < 5 || segs[n-4] != "connections" || segs[n-2] != "runs" {
+		return bad("does not name a run (/connections/{id}/runs/{runId})")
+	}
+	conn, err1 := url.PathUnescape(segs[n-3])
+	run, err2 := url.PathUnescape(segs[n-1])
+	if err1 != nil || err2 != nil || conn == "" || run == "" || conn == "." || conn == ".." || run == "." || run == ".." {
+		return bad("has an empty or invalid id")
+	}
+	return RunRef{Location: u.String(), ConnectionID: conn, RunID: run}, nil
+}
+
+// resolve resolves a Location or link href against the URL of the request
+// that returned it (RFC 9110 section 10.2.2) and checks that the result is on
+// the API's origin, under its base path.
+func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
+	if strings.TrimSpace(ref) == "" {
+		return nil, &LocationError{Reason: "the answer has no Location", kind: ErrMissingLocation}
+	}
+	rel, err := url.Parse(ref)
+	if err != nil {
+		return nil, &LocationError{Location: RedactURL(ref), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+	}
+	u := reqURL.ResolveReference(rel)
+	if !c.sameOrigin(u) {
+		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
+	}
+	if !c.underBase(u) {
+		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
+	}
+	return u, nil
+}
+
+// underBase reports whether u's path is below the base URL's path.
+func (c *Client) underBase(u *url.URL) bool {
+	prefix := c.base.EscapedPath() + "/"
+	return strings.HasPrefix(u.EscapedPath(), prefix) && !strings.Contains(u.EscapedPath(), "/../") && !strings.HasSuffix(u.EscapedPath(), "/..")
+}
+
+// runURL checks a RunRef's Location against the client's API.
+func (c *Client) runURL(ref RunRef) (*url.URL, error) {
+	parsed, err := ParseRunRef(ref.Location)
+	if err != nil {
+		return nil, err
+	}
+	return c.resolve(c.base, parsed.Location)
+}
+
+// RunRefFor builds the RunRef of a run known by its ids, for example from a
+// runs listing.
+func (c *Client) RunRefFor(connectionID, runID string) (RunRef, error) {
+	if err := validateIDs("connectionID", connectionID, "runID", runID); err != nil {
+		return RunRef{}, err
+	}
+	req, err := api.NewGetExportConnectionRunRequest(c.baseURL+"/", connectionID, runID, nil)
+	if err != nil {
+		return RunRef{}, err
+	}
+	return RunRef{Location: req.URL.String(), ConnectionID: connectionID, RunID: runID}, nil
+}
+
+// CreateRun starts an export of the connection's iModel and returns the run
+// to follow. The request is validated locally first (see ValidateRunRequest):
+// an invalid one is never sent.
+//
+// A 202 gives a new run; a 303 means a run is already active for the iModel
+// and gives that run with Existing set. The redirect is not followed.
+//
+// Only 409 (another create for the same iModel is in flight; it resolves to a
+// 303) and 429 (waiting Retry-After) are retried. A 5xx or a broken
+// connection is returned to the caller, not retried: the run may have been
+// created before the failure, and a blind retry could start a second one once
+// the first finished. Calling CreateRun again yourself is safe while that run
+// is active: the API answers 303 with it.
+func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.ExportConnectionRunCreate) (RunRef, error) {
+	if err := validateIDs("connectionID", connectionID); err != nil {
+		return RunRef{}, err
+	}
+	if err := ValidateRunRequest(req); err != nil {
+		return RunRef{}, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return RunRef{}, fmt.Errorf("createExportConnectionRun: encoding the body: %w", err)
+	}
+	built, err := api.NewCreateExportConnectionRunRequestWithBody(c.baseURL+"/", connectionID, nil, "application/json", nil)
+	if err != nil {
+		return RunRef{}, fmt.Errorf("createExportConnectionRun: %w", err)
+	}
+	x, err := c.do(ctx, request{op: "createExportConnectionRun", method: http.MethodPost, url: built.URL, body: body, rule: retryCreate})
+	if err != nil {
+		return RunRef{}, err
+	}
+	if x.status != http.StatusAccepted && x.status != http.StatusSeeOther {
+		return RunRef{}, c.unexpected(x)
+	}
+	u, err := c.resolve(x.url, x.header.Get("Location"))
+	if err != nil {
+		return RunRef{}, err
+	}
+	ref, err := runRefFromURL(u)
+	if err != nil {
+		return RunRef{}, err
+	}
+	ref.Existing = x.status == http.StatusSeeOther
+	return ref, nil
+}
+
+// GetRun gets the run a RunRef names, following its Location. A Location on
+// another scheme, host or port than the client's API is refused before any
+// request.
+func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error) {
+	u, err := c.runURL(ref)
+	if err != nil {
+		return nil, err
+	}
+	x, err := c.do(ctx, request{op: "getExportConnectionRun", method: http.MethodGet, url: u, rule: retryIdempotent})
+	if err != nil {
+		return nil, err
+	}
+	if x.status != http.StatusOK {
+		return nil, c.unexpected(x)
+	}
+	var body struct {
+		Run *api.ExportRun `json:"run"`
+	}
+	if err := c.decode(x, &body, func() string {
+		switch {
+		case body.Run == nil:
+			return `no "run" object`
+		case body.Run.State == nil:
+			return `the run has no "state"`
+		}
+		return ""
+	}); err != nil {
+		return nil, err
+	}
+	return body.Run, nil
+}
+
+// WaitOptions tune WaitRun. Zero fields take their defaults.
+type WaitOptions struct {
+	// MinInterval and MaxInterval bound the wait between polls: it starts at
+	// MinInterval, doubles while the state stays the same, and falls back to
+	// MinInterval when it changes. Defaults 2s and 30s.
+	MinInterval, MaxInterval time.Duration
+	// OnProgress, when set, is called with the first state seen and on every
+	// change of state, from the goroutine that called WaitRun.
+	OnProgress func(Progress)
+}
+
+// Progress is a state change seen while waiting.
+type Progress struct {
+	Run     *api.ExportRun
+	State   api.ExecutionState
+	Elapsed time.Duration // since WaitRun started
+}
+
+// WaitRun polls the run until its state is Completed, then classifies its
+// result: Success returns the run and nil; any other result returns the run
+// and a *RunError (errors.Is ErrRunFailed) carrying every task error. Polling
+// backs off between the interval bounds; a 429 waits its Retry-After. It
+// ends with the context.
+func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*api.ExportRun, error) {
+	if opts.MinInterval <= 0 {
+		opts.MinInterval = 2 * time.Second
+	}
+	if opts.MaxInterval < opts.MinInterval {
+		opts.MaxInterval = max(30*time.Second, opts.MinInterval)
+	}
+	start := time.Now()
+	interval := opts.MinInterval
+	var last api.ExecutionState
+	for {
+		run, err := c.GetRun(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		state := *run.State
+		if state != last {
+			last = state
+			interval = opts.MinInterval
+			if opts.OnProgress != nil {
+				opts.OnProgress(Progress{Run: run, State: state, Elapsed: time.Since(start)})
+			}
+		} else {
+			interval = min(interval*2, opts.MaxInterval)
+		}
+		if state == api.ExecutionStateCompleted {
+			return run, RunResult(run)
+		}
+		if err := sleepCtx(ctx, interval); err != nil {
+			return nil, fmt.Errorf("waiting for run %s: %w", ref.RunID, err)
+		}
+	}
+}
+
+// RunResult classifies a completed run: nil for Success, else a *RunError
+// with every task error of every job.
+func RunResult(run *api.ExportRun) error {
+	result := deref(run.Result)
+	if result == api.ExecutionResultSuccess {
+		return nil
+	}
+	e := &RunError{Run: run, Result: result}
+	for _, job := range deref(run.Jobs) {
+		for _, task := range deref(job.Tasks) {
+			if task.Error != nil {
+				e.Tasks = append(e.Tasks, TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error})
+			}
+		}
+	}
+	return e
+}
+
+// Export creates a run and waits for it: the main job in one call. The
+// RunRef is returned even when waiting fails, so the caller can resume.
+func (c *Client) Export(ctx context.Context, connectionID string, req api.ExportConnectionRunCreate, opts WaitOptions) (RunRef, *api.ExportRun, error) {
+	ref, err := c.CreateRun(ctx, connectionID, req)
+	if err != nil {
+		return RunRef{}, nil, err
+	}
+	run, err := c.WaitRun(ctx, ref, opts)
+	return ref, run, err
+}
+
+// Runs lists the runs of a connection, following _links.next across pages.
+// Iteration stops at the first error, which is yielded.
+func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.ExportRun, error] {
+	return func(yield func(api.ExportRun, error) bool) {
+		if err := validateIDs("connectionID", connectionID); err != nil {
+			yield(api.ExportRun{}, err)
+			return
+		}
+		first, err := api.NewGetExportConnectionRunsRequest(c.baseURL+"/", connectionID, nil)
+		if err != nil {
+			yield(api.ExportRun{}, err)
+			return
+		}
+		for page, err := range c.pages(ctx, "getExportConnectionRuns", first.URL) {
+			if err != nil {
+				yield(api.ExportRun{}, err)
+				return
+			}
+			var body struct {
+				Runs  *[]api.ExportRun `json:"runs"`
+				Links *api.PagingLinks `json:"_links"`
+			}
+			if err := c.decode(page.x, &body, func() string {
+				if body.Runs == nil {
+					return `no "runs" array`
+				}
+				return ""
+			}); err != nil {
+				yield(api.ExportRun{}, err)
+				return
+			}
+			page.next(body.Links)
+			for _, r := range *body.Runs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+	}
+}
