@@ -1,0 +1,112 @@
+package wrapper_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// Run an export and wait for its result. The in-memory service stands in for
+// https://api.bentley.com/export here; against the real API, leave BaseURL
+// empty and use ClientCredentials.
+func ExampleClient_Export() {
+	fake := apitest.NewServer(apitest.Options{StepDuration: 5 * time.Millisecond})
+	defer fake.Close()
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+
+	client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token")})
+	if err != nil {
+		panic(err)
+	}
+	version := api.IFCVersionIFC43
+	_, run, err := client.Export(context.Background(), *conn.ID,
+		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version},
+		wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(*run.State, *run.Result)
+	// Output: Completed Success
+}
+
+// Resume waiting after a restart: the run's Location is all that needs to be
+// saved.
+func ExampleParseRunRef() {
+	fake := apitest.NewServer(apitest.Options{StepDuration: 5 * time.Millisecond})
+	defer fake.Close()
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+	client, _ := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token")})
+
+	ref, err := client.CreateRun(context.Background(), *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
+	if err != nil {
+		panic(err)
+	}
+	saved := ref.Location // write it to a file, a database, a job's state...
+
+	// Later, perhaps in another process:
+	resumed, err := wrapper.ParseRunRef(saved)
+	if err != nil {
+		panic(err)
+	}
+	run, err := client.WaitRun(context.Background(), resumed, wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
+	fmt.Println(resumed.RunID == ref.RunID, *run.Result, err)
+	// Output: true Success <nil>
+}
+
+// Handle a rate limit: a Retry-After within RetryPolicy.MaxRetryAfter is
+// waited out by the client; a longer one comes back at once, carrying the
+// wait, for the caller to schedule.
+func ExampleAPIError_rateLimit() {
+	fake := apitest.NewServer(apitest.Options{RateLimit: 1}) // one request a minute
+	defer fake.Close()
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+	client, _ := wrapper.New(wrapper.Options{
+		BaseURL:     fake.URL,
+		TokenSource: wrapper.StaticToken("my-token"),
+		Retry:       wrapper.RetryPolicy{MaxRetryAfter: 10 * time.Second},
+	})
+
+	_, _ = client.GetConnection(context.Background(), *conn.ID) // uses the budget
+	_, err := client.GetConnection(context.Background(), *conn.ID)
+
+	var apiErr *wrapper.APIError
+	if errors.Is(err, wrapper.ErrRateLimited) && errors.As(err, &apiErr) {
+		fmt.Println("rate limited:", apiErr.Code, "retry after", apiErr.RetryAfter)
+	}
+	// Output: rate limited: RateLimitExceeded retry after 1m0s
+}
+
+// Use a service application's credentials: tokens come from the identity
+// service by the client-credentials grant and are cached until they expire.
+func ExampleClientCredentials() {
+	// A stand-in for https://ims.bentley.com/connect/token.
+	ims := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"service-token","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer ims.Close()
+	fake := apitest.NewServer(apitest.Options{ValidToken: func(tok string) bool { return tok == "service-token" }})
+	defer fake.Close()
+
+	ctx := context.Background()
+	client, err := wrapper.New(wrapper.Options{
+		BaseURL:     fake.URL,
+		TokenSource: wrapper.ClientCredentials(ctx, "my-client-id", "my-client-secret", ims.URL),
+	})
+	if err != nil {
+		panic(err)
+	}
+	conn, err := client.CreateConnection(ctx, api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(*conn.IModelID)
+	// Output: 7dbd531d-6967-47b2-8945-a722a437ad7a
+}

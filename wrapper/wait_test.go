@@ -1,0 +1,225 @@
+package wrapper_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+const failedRun = `{"run":{"id":"r1","connectionId":"c1","state":"Completed","result":"Error","jobs":[{"id":"j1","state":"Completed","result":"Error","tasks":[
+ {"id":"t1","state":"Completed","result":"Error","error":{"errorCode":"TAE_BRW_1000","message":"Failed to orchestrate file processing.","details":"Error exit code received from bridge wrapper. Details from wrapper: ''.","bridgeExitCode":-7002,"system":"Exporter","phase":"export_file","category":"other","descriptionKey":"FailedToExport","description":"Failed to export your file.","kbArticleLink":"https://kb.example.com/1","canUserFix":true}},
+ {"id":"t2","state":"Completed","result":"Success","exportOutputFileId":"f2"}]}]}}`
+
+func TestWaitRunReportsStatesAndClassifiesTheResult(t *testing.T) {
+	states := []string{"NotStarted", "Queued", "Queued", "Executing", "Executing", "Finalizing"}
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n < len(states) {
+			writeJSON(w, 200, fmt.Sprintf(`{"run":{"id":"r1","connectionId":"c1","state":%q,"result":"Undetermined"}}`, states[n]))
+			return
+		}
+		writeJSON(w, 200, failedRun)
+	})
+	c := newClient(t, srv.base())
+	ref, err := c.RunRefFor("c1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seenStates []api.ExecutionState
+	run, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{
+		MinInterval: time.Millisecond, MaxInterval: 4 * time.Millisecond,
+		OnProgress: func(p wrapper.Progress) { seenStates = append(seenStates, p.State) },
+	})
+	want := []api.ExecutionState{api.ExecutionStateNotStarted, api.ExecutionStateQueued, api.ExecutionStateExecuting, api.ExecutionStateFinalizing, api.ExecutionStateCompleted}
+	if diff := cmp.Diff(want, seenStates); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, wrapper.ErrRunFailed) {
+		t.Fatalf("err = %v, want ErrRunFailed", err)
+	}
+	var re *wrapper.RunError
+	if !errors.As(err, &re) {
+		t.Fatal("not a *RunError")
+	}
+	if run == nil || re.Run != run || re.Result != api.ExecutionResultError {
+		t.Errorf("run %v, RunError %+v", run, re)
+	}
+	wantTasks := []wrapper.TaskFailure{{JobID: "j1", TaskID: "t1", Error: api.TaskError{
+		ErrorCode: ptr("TAE_BRW_1000"), Message: ptr("Failed to orchestrate file processing."),
+		Details: ptr("Error exit code received from bridge wrapper. Details from wrapper: ''."), BridgeExitCode: ptr(int64(-7002)),
+		System: ptr("Exporter"), Phase: ptr("export_file"), Category: ptr("other"), DescriptionKey: ptr("FailedToExport"),
+		Description: ptr("Failed to export your file."), KbArticleLink: ptr("https://kb.example.com/1"), CanUserFix: ptr(true),
+	}}}
+	if diff := cmp.Diff(wantTasks, re.Tasks); diff != "" {
+		t.Errorf("task errors (-want +got):\n%s", diff)
+	}
+	wantText := "run r1 completed with result Error; task t1: TAE_BRW_1000: Failed to export your file. (user can fix: true) (see https://kb.example.com/1)"
+	if err.Error() != wantText {
+		t.Errorf("error text\n got %s\nwant %s", err, wantText)
+	}
+	if n := len(srv.seen()); n != len(states)+1 {
+		t.Errorf("%d polls, want %d", n, len(states)+1)
+	}
+}
+
+func TestWaitRunBacksOffBetweenBounds(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n < 5 {
+			writeJSON(w, 200, `{"run":{"id":"r1","state":"Executing","result":"Undetermined"}}`)
+			return
+		}
+		writeJSON(w, 200, `{"run":{"id":"r1","state":"Completed","result":"Success"}}`)
+	})
+	c := newClient(t, srv.base())
+	ref, _ := c.RunRefFor("c1", "r1")
+	run, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: 20 * time.Millisecond, MaxInterval: 80 * time.Millisecond})
+	if err != nil || *run.Result != api.ExecutionResultSuccess {
+		t.Fatalf("run %v, err %v", run, err)
+	}
+	got := srv.seen()
+	// Intervals: 20ms after the first sighting, then doubling to the 80ms cap.
+	want := []time.Duration{20, 40, 80, 80, 80}
+	for i := 1; i < len(got); i++ {
+		gap := got[i].At.Sub(got[i-1].At)
+		if w := want[i-1] * time.Millisecond; gap < w || gap > w+60*time.Millisecond {
+			t.Errorf("gap %d = %v, want about %v", i, gap, w)
+		}
+	}
+}
+
+func TestWaitRunEndsWithTheContext(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"run":{"id":"r1","state":"Queued","result":"Undetermined"}}`)
+	})
+	c := newClient(t, srv.base())
+	ref, _ := c.RunRefFor("c1", "r1")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.WaitRun(ctx, ref, wrapper.WaitOptions{MinInterval: 10 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestParseRunRef(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want wrapper.RunRef
+		err  error
+	}{
+		{"https://api.bentley.com/export/connections/c1/runs/r1", wrapper.RunRef{Location: "https://api.bentley.com/export/connections/c1/runs/r1", ConnectionID: "c1", RunID: "r1"}, nil},
+		{"http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", wrapper.RunRef{Location: "http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", ConnectionID: "a/b", RunID: "r?1"}, nil},
+		{"/export/connections/c1/runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/c1/runs", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/c1/runs/r1?x=1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/../runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"::", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+	} {
+		got, err := wrapper.ParseRunRef(tc.in)
+		if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+			t.Errorf("%s: err = %v, want %v", tc.in, err, tc.err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestPathIDsStayInTheirSegment(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"connection":{"id":"x"}}`)
+	})
+	c := newClient(t, srv.base())
+	ids := map[string]string{
+		"a/b":       "/export/connections/a%2Fb",
+		"a?b":       "/export/connections/a%3Fb",
+		"a#b":       "/export/connections/a%23b",
+		"100%":      "/export/connections/100%25",
+		"a/../../b": "/export/connections/a%2F..%2F..%2Fb",
+		"a b":       "/export/connections/a%20b",
+	}
+	for id, want := range ids {
+		if _, err := c.GetConnection(context.Background(), id); err != nil {
+			t.Fatalf("%q: %v", id, err)
+		}
+		got := srv.seen()
+		if uri := got[len(got)-1].URI; uri != want {
+			t.Errorf("id %q reached the server as %s, want %s", id, uri, want)
+		}
+	}
+}
+
+func TestConnectionsFollowsNextLinks(t *testing.T) {
+	pages := []string{
+		`{"connections":[{"id":"c1"},{"id":"c2"}],"_links":{"next":{"href":"connections?imodelId=m1&$skip=2&$top=2"}}}`,
+		`{"connections":[{"id":"c3"}],"_links":{"next":{"href":"HOST/export/connections?imodelId=m1&$skip=3&$top=2"}}}`,
+		`{"connections":[],"_links":{}}`,
+	}
+	var srv *scripted
+	srv = newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, strings.ReplaceAll(pages[n], "HOST", srv.URL))
+	})
+	c := newClient(t, srv.base())
+	var ids []string
+	for conn, err := range c.Connections(context.Background(), "m1") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, *conn.ID)
+	}
+	if diff := cmp.Diff([]string{"c1", "c2", "c3"}, ids); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	var uris []string
+	for _, s := range srv.seen() {
+		uris = append(uris, s.URI)
+	}
+	wantURIs := []string{"/export/connections?imodelId=m1", "/export/connections?imodelId=m1&$skip=2&$top=2", "/export/connections?imodelId=m1&$skip=3&$top=2"}
+	if diff := cmp.Diff(wantURIs, uris); diff != "" {
+		t.Errorf("pages fetched (-want +got):\n%s", diff)
+	}
+}
+
+func TestPagingLinkProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, next string
+		want       error
+		requests   int
+	}{
+		{"loop", "/export/connections/c1/runs", wrapper.ErrMalformedResponse, 1},
+		{"foreign", "https://elsewhere.example.com/export/connections/c1/runs?$skip=1", wrapper.ErrForeignLocation, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 200, fmt.Sprintf(`{"runs":[{"id":"r%d"}],"_links":{"next":{"href":%q}}}`, n, tc.next))
+			})
+			c := newClient(t, srv.base())
+			var got []string
+			var err error
+			for run, e := range c.Runs(context.Background(), "c1") {
+				if e != nil {
+					err = e
+					break
+				}
+				got = append(got, *run.ID)
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+			if diff := cmp.Diff([]string{"r0"}, got); diff != "" {
+				t.Errorf("runs (-want +got):\n%s", diff)
+			}
+			if n := len(srv.seen()); n != tc.requests {
+				t.Errorf("%d requests, want %d", n, tc.requests)
+			}
+		})
+	}
+}
