@@ -81,7 +81,16 @@ func redactQuery(q string) string {
 // secrets verbatim.
 func RedactText(s string, secrets ...string) string {
 	for _, secret := range secrets {
-		if len(secret) >= 4 {
+		if len(secret) < 4 || strings.Contains(redacted, secret) {
+			continue // too short to hunt for, or hidden in the marker itself
+		}
+		// Replacing can join the text around a secret into another copy of
+		// it: repeat a few times, and give up the whole text if that is
+		// not enough.
+		for pass := 0; strings.Contains(s, secret); pass++ {
+			if pass == 8 {
+				return redacted
+			}
 			s = strings.ReplaceAll(s, secret, redacted)
 		}
 	}

@@ -1,0 +1,117 @@
+package apitest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/itwin-export/itwin-export/apitest/internal/exportserver"
+)
+
+// contractRouter finds the operation of a request in openapi.yaml, as
+// embedded in the generated server. The contract is loaded once, on first
+// use, and only by servers that validate.
+var contractRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := exportserver.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("apitest: load the embedded openapi.yaml: %w", err)
+	}
+	// The fake serves the API under /export on its own host.
+	doc.Servers = openapi3.Servers{{URL: basePath}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("apitest: route the embedded openapi.yaml: %w", err)
+	}
+	return router, nil
+})
+
+// validationOptions skip security: authentication is the fake's own business.
+var validationOptions = &openapi3filter.Options{
+	AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	SkipSettingDefaults: true,
+}
+
+// capture is a ResponseWriter that holds the answer back: the status and
+// body are sent only after they were validated, so that a violation is
+// reported before the client sees the answer.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) Header() http.Header { return c.header }
+
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *capture) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+// validate checks requests and responses of the contract's operations against
+// openapi.yaml and passes each violation to Options.OnContractViolation.
+// Requests for routes the contract does not have are left alone.
+func (s *Server) validate(next http.Handler) http.Handler {
+	report := s.opts.OnContractViolation
+	if report == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		router, err := contractRouter()
+		if err != nil {
+			report(err)
+			next.ServeHTTP(w, r)
+			return
+		}
+		route, pathParams, err := router.FindRoute(r)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Validate a copy of the request, so that the handler reads the body
+		// and headers as they came.
+		copied := r.Clone(r.Context())
+		copied.Body = io.NopCloser(bytes.NewReader(peekBody(r)))
+		in := &openapi3filter.RequestValidationInput{
+			Request:    copied,
+			PathParams: pathParams,
+			Route:      route,
+			Options:    validationOptions,
+		}
+		requestErr := openapi3filter.ValidateRequest(r.Context(), in)
+
+		c := &capture{header: w.Header()}
+		next.ServeHTTP(c, r)
+		c.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
+
+		if requestErr != nil && (c.status < 400 || c.status >= 500) {
+			report(fmt.Errorf("apitest: %s %s breaks the contract, yet the server answered %d: %w",
+				r.Method, r.URL.Path, c.status, requestErr))
+		}
+		out := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: in,
+			Status:                 c.status,
+			Header:                 w.Header(),
+			Options:                validationOptions,
+		}
+		out.SetBodyBytes(c.body.Bytes())
+		if err := openapi3filter.ValidateResponse(r.Context(), out); err != nil {
+			report(fmt.Errorf("apitest: the %d answer to %s %s breaks the contract: %w",
+				c.status, r.Method, r.URL.Path, err))
+		}
+		w.WriteHeader(c.status)
+		_, _ = w.Write(c.body.Bytes())
+	})
+}

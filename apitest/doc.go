@@ -1,0 +1,38 @@
+// Package apitest is an in-memory iTwin Platform Export API behind a real
+// HTTP listener, modelled on net/http/httptest: the fake that this project's
+// tests, its CLI demo (`itwin-export demo`, `itwin-export fake-server`) and
+// your own tests run against, with no account and no network.
+//
+// Start with NewServer, which listens on a loopback port at once; point your
+// client at Server.URL (it ends in /export, like https://api.bentley.com/export)
+// and call Close when done:
+//
+//	s := apitest.NewServer(apitest.Options{OnContractViolation: func(err error) { t.Error(err) }})
+//	defer s.Close()
+//	conn := s.AddConnection(api.ExportConnectionCreate{IModelID: "my-imodel"})
+//	// POST s.URL + "/connections/" + *conn.ID + "/runs" with a bearer token ...
+//
+// The server implements every operation of openapi.yaml as the reference
+// pages describe them: connections (create, list with paging links, get,
+// delete), runs (create answering 202, 303 to the active run or 409 while a
+// create is being processed; list; get) and authorization information. Any
+// non-empty bearer token is accepted unless Options.ValidToken says otherwise.
+//
+// Time is the server's Clock. A run moves NotStarted, Queued,
+// WaitingToExecute, Executing, Finalizing, Completed, one state per
+// Options.StepDuration; with a ManualClock a test steps it exactly. How runs
+// end is an Outcome: Options.DefaultOutcome, or SetOutcome per connection.
+//
+// For testing a client's error handling: Options.RateLimit answers 429 with
+// Retry-After, Options.MayUse answers 403, and InjectFault makes chosen
+// requests answer a status (with a JSON, HTML or empty body), hang, or drop
+// the connection. Requests returns every request received, and
+// ConnectionsAccepted counts TCP connections, to check connection reuse.
+//
+// With Options.OnContractViolation set, every exchange is validated against
+// openapi.yaml with kin-openapi, so a test catches both a client that breaks
+// the contract and a fake that drifts from it.
+//
+// The package imports the generated server in internal/exportserver, so only
+// programs that import apitest link server and spec-parsing code.
+package apitest

@@ -1,0 +1,201 @@
+package apitest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+// connection is an export connection as the server keeps it.
+type connection struct {
+	id          string
+	displayName *string
+	iModelID    string
+	iTwinID     string
+	authType    api.AuthenticationType
+	runs        []*run // oldest first
+}
+
+// run is a run as the server keeps it: its state follows from the time since
+// it was created, so nothing needs to move it along.
+type run struct {
+	id, jobID, taskID, fileID string
+	created                   time.Time
+	outcome                   Outcome
+}
+
+// runStates are the states a run goes through, one per step.
+var runStates = []api.ExecutionState{
+	api.ExecutionStateNotStarted,
+	api.ExecutionStateQueued,
+	api.ExecutionStateWaitingToExecute,
+	api.ExecutionStateExecuting,
+	api.ExecutionStateFinalizing,
+	api.ExecutionStateCompleted,
+}
+
+// endTime is when a run created at created completes.
+func endTime(created time.Time, step time.Duration) time.Time {
+	return created.Add(time.Duration(len(runStates)-1) * step)
+}
+
+// activeAt reports whether the run is still active (not Completed) at now.
+func (r *run) activeAt(now time.Time, step time.Duration) bool {
+	return now.Before(endTime(r.created, step))
+}
+
+// newID returns n random bytes in hex.
+func newID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newGUID returns a random GUID-like id (version 4 UUID).
+func newGUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// addConnectionLocked stores a new connection made from c; s.mu is held.
+func (s *Server) addConnectionLocked(c api.ExportConnectionCreate) *connection {
+	conn := &connection{
+		id:          newGUID(),
+		displayName: c.DisplayName,
+		iModelID:    c.IModelID,
+		iTwinID:     newGUID(),
+		authType:    api.AuthenticationTypeUser,
+	}
+	if c.AuthenticationType != nil {
+		conn.authType = *c.AuthenticationType
+	}
+	s.connections[conn.id] = conn
+	s.order = append(s.order, conn.id)
+	return conn
+}
+
+// lastRun returns the connection's newest run, or nil.
+func (c *connection) lastRun() *run {
+	if len(c.runs) == 0 {
+		return nil
+	}
+	return c.runs[len(c.runs)-1]
+}
+
+// findRun returns the connection's run with the id, or nil.
+func (c *connection) findRun(id string) *run {
+	for _, r := range c.runs {
+		if r.id == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// runPath is the escaped path of a run on the server.
+func runPath(connectionID, runID string) string {
+	return basePath + "/connections/" + url.PathEscape(connectionID) + "/runs/" + url.PathEscape(runID)
+}
+
+// render returns the connection as the API shows it. origin is the scheme and
+// host the lastRun link starts with; without it the link is left out.
+func (c *connection) render(origin string) api.ExportConnection {
+	authType := c.authType
+	links := &api.ExportConnectionLinks{
+		IModel: &api.Link{Href: "https://api.bentley.com/imodels/" + url.PathEscape(c.iModelID)},
+		ITwin:  &api.Link{Href: "https://api.bentley.com/itwins/" + url.PathEscape(c.iTwinID)},
+	}
+	if last := c.lastRun(); last != nil && origin != "" {
+		links.LastRun = &api.Link{Href: origin + runPath(c.id, last.id)}
+	}
+	return api.ExportConnection{
+		ID:                 ptr(c.id),
+		DisplayName:        c.displayName,
+		IModelID:           ptr(c.iModelID),
+		ITwinID:            ptr(c.iTwinID),
+		AuthenticationType: &authType,
+		Links:              links,
+	}
+}
+
+// taskError is the task error of the reference example.
+func taskError() *api.TaskError {
+	return &api.TaskError{
+		ErrorCode:      ptr("TAE_BRW_1000"),
+		Message:        ptr("Failed to orchestrate file processing."),
+		Details:        ptr("Error exit code received from bridge wrapper. Details from wrapper: ''."),
+		BridgeExitCode: ptr(int64(-7002)),
+		System:         ptr("Exporter"),
+		Phase:          ptr("export_file"),
+		Category:       ptr("other"),
+		DescriptionKey: ptr("FailedToExport"),
+		Description:    ptr("Failed to export your file."),
+		KbArticleLink:  ptr(""),
+		CanUserFix:     ptr(false),
+	}
+}
+
+// render returns the run of connection connectionID as the API shows it at now.
+func (r *run) render(connectionID string, now time.Time, step time.Duration) api.ExportRun {
+	i := 0
+	if elapsed := now.Sub(r.created); elapsed > 0 {
+		i = min(int(elapsed/step), len(runStates)-1)
+	}
+	state := runStates[i]
+	start := r.created.UTC()
+	var end *time.Time
+	result := api.ExecutionResultUndetermined
+	taskResult := api.ExecutionResultUndetermined
+	task := api.ExportTask{
+		ID:            ptr(r.taskID),
+		StartDateTime: &start,
+		RetryAttempts: ptr(int32(0)),
+		State:         &state,
+	}
+	if state == api.ExecutionStateCompleted {
+		end = ptr(endTime(r.created, step).UTC())
+		task.EndDateTime = end
+		switch r.outcome {
+		case OutcomePartialSuccess:
+			// As in the reference example: the task made its file and
+			// reports an error; the run and job are PartialSuccess.
+			result, taskResult = api.ExecutionResultPartialSuccess, api.ExecutionResultSuccess
+			task.ExportOutputFileID = ptr(r.fileID)
+			task.Error = taskError()
+		case OutcomeError:
+			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
+			task.Error = taskError()
+		default:
+			result, taskResult = api.ExecutionResultSuccess, api.ExecutionResultSuccess
+			task.ExportOutputFileID = ptr(r.fileID)
+		}
+	}
+	task.Result = &taskResult
+	job := api.ExportJob{
+		ID:            ptr(r.jobID),
+		StartDateTime: &start,
+		EndDateTime:   end,
+		State:         &state,
+		Result:        &result,
+		Tasks:         &[]api.ExportTask{task},
+	}
+	return api.ExportRun{
+		ID:            ptr(r.id),
+		ConnectionID:  ptr(connectionID),
+		StartDateTime: &start,
+		EndDateTime:   end,
+		State:         &state,
+		Result:        &result,
+		Jobs:          &[]api.ExportJob{job},
+	}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,305 @@
+package wrapper
+
+// Fuzz targets. `make fuzz` runs each for a bounded time; `go test` runs
+// their seeds (f.Add and testdata/fuzz) as ordinary tests.
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+func fuzzClient(t testing.TB) *Client {
+	c, err := New(Options{BaseURL: "https://api.bentley.com/export", TokenSource: StaticToken("fuzz-token-value")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// FuzzAPIErrorBody: any error body, however broken, gives a classified error
+// with a bounded, redacted excerpt and never panics.
+func FuzzAPIErrorBody(f *testing.F) {
+	f.Add(422, []byte(`{"error":{"code":"InvalidConnectionRunRequest","message":"Cannot perform operation.","details":[{"code":"InvalidValue","message":"m","target":"exportType"}]}}`))
+	f.Add(401, []byte(`<html><body>401 Unauthorized</body></html>`))
+	f.Add(500, []byte(``))
+	f.Add(404, []byte(`{"error":{"code":"ConnectionNotF`))
+	f.Add(429, []byte(`{"error":null}`))
+	f.Add(403, []byte(`{"error":{"code":1,"message":["x"],"details":"no"}}`))
+	f.Add(400, []byte("\xff\xfe bearer abc.def sig=SECRET"))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		status = 400 + abs(status)%200
+		c := fuzzClient(t)
+		u, _ := url.Parse("https://api.bentley.com/export/connections/c1")
+		h := http.Header{}
+		h.Set("Retry-After", "7")
+		e := c.apiError(&exchange{op: "getExportConnection", method: "GET", url: u, status: status, header: h, body: body})
+		if e.StatusCode != status || e.RetryAfter != 7*time.Second {
+			t.Fatalf("status %d retry %v", e.StatusCode, e.RetryAfter)
+		}
+		if len(e.Body) > maxExcerpt || !utf8.ValidString(e.Body) {
+			t.Fatalf("excerpt of %d bytes, valid UTF-8 %t", len(e.Body), utf8.ValidString(e.Body))
+		}
+		text := e.Error()
+		if strings.Contains(text, "fuzz-token-value") {
+			t.Fatalf("error carries the token: %s", text)
+		}
+		assertNoSignature(t, text)
+		if status >= 500 && !e.Is(ErrServer) {
+			t.Fatalf("%d not classified as a server error", status)
+		}
+	})
+}
+
+// FuzzResolveLocation: whatever Location comes back, the client either
+// refuses it or resolves it to the API's own origin, under its base path,
+// where it names a run whose ids round-trip.
+func FuzzResolveLocation(f *testing.F) {
+	for _, s := range []string{
+		"/export/connections/c1/runs/r1", "runs/r1", "r1", "../runs/r1", "./r1",
+		"https://api.bentley.com/export/connections/c1/runs/r1",
+		"https://api.bentley.com:443/export/connections/c1/runs/r1",
+		"https://evil.example.com/export/connections/c1/runs/r1",
+		"//evil.example.com/export/connections/c1/runs/r1",
+		"https://user:pw@api.bentley.com/export/connections/c1/runs/r1",
+		"http://api.bentley.com/export/connections/c1/runs/r1",
+		"/export/connections/a%2Fb/runs/r%3F1", "/export/../connections/c1/runs/r1",
+		"/export/connections/c1/runs/r1#frag", "/export/connections/c1/runs",
+		"https://api.bentley.com.evil.example.com/export/connections/c1/runs/r1",
+		"https://api.bentley.com@evil.example.com/export/connections/c1/runs/r1",
+		"\\\\evil.example.com/export", "/%2e%2e/connections/c1/runs/r1", "", " ", "::",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, location string) {
+		c := fuzzClient(t)
+		req, _ := url.Parse("https://api.bentley.com/export/connections/c1/runs")
+		u, err := c.resolve(req, location)
+		if err != nil {
+			return
+		}
+		if u.Scheme != "https" || u.Host != "api.bentley.com" && u.Host != "api.bentley.com:443" || u.User != nil {
+			t.Fatalf("%q resolved to foreign %s", location, u)
+		}
+		if !strings.HasPrefix(u.EscapedPath(), "/export/") {
+			t.Fatalf("%q resolved outside the base path: %s", location, u)
+		}
+		ref, err := runRefFromURL(u)
+		if err != nil {
+			return
+		}
+		again, err := ParseRunRef(ref.Location)
+		if err != nil || again != ref {
+			t.Fatalf("%q: ref %+v does not round-trip: %+v, %v", location, ref, again, err)
+		}
+		back, err := c.RunRefFor(ref.ConnectionID, ref.RunID)
+		if err == nil && strings.HasSuffix(u.EscapedPath(), "/export/connections/"+strings.SplitN(strings.TrimPrefix(u.EscapedPath(), "/export/connections/"), "/", 2)[0]+"/runs/"+url.PathEscape(ref.RunID)) {
+			if back.ConnectionID != ref.ConnectionID || back.RunID != ref.RunID {
+				t.Fatalf("ids do not round-trip: %+v vs %+v", ref, back)
+			}
+		}
+	})
+}
+
+// FuzzParseRetryAfter: seconds, dates and garbage never panic, never give a
+// negative wait, and whole seconds parse exactly.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"0", "1", "30", "3600", "-1", "1.5", " 7 ", "abc", "", "99999999999999999999999",
+		"Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "9223372036"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := ParseRetryAfter(v, now)
+		if d < 0 {
+			t.Fatalf("%q: negative wait %v", v, d)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("%q: no wait but %v", v, d)
+		}
+		var n uint64
+		if isDigits(strings.TrimSpace(v)) && len(strings.TrimSpace(v)) < 10 {
+			for _, r := range strings.TrimSpace(v) {
+				n = n*10 + uint64(r-'0')
+			}
+			if !ok || d != time.Duration(n)*time.Second {
+				t.Fatalf("%q: got %v %t, want %ds", v, d, ok, n)
+			}
+		}
+	})
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzValidateRunRequest: any body that decodes is either refused with
+// field-named problems that never quote a SAS query, or obeys every rule the
+// validator promises.
+func FuzzValidateRunRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"exportType":"IFC","ifcVersion":"IFC4.3"}`,
+		`{"exportType":"PDF","ifcVersion":"IFC2x3"}`,
+		`{"exportType":"IFC","inputOptions":{"modelIds":[]}}`,
+		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE"}}`,
+		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":"https://a.blob.core.windows.net/c?sv=1&sig=SECRET","logsSasUrl":"http://x?sig=SECRET2","saveLogs":false}}`,
+		`{"exportType":"IFC","inputOptions":{"mappingfileBlobUrl":"ftp://x/y?sig=SECRET"}}`,
+		`{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req api.ExportConnectionRunCreate
+		if json.Unmarshal(body, &req) != nil {
+			return
+		}
+		err := ValidateRunRequest(req)
+		if err != nil {
+			ve, ok := err.(*ValidationError)
+			if !ok || len(ve.Problems) == 0 {
+				t.Fatalf("err %T %v", err, err)
+			}
+			for _, p := range ve.Problems {
+				if p.Field == "" || p.Message == "" {
+					t.Fatalf("problem without field or message: %+v", p)
+				}
+			}
+			// The problems must not depend on what a URL's query says: with
+			// every letter and digit of each query changed, the text is the
+			// same, so no signature can be in it.
+			masked := maskQueries(req)
+			if again := ValidateRunRequest(masked); again == nil || again.Error() != err.Error() {
+				t.Fatalf("problems depend on a URL's query:\n%v\n%v", err, again)
+			}
+			return
+		}
+		if !req.ExportType.Valid() {
+			t.Fatalf("accepted exportType %q", req.ExportType)
+		}
+		if req.IFCVersion != nil && (req.ExportType != api.ExportTypeIFC || !req.IFCVersion.Valid()) {
+			t.Fatalf("accepted ifcVersion %q with %q", *req.IFCVersion, req.ExportType)
+		}
+		if in := req.InputOptions; in != nil && in.ModelIDs != nil && len(*in.ModelIDs) == 0 {
+			t.Fatal("accepted empty modelIds")
+		}
+		if out := req.OutputOptions; out != nil {
+			blob := out.Location != nil && *out.Location == api.LocationUSERBLOBSTORAGE
+			if blob != (out.OutputSASURL != nil) {
+				t.Fatal("accepted outputSasUrl without USER_BLOB_STORAGE or the reverse")
+			}
+			if out.LogsSASURL != nil && (out.SaveLogs == nil || !*out.SaveLogs) {
+				t.Fatal("accepted logsSasUrl without saveLogs")
+			}
+		}
+		for _, u := range sasURLs(req) {
+			if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
+				t.Fatalf("accepted URL %q", u)
+			}
+		}
+	})
+}
+
+// sasURLs are the URLs of a request, whose queries may be SAS signatures.
+func sasURLs(req api.ExportConnectionRunCreate) []string {
+	var out []string
+	if in := req.InputOptions; in != nil && in.MappingfileBlobURL != nil {
+		out = append(out, *in.MappingfileBlobURL)
+	}
+	if o := req.OutputOptions; o != nil {
+		for _, p := range []*string{o.OutputSASURL, o.LogsSASURL} {
+			if p != nil {
+				out = append(out, *p)
+			}
+		}
+	}
+	return out
+}
+
+// maskQueries returns req with every letter and digit in the query of each
+// of its URLs replaced by Z.
+func maskQueries(req api.ExportConnectionRunCreate) api.ExportConnectionRunCreate {
+	mask := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		base, q, ok := strings.Cut(*p, "?")
+		if !ok {
+			return p
+		}
+		m := base + "?" + strings.Map(func(r rune) rune {
+			if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return 'Z'
+			}
+			return r
+		}, q)
+		return &m
+	}
+	if in := req.InputOptions; in != nil {
+		c := *in
+		c.MappingfileBlobURL = mask(c.MappingfileBlobURL)
+		req.InputOptions = &c
+	}
+	if out := req.OutputOptions; out != nil {
+		c := *out
+		c.OutputSASURL, c.LogsSASURL = mask(c.OutputSASURL), mask(c.LogsSASURL)
+		req.OutputOptions = &c
+	}
+	return req
+}
+
+var signatureLeft = regexp.MustCompile(`(?i)\bsig(?:=|%3D)([^&\s"'<>;,\\]+)`)
+
+// assertNoSignature fails when text holds a sig= value other than REDACTED.
+func assertNoSignature(t *testing.T, text string) {
+	t.Helper()
+	for _, m := range signatureLeft.FindAllStringSubmatch(text, -1) {
+		if m[1] != redacted {
+			t.Fatalf("a SAS signature survived: %q in %q", m[0], text)
+		}
+	}
+}
+
+// FuzzRedact: no input lets a SAS signature or a known secret survive
+// RedactURL or RedactText.
+func FuzzRedact(f *testing.F) {
+	f.Add("https://acct.blob.core.windows.net/c/f.ifc?sv=2024-01-01&se=2026&sp=rw&sig=abc%2Bdef%3D", "client-secret-1")
+	f.Add("https://app.example.com/cb?redirect=https%3A%2F%2Fx%3Fsig%3DINNER", "tok")
+	f.Add("Authorization: Bearer eyJhbGciOi.J9.abc and SIG=xyz", "eyJhbGciOi.J9.abc")
+	f.Add(`{"access_token":"abc","client_secret":"def"}`, "def")
+	f.Add("https://user:password@host/path?sig=1&Sig=2&SIG%3D3", "password")
+	f.Add("secretsecretsecret", "secretsecret")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		for _, out := range []string{RedactURL(text), RedactText(text, secret)} {
+			assertNoSignature(t, out)
+		}
+		out := RedactText(text, secret)
+		if len(secret) >= 4 && !strings.Contains(redacted, secret) && strings.Contains(out, secret) {
+			t.Fatalf("secret %q survived in %q", secret, out)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		if n == -n {
+			return 0
+		}
+		return -n
+	}
+	return n
+}
