@@ -269,7 +269,8 @@ func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
 		}
 		x, err := c.send(ctx, r, attempt)
 		if err != nil {
-			if ctx.Err() != nil || r.rule != retryIdempotent || attempt >= c.retry.MaxAttempts || errors.Is(err, errNotRetryable) {
+			var te *TransportError
+			if !errors.As(err, &te) || ctx.Err() != nil || r.rule != retryIdempotent || attempt >= c.retry.MaxAttempts {
 				return nil, err
 			}
 			if err := c.sleep(ctx, c.retry.backoff(attempt), r, attempt, "connection failure"); err != nil {
@@ -300,9 +301,6 @@ func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
 	}
 }
 
-// errNotRetryable marks failures that happened before anything was sent.
-var errNotRetryable = errors.New("not retryable")
-
 // send makes one attempt.
 func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, error) {
 	var body io.Reader
@@ -311,7 +309,7 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", r.op, err, errNotRetryable)
+		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	// http.NewRequest re-parses the string; keep the exact escaping we built.
 	req.URL = r.url
@@ -321,7 +319,7 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if err := c.authorize(req); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", r.op, err, errNotRetryable)
+		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	start := time.Now()
 	resp, err := c.http.Do(req)
@@ -339,7 +337,7 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	if resp.StatusCode >= 400 {
 		limit = maxErrorBody
 	}
-	x.body, err = readBody(resp.Body, limit)
+	x.body, err = readBody(resp.Body, resp.ContentLength, limit)
 	c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
 		slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
@@ -363,18 +361,42 @@ var errBodyTooLarge = errors.New("body too large")
 
 // readBody reads at most limit bytes of body, then drains a bounded rest so
 // the connection can be reused, and closes it. Past limit it returns what it
-// read and errBodyTooLarge.
-func readBody(body io.ReadCloser, limit int64) ([]byte, error) {
+// read and errBodyTooLarge; a declared length (Content-Length, or -1) past
+// limit is refused before reading. The buffer doubles as it fills, so a body
+// costs at most about twice its size, never more than twice the limit.
+func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		return b, err
+	if declared > limit {
+		return nil, errBodyTooLarge
 	}
-	if int64(len(b)) > limit {
-		return b[:limit], errBodyTooLarge
+	size := int64(4 << 10)
+	if declared >= 0 {
+		size = declared + 1 // +1 sees a body longer than it declared
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf[:limit], errBodyTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), int(limit+1)))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	if int64(len(buf)) > limit {
+		return buf[:limit], errBodyTooLarge
 	}
 	_, _ = io.CopyN(io.Discard, body, maxDrain)
-	return b, nil
+	return buf, nil
 }
 
 // authorize attaches the bearer token, only for the API's own origin and

@@ -100,11 +100,18 @@ func RedactText(s string, secrets ...string) string {
 	return s
 }
 
+// excerptWindow is how much of a body is redacted to make an excerpt: far
+// more than the excerpt, so that redaction (which only shortens secrets to a
+// marker) cannot pull a cut-off part of a secret into the first maxExcerpt
+// bytes, and little enough that a huge body costs nothing.
+const excerptWindow = 64 << 10
+
 // excerpt returns a redacted prefix of body of at most maxExcerpt bytes,
-// cut on a character boundary. The whole body (error bodies are read to at
-// most 1 MiB) is redacted before the cut, so a secret straddling the cut
-// cannot leave a part of itself behind.
+// cut on a character boundary.
 func excerpt(body []byte, secrets ...string) string {
+	if len(body) > excerptWindow {
+		body = body[:excerptWindow]
+	}
 	s := strings.TrimSpace(RedactText(strings.ToValidUTF8(string(body), "\uFFFD"), secrets...))
 	if len(s) <= maxExcerpt {
 		return s
