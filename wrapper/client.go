@@ -58,6 +58,17 @@ type Options struct {
 	// Logger receives one Debug record per HTTP exchange (method, redacted
 	// URL, status, duration, attempt) and an Info record per wait. Nil: none.
 	Logger *slog.Logger
+	// Budget, when set, spaces the client's requests so that it never sends
+	// more than Budget.Requests per Budget.Per: set it to your rate-limit
+	// tier (for example 500 a minute) to spend it evenly instead of meeting
+	// 429s. Zero: no budget.
+	Budget RateBudget
+}
+
+// RateBudget is a number of requests per period.
+type RateBudget struct {
+	Requests int
+	Per      time.Duration // default one minute
 }
 
 // RetryPolicy bounds the client's retries. Zero fields take the defaults.
@@ -123,6 +134,11 @@ type Client struct {
 	// discovering it.
 	pauseMu    sync.Mutex
 	pauseUntil time.Time
+
+	// nextSlot is when the client's request budget lets the next request go;
+	// spacing is the time between two requests (zero without a budget).
+	spacing  time.Duration
+	nextSlot time.Time
 }
 
 // New returns a Client. It fails when the options cannot work: no token
@@ -175,6 +191,13 @@ func New(opts Options) (*Client, error) {
 		userAgent: ua,
 		retry:     opts.Retry.withDefaults(),
 		log:       log,
+	}
+	if b := opts.Budget; b.Requests > 0 {
+		per := b.Per
+		if per <= 0 {
+			per = time.Minute
+		}
+		c.spacing = per / time.Duration(b.Requests)
 	}
 	if s, ok := opts.TokenSource.(interface{ secretsToRedact() []string }); ok {
 		c.secrets = s.secretsToRedact()
@@ -324,9 +347,11 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
-			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
-			slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt), slog.String("error", c.scrub(transportCause(err).Error())))
+		if c.log.Enabled(ctx, slog.LevelDebug) {
+			c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
+				slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+				slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt), slog.String("error", c.scrub(transportCause(err).Error())))
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s %s: %w", r.op, r.method, RedactURL(r.url.String()), context.Cause(ctx))
 		}
@@ -338,9 +363,11 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 		limit = maxErrorBody
 	}
 	x.body, err = readBody(resp.Body, resp.ContentLength, limit)
-	c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
-		slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
-		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
+			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+			slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
+	}
 	if errors.Is(err, errBodyTooLarge) {
 		if resp.StatusCode >= 400 {
 			return x, nil // the excerpt is all an error needs
@@ -531,13 +558,23 @@ func (c *Client) pause(d time.Duration) {
 	c.pauseMu.Unlock()
 }
 
-// waitPause waits out a client-wide rate-limit pause, if any.
+// waitPause waits out a client-wide rate-limit pause, if any, then takes the
+// next slot of the request budget.
 func (c *Client) waitPause(ctx context.Context) error {
 	c.pauseMu.Lock()
-	d := time.Until(c.pauseUntil)
-	c.pauseMu.Unlock()
-	if d <= 0 {
-		return nil
+	now := time.Now()
+	start := c.pauseUntil
+	if c.spacing > 0 {
+		start = maxTime(maxTime(start, now), c.nextSlot)
+		c.nextSlot = start.Add(c.spacing)
 	}
-	return sleepCtx(ctx, d)
+	c.pauseMu.Unlock()
+	return sleepCtx(ctx, start.Sub(now))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -1,0 +1,58 @@
+// Command itwin-export drives the iTwin Platform Export API from the command
+// line: it exports an iModel to IFC (or PDF) as a run of an export
+// connection, waits for the run, and manages connections.
+//
+// Usage:
+//
+//	itwin-export run --connection ID [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]
+//	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait ...] [--json]
+//	itwin-export runs --connection ID [--json]
+//	itwin-export connections --imodel ID [--json]
+//	itwin-export connection create --imodel ID [--name NAME] [--auth User|Service] [--json]
+//	itwin-export connection get ID [--json]
+//	itwin-export connection delete ID
+//	itwin-export auth-info [--redirect-url URL] [--json]
+//	itwin-export fake-server [--addr 127.0.0.1:8080]
+//	itwin-export demo
+//
+// Every command answers --help with its flags and an example.
+//
+// Configuration comes from the environment: ITWIN_API_URL (default
+// https://api.bentley.com/export), ITWIN_ACCESS_TOKEN (a bearer token used as
+// is), or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET (a service app; tokens by
+// the client-credentials grant from ITWIN_TOKEN_URL, default
+// https://ims.bentley.com/connect/token). The flags --api-url and --token
+// override the first two.
+//
+// Results go to stdout (with --json, as JSON); progress, log lines (--verbose)
+// and errors go to stderr, an error as one line naming its class. Tokens and
+// SAS signatures never appear in either.
+//
+// Exit codes: 0 success (a run created or already active; with --wait, a run
+// completed with Success); 2 usage or validation error, nothing sent; 3 the
+// run completed with a result other than Success; 4 the API refused the
+// request (4xx after retries); 5 no usable answer (network failure, 5xx after
+// retries, malformed response, timeout).
+//
+// The command is a thin shell over package wrapper; demo and fake-server run
+// the in-memory service of package apitest on a loopback port.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, let a second one end the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
