@@ -60,7 +60,7 @@ func (s *credentialsSource) Token() (*oauth2.Token, error) {
 	}
 	tok, err := s.src.Token()
 	if err != nil {
-		return nil, fmt.Errorf("client credentials: %s", RedactText(err.Error(), s.secret))
+		return nil, fmt.Errorf("client credentials: %w", scrubbedError{err, RedactText(err.Error(), s.secret)})
 	}
 	return tok, nil
 }

@@ -437,7 +437,7 @@ func (c *Client) authorize(req *http.Request) error {
 	}
 	tok, err := c.tokens.Token()
 	if err != nil {
-		return fmt.Errorf("getting a token: %s", c.scrub(err.Error()))
+		return fmt.Errorf("getting a token: %w", scrubbedError{err, c.scrub(err.Error())})
 	}
 	if last := c.lastToken.Load(); last == nil || *last != tok.AccessToken {
 		c.lastToken.Store(&tok.AccessToken)

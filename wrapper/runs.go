@@ -168,16 +168,23 @@ func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.Exp
 // another scheme, host or port than the client's API is refused before any
 // request.
 func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error) {
+	run, _, err := c.getRun(ctx, ref)
+	return run, err
+}
+
+// getRun is GetRun that also returns the exchange, whose body holds the run
+// as the API wrote it.
+func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, *exchange, error) {
 	u, err := c.runURL(ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	x, err := c.do(ctx, request{op: "getExportConnectionRun", method: http.MethodGet, url: u, rule: retryIdempotent})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if x.status != http.StatusOK {
-		return nil, c.unexpected(x)
+		return nil, nil, c.unexpected(x)
 	}
 	var body struct {
 		Run *api.ExportRun `json:"run"`
@@ -191,9 +198,9 @@ func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error)
 		}
 		return ""
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return body.Run, nil
+	return body.Run, x, nil
 }
 
 // WaitOptions tune WaitRun. Zero fields take their defaults.
@@ -209,7 +216,10 @@ type WaitOptions struct {
 
 // Progress is a state change seen while waiting.
 type Progress struct {
-	Run     *api.ExportRun
+	Run *api.ExportRun
+	// RawRun is the "run" object exactly as the API sent it, members the
+	// contract does not know included: for tools that pass it on.
+	RawRun  json.RawMessage
 	State   api.ExecutionState
 	Elapsed time.Duration // since WaitRun started
 }
@@ -230,7 +240,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 	interval := opts.MinInterval
 	var last api.ExecutionState
 	for {
-		run, err := c.GetRun(ctx, ref)
+		run, x, err := c.getRun(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +249,11 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 			last = state
 			interval = opts.MinInterval
 			if opts.OnProgress != nil {
-				opts.OnProgress(Progress{Run: run, State: state, Elapsed: time.Since(start)})
+				var raw struct {
+					Run json.RawMessage `json:"run"`
+				}
+				_ = json.Unmarshal(x.body, &raw) // it decoded once already
+				opts.OnProgress(Progress{Run: run, RawRun: raw.Run, State: state, Elapsed: time.Since(start)})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -201,8 +203,9 @@ func (a *app) fail(err error) int {
 // exitCode maps an error onto the exit codes of CLI.md.
 func exitCode(err error) int {
 	var (
-		usage  *usageError
-		apiErr *wrapper.APIError
+		usage    *usageError
+		apiErr   *wrapper.APIError
+		tokenErr *oauth2.RetrieveError
 	)
 	switch {
 	case err == nil:
@@ -212,6 +215,9 @@ func exitCode(err error) int {
 	case errors.Is(err, wrapper.ErrRunFailed):
 		return exitRunFail
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
+		return exitRefused
+	case errors.As(err, &tokenErr) && tokenErr.Response != nil && tokenErr.Response.StatusCode >= 400 && tokenErr.Response.StatusCode < 500:
+		// The identity service refused the client credentials.
 		return exitRefused
 	default:
 		// 5xx, transport failures, malformed or unexpected answers, bad

@@ -458,6 +458,22 @@ func TestInProcessConfiguration(t *testing.T) {
 			t.Errorf("token requests: %v", forms)
 		}
 	})
+	t.Run("rejected client secret", func(t *testing.T) {
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"invalid_client","error_description":"bad secret app-secret-xyz"}`)
+		}))
+		defer refusing.Close()
+		env := map[string]string{envAPIURL: s.URL, envClientID: "app-id", envClientSecret: "app-secret-xyz", envTokenURL: refusing.URL}
+		code, stdout, stderr := invoke(env, "connection", "get", conn)
+		if code != exitRefused || stdout != "" || !strings.Contains(stderr, "invalid_client") {
+			t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitRefused, stdout, stderr)
+		}
+		if strings.Contains(stderr, "app-secret-xyz") {
+			t.Errorf("the client secret is in the error: %s", stderr)
+		}
+	})
 	t.Run("flags override variables", func(t *testing.T) {
 		env := map[string]string{envAPIURL: "http://127.0.0.1:1/export", envAccessToken: "env-token"}
 		code, stdout, stderr := invoke(env, "connection", "get", conn, "--api-url", s.URL, "--token", "flag-token")

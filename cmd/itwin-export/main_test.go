@@ -21,6 +21,7 @@ import (
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/internal/leakcheck"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -298,10 +300,18 @@ func foreignAsUsage(err error) error {
 // a terminal, and not with --verbose, whose log lines it would garble.
 func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wrapper.RunRef, wf waitFlags, jsonOut, verbose bool) int {
 	p := newProgress(a.stderr, isTerminal(a.stderr) && !verbose)
-	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{MinInterval: wf.poll, OnProgress: p.update})
+	var raw json.RawMessage // the run as the API last wrote it
+	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{MinInterval: wf.poll, OnProgress: func(pr wrapper.Progress) {
+		raw = pr.RawRun
+		p.update(pr)
+	}})
 	p.done()
 	if run != nil {
-		if code, failed := a.report(run, ref, jsonOut); failed {
+		if jsonOut && raw != nil {
+			if err := writeRawJSON(a.stdout, raw); err != nil {
+				return a.fail(err)
+			}
+		} else if code, failed := a.report(run, ref, jsonOut); failed {
 			return code
 		}
 	}
@@ -312,6 +322,18 @@ func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wra
 		return a.fail(foreignAsUsage(err))
 	}
 	return exitOK
+}
+
+// writeRawJSON writes a JSON value as the API sent it, indented, on its own
+// lines.
+func writeRawJSON(w io.Writer, raw json.RawMessage) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err := b.WriteTo(w)
+	return err
 }
 
 // report writes the run to stdout: a summary, or the run object as JSON.

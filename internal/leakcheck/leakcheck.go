@@ -13,10 +13,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Main runs the tests, then fails the binary if goroutines other than the
-// test runner's are still alive. Idle keep-alive connections of
-// http.DefaultTransport are closed first: they are a cache, not a leak.
-func Main(m *testing.M) {
+// Main runs the tests with Run and exits with its code.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests, then returns a failing code if goroutines other than
+// the test runner's are still alive, for a TestMain that has cleaning up to
+// do before it exits. Idle keep-alive connections of http.DefaultTransport
+// are closed first: they are a cache, not a leak.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t.CloseIdleConnections()
@@ -27,5 +31,5 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
