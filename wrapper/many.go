@@ -23,6 +23,9 @@ type ExportResult struct {
 type ManyOptions struct {
 	// Parallel is how many exports run at once; default 4.
 	Parallel int
+	// CreateOnly creates the runs without waiting for them: each result
+	// then has Ref (or Err) and no Run.
+	CreateOnly bool
 	// Wait tunes the waiting of each export.
 	Wait WaitOptions
 	// OnResult, when set, is called as each export ends, from the goroutine
@@ -30,7 +33,7 @@ type ManyOptions struct {
 	OnResult func(ExportResult)
 }
 
-// ExportMany runs Export for each connection, at most opts.Parallel at a
+// ExportMany runs Export (or only CreateRun) for each connection, at most opts.Parallel at a
 // time, and returns the results in the order of connectionIDs. One export's
 // failure does not stop the others; the context stops them all. Combine it
 // with Options.Budget so that many exports share a rate limit evenly, and
@@ -48,9 +51,13 @@ func (c *Client) ExportMany(ctx context.Context, connectionIDs []string, req api
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				id := connectionIDs[i]
-				ref, run, err := c.Export(ctx, id, req, opts.Wait)
-				results[i] = ExportResult{ConnectionID: id, Ref: ref, Run: run, Err: err}
+				r := ExportResult{ConnectionID: connectionIDs[i]}
+				if opts.CreateOnly {
+					r.Ref, r.Err = c.CreateRun(ctx, r.ConnectionID, req)
+				} else {
+					r.Ref, r.Run, r.Err = c.Export(ctx, r.ConnectionID, req, opts.Wait)
+				}
+				results[i] = r
 				if opts.OnResult != nil {
 					opts.OnResult(results[i])
 				}

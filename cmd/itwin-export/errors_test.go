@@ -35,7 +35,7 @@ func TestUsageErrors(t *testing.T) {
 			[]string{"flag provided but not defined: --no-such-flag"}},
 		{"bad duration", envFor(s.URL), []string{"run", "--connection", conn, "--timeout", "soon"},
 			[]string{"--timeout"}},
-		{"missing connection", envFor(s.URL), []string{"run"}, []string{"--connection is required"}},
+		{"missing connection", envFor(s.URL), []string{"run"}, []string{"--connection or --connections-file is required"}},
 		{"unexpected argument", envFor(s.URL), []string{"runs", "--connection", conn, "extra"}, []string{`unexpected argument "extra"`}},
 		{"unknown command", envFor(s.URL), []string{"export"}, []string{`unknown command "export"`}},
 		{"no command", envFor(s.URL), nil, []string{"Usage: itwin-export COMMAND"}},

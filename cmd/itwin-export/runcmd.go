@@ -100,7 +100,7 @@ type runRef struct {
 // cmdRun is `itwin-export run`.
 func cmdRun(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("run",
-		"run --connection ID [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]",
+		"run --connection ID [--connection ID ...] [--connections-file FILE] [--parallel N] [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]",
 		`Create an export run of a connection. Without --wait, stdout is the run's
 absolute Location URL (keep it: 'itwin-export status LOCATION' resumes from it),
 and stderr says whether the run was created or was already active (exit 0 in
@@ -109,13 +109,24 @@ a summary of the run (with --json, the run object); a run completed with a
 result other than Success exits 3.
 
 A request flag that is not given is left out of the body. The request is
-validated before it is sent: an invalid one exits 2 and sends nothing.`,
+validated before it is sent: an invalid one exits 2 and sends nothing.
+
+With several connections (--connection repeated, or --connections-file), the
+same request is run for each, --parallel at a time. stdout has one line per
+connection, in the order given: connection id, status (created, existing,
+failed, or with --wait the result) and Location; with --json an array of
+{connectionId, location, runId, existing, state, result, error, exitCode}.
+stderr has each failure and each state change. The exit code is the worst of
+the connections' codes.`,
 		"run --connection CONNECTION_ID --ifc-version IFC4.3 --wait",
-		"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json")
+		"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json",
+		"run --connections-file connections.txt --parallel 20 --wait")
 	var (
 		cf                                     clientFlags
 		wf                                     waitFlags
-		connection                             string
+		connections                            listFlag
+		connectionsFile                        string
+		parallel                               int
 		exportType                             string
 		ifcVersion, changeset, savedView       optString
 		mappingFile, mappingURL                optString
@@ -123,7 +134,9 @@ validated before it is sent: an invalid one exits 2 and sends nothing.`,
 		replace, saveLogs                      optBool
 		jsonOut                                bool
 	)
-	fs.StringVar(&connection, "connection", "", "`ID` of the export connection (required)")
+	fs.Var(&connections, "connection", "`ID` of the export connection; repeat it to export several")
+	fs.StringVar(&connectionsFile, "connections-file", "", "`FILE` of connection IDs, one a line ('-': stdin; blank and # lines skipped)")
+	fs.IntVar(&parallel, "parallel", 4, "with several connections, how many to export at `N` once")
 	fs.StringVar(&exportType, "export-type", string(api.ExportTypeIFC), "`TYPE` of file to export to: IFC or PDF (exportType)")
 	fs.Var(&ifcVersion, "ifc-version", "`VERSION` of IFC: IFC4.3, IFC2x3, 'IFC2x3 CV 2.0' or 'IFC4 RV 1.2' (ifcVersion)")
 	fs.Var(&changeset, "changeset", "`ID` of the changeset to export; default the latest (inputOptions.changesetId)")
@@ -142,8 +155,19 @@ validated before it is sent: an invalid one exits 2 and sends nothing.`,
 	if _, code, done := fs.parse(args, 0, 0); done {
 		return code
 	}
-	if code, bad := fs.required(connection, "connection"); bad {
-		return code
+	ids := append([]string(nil), connections...)
+	if connectionsFile != "" {
+		more, err := a.readIDs(connectionsFile)
+		if err != nil {
+			return a.fail(err)
+		}
+		ids = append(ids, more...)
+	}
+	if len(ids) == 0 {
+		return fs.usageError("--connection or --connections-file is required")
+	}
+	if parallel < 1 {
+		return fs.usageError("--parallel must be at least 1")
 	}
 	if code, bad := wf.check(fs); bad {
 		return code
@@ -190,7 +214,10 @@ validated before it is sent: an invalid one exits 2 and sends nothing.`,
 	ctx, cancel := wf.context(ctx)
 	defer cancel()
 
-	ref, err := client.CreateRun(ctx, connection, req)
+	if len(ids) > 1 || connectionsFile != "" {
+		return a.runMany(ctx, client, ids, req, parallel, wf, jsonOut)
+	}
+	ref, err := client.CreateRun(ctx, ids[0], req)
 	if err != nil {
 		return a.fail(withFlagNames(err))
 	}

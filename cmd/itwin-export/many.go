@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+// String joins the values.
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Set appends a value.
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// readIDs reads connection ids from a file ("-" is stdin), one a line;
+// blank lines and lines starting with # are skipped.
+func (a *app) readIDs(name string) ([]string, error) {
+	var r io.Reader = a.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, &usageError{msg: "--connections-file: " + err.Error()}
+		}
+		defer f.Close()
+		r = f
+	}
+	var ids []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line != "" && !strings.HasPrefix(line, "#") {
+			ids = append(ids, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &usageError{msg: "--connections-file: " + err.Error()}
+	}
+	return ids, nil
+}
+
+// manyResult is the JSON form of one connection's outcome in a run of
+// several connections.
+type manyResult struct {
+	ConnectionID string         `json:"connectionId"`
+	Location     string         `json:"location,omitempty"`
+	RunID        string         `json:"runId,omitempty"`
+	Existing     bool           `json:"existing"`
+	State        string         `json:"state,omitempty"`
+	Result       string         `json:"result,omitempty"`
+	Error        string         `json:"error,omitempty"`
+	ExitCode     int            `json:"exitCode"`
+	Run          *api.ExportRun `json:"run,omitempty"`
+}
+
+// runMany creates a run for each connection, parallel at a time, waiting for
+// each with --wait. stdout has one line (or with --json one array element)
+// per connection, in the order given; stderr has each failure and, with
+// --wait, each state change. The exit code is the worst of the connections'.
+func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string, req api.ExportConnectionRunCreate, parallel int, wf waitFlags, jsonOut bool) int {
+	var mu sync.Mutex // stderr is shared by the workers
+	opts := wrapper.ManyOptions{
+		Parallel:   parallel,
+		CreateOnly: !wf.wait,
+		Wait: wrapper.WaitOptions{MinInterval: wf.poll, OnProgress: func(p wrapper.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(a.stderr, "%8s  %s  %s\n", formatElapsed(p.Elapsed), deref(p.Run.ConnectionID), stateText(p.Run))
+		}},
+		OnResult: func(r wrapper.ExportResult) {
+			if r.Err == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(a.stderr, "itwin-export: connection %s: %s\n", r.ConnectionID, oneLine(describe(withFlagNames(r.Err))))
+		},
+	}
+	results := client.ExportMany(ctx, ids, req, opts)
+
+	worst := exitOK
+	out := make([]manyResult, len(results))
+	for i, r := range results {
+		code := exitCode(r.Err)
+		worst = max(worst, code)
+		m := manyResult{ConnectionID: r.ConnectionID, Location: r.Ref.Location, RunID: r.Ref.RunID, Existing: r.Ref.Existing, ExitCode: code, Run: r.Run}
+		if r.Run != nil {
+			m.State, m.Result = string(deref(r.Run.State)), string(deref(r.Run.Result))
+		}
+		if r.Err != nil {
+			m.Error = oneLine(describe(withFlagNames(r.Err)))
+		}
+		out[i] = m
+	}
+	if jsonOut {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return a.fail(err)
+		}
+		return worst
+	}
+	for _, m := range out {
+		status := "created"
+		switch {
+		case m.Error != "" && m.Location == "":
+			status = "failed"
+		case m.Result != "":
+			status = m.Result
+		case m.Error != "":
+			status = "failed"
+		case m.Existing:
+			status = "existing"
+		}
+		location := m.Location
+		if location == "" {
+			location = "-"
+		}
+		fields(a.stdout, m.ConnectionID, status, location)
+	}
+	return worst
+}
