@@ -4,6 +4,8 @@
 #   make check-generated  fail when the committed generated code is stale
 #   make lint-spec        lint openapi.yaml with Redocly CLI and Spectral
 #   make test             all of the above checks, go vet and the race-enabled tests
+#   make bench            client overhead (wrapper/raw) and the load benchmark
+#   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
 
 GO          ?= go
@@ -11,7 +13,11 @@ GENERATED   := api apitest/internal/exportserver
 SPEC        := openapi.yaml
 NPM_STAMP   := node_modules/.installed
 
-.PHONY: all generate check-generated vet test go-test lint-spec demo
+FUZZTIME    ?= 30s
+FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact
+BENCH_COUNT ?= 5
+
+.PHONY: all generate check-generated vet test go-test lint-spec demo bench fuzz
 
 all: test
 
@@ -57,3 +63,21 @@ test: check-generated vet go-test lint-spec
 
 demo:
 	$(GO) run ./cmd/itwin-export demo
+
+# Client overhead: raw net/http, the generated client and the wrapper against
+# one loopback server, BENCH_COUNT runs each; benchreport prints the medians
+# and "wrapper/raw: X.XX" and fails above 1.10 or 60 allocations over raw.
+# Then the load benchmark: 200 exports, 50 at a time, 500 requests a "minute".
+bench:
+	@out=$$(mktemp) && trap 'rm -f "$$out"' EXIT && \
+	$(GO) test -run '^$$' -bench '^Benchmark(CreateRun|GetRun)$$' -benchmem -count $(BENCH_COUNT) ./wrapper/ | tee "$$out" && \
+	$(GO) run ./internal/benchreport -max-ratio 1.10 -max-extra-allocs 60 < "$$out"
+	$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x ./wrapper/
+
+# Each fuzz target runs FUZZTIME on its own (go test -fuzz takes one target
+# at a time); the seed corpora in wrapper/testdata/fuzz run in every go test.
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$target for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./wrapper/ || exit 1; \
+	done

@@ -33,9 +33,6 @@ const (
 	// maxSuccessBody is the most of a success body the client reads; a larger
 	// one is a malformed response.
 	maxSuccessBody = 8 << 20
-	// maxDrain is how much of an unread rest the client reads so that the
-	// connection can be reused; beyond it the connection is closed instead.
-	maxDrain = 64 << 10
 )
 
 // Options configure a Client. Only TokenSource is required.
@@ -127,7 +124,7 @@ type Client struct {
 	retry     RetryPolicy
 	log       *slog.Logger
 	secrets   []string               // known secrets to scrub from error text (client secret)
-	lastToken atomic.Pointer[string] // the token last sent, scrubbed from error text too
+	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 
 	// pauseUntil is a client-wide rate-limit pause: when any request gets a
 	// 429 with Retry-After, every request waits it out instead of each
@@ -283,9 +280,6 @@ type request struct {
 // Statuses are not judged here, except that a 429 whose Retry-After exceeds
 // the cap returns at once as an *APIError.
 func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
-	if !c.sameOrigin(r.url) {
-		return nil, &LocationError{Location: RedactURL(r.url.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
-	}
 	for attempt := 1; ; attempt++ {
 		if err := c.waitPause(ctx); err != nil {
 			return nil, err
@@ -330,12 +324,13 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	// An empty URL is not parsed at all: r.url, already built and checked,
+	// goes in as it is, exact escaping included.
+	req, err := http.NewRequestWithContext(ctx, r.method, "", body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
-	// http.NewRequest re-parses the string; keep the exact escaping we built.
-	req.URL = r.url
+	req.URL, req.Host = r.url, r.url.Host
 	req.Header.Set("Accept", AcceptHeader)
 	req.Header.Set("User-Agent", c.userAgent)
 	if r.body != nil {
@@ -386,8 +381,8 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 
 var errBodyTooLarge = errors.New("body too large")
 
-// readBody reads at most limit bytes of body, then drains a bounded rest so
-// the connection can be reused, and closes it. Past limit it returns what it
+// readBody reads body to its end, at most limit bytes of it, and closes it:
+// a body read to EOF lets the connection be reused. Past limit it returns what it
 // read and errBodyTooLarge; a declared length (Content-Length, or -1) past
 // limit is refused before reading. The buffer doubles as it fills, so a body
 // costs at most about twice its size, never more than twice the limit.
@@ -422,8 +417,7 @@ func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
 	if int64(len(buf)) > limit {
 		return buf[:limit], errBodyTooLarge
 	}
-	_, _ = io.CopyN(io.Discard, body, maxDrain)
-	return buf, nil
+	return buf, nil // read to EOF: the connection can be reused
 }
 
 // authorize attaches the bearer token, only for the API's own origin and
@@ -432,27 +426,33 @@ func (c *Client) authorize(req *http.Request) error {
 	if !c.sameOrigin(req.URL) {
 		return &LocationError{Location: RedactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
 	}
-	if req.URL.Scheme != "https" && !isLoopback(req.URL.Hostname()) {
-		return ErrInsecureToken
-	}
+	// The URL is on the base URL's origin, which New checked is https or
+	// loopback: a bearer token never goes over plain http elsewhere.
 	tok, err := c.tokens.Token()
 	if err != nil {
 		return fmt.Errorf("getting a token: %w", scrubbedError{err, c.scrub(err.Error())})
 	}
-	if last := c.lastToken.Load(); last == nil || *last != tok.AccessToken {
-		c.lastToken.Store(&tok.AccessToken)
+	// The header of the token last sent is kept: the same token (the usual
+	// case) costs no new string, and its value is scrubbed from errors.
+	last := c.lastToken.Load()
+	if last == nil || last.token != tok.AccessToken || last.tokenType != tok.TokenType {
+		last = &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: tok.Type() + " " + tok.AccessToken}
+		c.lastToken.Store(last)
 	}
-	tok.SetAuthHeader(req)
+	req.Header["Authorization"] = []string{last.header}
 	return nil
 }
 
 // scrub redacts free text with the client's known secrets.
 func (c *Client) scrub(s string) string { return RedactText(s, c.knownSecrets()...) }
 
+// sentToken is a token as last sent, with its Authorization header.
+type sentToken struct{ token, tokenType, header string }
+
 // knownSecrets are the client secret and the token last sent.
 func (c *Client) knownSecrets() []string {
 	if last := c.lastToken.Load(); last != nil {
-		return append(c.secrets[:len(c.secrets):len(c.secrets)], *last)
+		return append(c.secrets[:len(c.secrets):len(c.secrets)], last.token)
 	}
 	return c.secrets
 }

@@ -262,7 +262,7 @@ func maskQueries(req api.ExportConnectionRunCreate) api.ExportConnectionRunCreat
 	return req
 }
 
-var signatureLeft = regexp.MustCompile(`(?i)\bsig(?:=|%3D)([^&\s"'<>;,\\]+)`)
+var signatureLeft = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_]|%26|%3F|%3B|%20|\\u0026|\\u003f)sig(?:=|%3D)([^&\s"'<>;,\\]+)`)
 
 // assertNoSignature fails when text holds a sig= value other than REDACTED.
 func assertNoSignature(t *testing.T, text string) {
@@ -283,6 +283,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add(`{"access_token":"abc","client_secret":"def"}`, "def")
 	f.Add("https://user:password@host/path?sig=1&Sig=2&SIG%3D3", "password")
 	f.Add("secretsecretsecret", "secretsecret")
+	f.Add(`{"outputSasUrl":"https://a.blob.core.windows.net/c?sv=1\u0026sig=JSONESCAPED"}`, "none")
 	f.Fuzz(func(t *testing.T, text, secret string) {
 		for _, out := range []string{RedactURL(text), RedactText(text, secret)} {
 			assertNoSignature(t, out)

@@ -23,8 +23,10 @@ var sensitiveQueryKeys = map[string]bool{
 
 var (
 	bearerPattern = regexp.MustCompile(`(?i)\b(bearer)(\s+|%20|\+)[A-Za-z0-9\-._~+/%]+=*`)
-	queryPattern  = regexp.MustCompile(`(?i)\b(sig|signature|token|access_token|refresh_token|id_token|client_secret|password|x-amz-signature|x-goog-signature)(=|%3D)([^&\s"'<>;,\\]*)`)
-	jsonPattern   = regexp.MustCompile(`(?i)("(?:access_token|refresh_token|id_token|client_secret|password|token|sig)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// A key starts the text or follows a separator: raw, percent-encoded (a
+	// URL inside a query: "%26sig%3D...") or JSON-escaped ("\u0026sig=").
+	queryPattern = regexp.MustCompile(`(?i)(^|[^a-z0-9_]|%26|%3F|%3B|%20|\\u0026|\\u003f)(sig|signature|token|access_token|refresh_token|id_token|client_secret|password|x-amz-signature|x-goog-signature)(=|%3D)([^&\s"'<>;,\\]*)`)
+	jsonPattern  = regexp.MustCompile(`(?i)("(?:access_token|refresh_token|id_token|client_secret|password|token|sig)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 )
 
 // RedactURL returns raw with credentials removed: the values of sensitive
@@ -95,7 +97,7 @@ func RedactText(s string, secrets ...string) string {
 		}
 	}
 	s = bearerPattern.ReplaceAllString(s, "${1} "+redacted)
-	s = queryPattern.ReplaceAllString(s, "${1}${2}"+redacted)
+	s = queryPattern.ReplaceAllString(s, "${1}${2}${3}"+redacted)
 	s = jsonPattern.ReplaceAllString(s, `${1}"`+redacted+`"`)
 	return s
 }

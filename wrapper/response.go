@@ -1,7 +1,6 @@
 package wrapper
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -69,12 +68,9 @@ func (c *Client) decode(x *exchange, v any, check func() string) error {
 			Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(x.body))
-	if err := dec.Decode(v); err != nil {
+	// Unmarshal also refuses data after the JSON value.
+	if err := json.Unmarshal(x.body, v); err != nil {
 		return malformed("body is not the expected JSON: " + c.scrub(err.Error()))
-	}
-	if dec.More() {
-		return malformed("body has data after the JSON value")
 	}
 	if check != nil {
 		if missing := check(); missing != "" {
