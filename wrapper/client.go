@@ -123,7 +123,7 @@ type Client struct {
 	userAgent string
 	retry     RetryPolicy
 	log       *slog.Logger
-	secrets   []string               // known secrets to scrub from error text (client secret)
+	secrets   []string                  // known secrets to scrub from error text (client secret)
 	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 
 	// pauseUntil is a client-wide rate-limit pause: when any request gets a
