@@ -95,89 +95,78 @@ func (c *Client) DeleteConnection(ctx context.Context, connectionID string) erro
 // _links.next across pages (whatever page size the API chooses). Iteration
 // stops at the first error, which is yielded.
 func (c *Client) Connections(ctx context.Context, iModelID string) iter.Seq2[api.ExportConnection, error] {
-	return func(yield func(api.ExportConnection, error) bool) {
-		if err := validateIDs("iModelID", iModelID); err != nil {
-			yield(api.ExportConnection{}, err)
-			return
-		}
-		first, err := api.NewGetExportConnectionsRequest(c.baseURL+"/", &api.GetExportConnectionsParams{ImodelID: iModelID})
-		if err != nil {
-			yield(api.ExportConnection{}, err)
-			return
-		}
-		for page, err := range c.pages(ctx, "getExportConnections", first.URL) {
-			if err != nil {
-				yield(api.ExportConnection{}, err)
-				return
-			}
-			var body struct {
-				Connections *[]api.ExportConnection `json:"connections"`
-				Links       *api.PagingLinks        `json:"_links"`
-			}
-			if err := c.decode(page.x, &body, func() string {
-				if body.Connections == nil {
-					return `no "connections" array`
-				}
-				return ""
-			}); err != nil {
-				yield(api.ExportConnection{}, err)
-				return
-			}
-			page.next(body.Links)
-			for _, conn := range *body.Connections {
-				if !yield(conn, nil) {
-					return
-				}
-			}
-		}
+	if err := validateIDs("iModelID", iModelID); err != nil {
+		return failed[api.ExportConnection](err)
+	}
+	first, err := api.NewGetExportConnectionsRequest(c.baseURL+"/", &api.GetExportConnectionsParams{ImodelID: iModelID})
+	if err != nil {
+		return failed[api.ExportConnection](err)
+	}
+	return listAll[api.ExportConnection](ctx, c, "getExportConnections", first.URL, "connections")
+}
+
+// failed is a listing that yields only err.
+func failed[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
 	}
 }
 
-// page is one page of a collection; next records the link to the following
-// page.
-type page struct {
-	x    *exchange
-	link string
-}
-
-func (p *page) next(links *api.PagingLinks) {
-	if links != nil && links.Next != nil {
-		p.link = links.Next.Href
-	}
-}
-
-// pages GETs first, then every _links.next the caller records, each resolved
-// against the page that named it and checked like a Location. A link that
-// repeats a page already fetched ends the listing with an error instead of
-// looping.
-func (c *Client) pages(ctx context.Context, op string, first *url.URL) iter.Seq2[*page, error] {
-	return func(yield func(*page, error) bool) {
+// listAll yields the items of a collection: the array named member of each
+// page, following _links.next. Each link is resolved against the page that
+// named it and checked like a Location; a link that repeats a page already
+// fetched ends the listing with an error instead of looping.
+func listAll[T any](ctx context.Context, c *Client, op string, first *url.URL, member string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
 		seen := map[string]bool{}
-		u := first
-		for u != nil {
+		for u := first; u != nil; {
 			if seen[u.String()] {
-				yield(nil, &ResponseError{Operation: op, Method: http.MethodGet, URL: RedactURL(u.String()),
+				yield(zero, &ResponseError{Operation: op, Method: http.MethodGet, URL: RedactURL(u.String()),
 					StatusCode: http.StatusOK, Reason: "_links.next repeats a page already listed", kind: ErrMalformedResponse})
 				return
 			}
 			seen[u.String()] = true
 			x, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, rule: retryIdempotent})
 			if err != nil {
-				yield(nil, err)
+				yield(zero, err)
 				return
 			}
 			if x.status != http.StatusOK {
-				yield(nil, c.unexpected(x))
+				yield(zero, c.unexpected(x))
 				return
 			}
-			p := &page{x: x}
-			if !yield(p, nil) {
+			var page struct {
+				Items *[]T
+				Links *api.PagingLinks `json:"_links"`
+			}
+			var raw map[string]json.RawMessage
+			if err := c.decode(x, &raw, func() string {
+				items, ok := raw[member]
+				if !ok {
+					return fmt.Sprintf("no %q array", member)
+				}
+				if err := json.Unmarshal(items, &page.Items); err != nil || page.Items == nil {
+					return fmt.Sprintf("%q is not an array of items", member)
+				}
+				if links, ok := raw["_links"]; ok && json.Unmarshal(links, &page.Links) != nil {
+					return `"_links" is not a links object`
+				}
+				return ""
+			}); err != nil {
+				yield(zero, err)
 				return
+			}
+			for _, item := range *page.Items {
+				if !yield(item, nil) {
+					return
+				}
 			}
 			u = nil
-			if p.link != "" {
-				if u, err = c.resolve(x.url, p.link); err != nil {
-					yield(nil, err)
+			if page.Links != nil && page.Links.Next != nil {
+				if u, err = c.resolve(x.url, page.Links.Next.Href); err != nil {
+					yield(zero, err)
 					return
 				}
 			}

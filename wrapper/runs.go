@@ -312,40 +312,12 @@ func (c *Client) Export(ctx context.Context, connectionID string, req api.Export
 // Runs lists the runs of a connection, following _links.next across pages.
 // Iteration stops at the first error, which is yielded.
 func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.ExportRun, error] {
-	return func(yield func(api.ExportRun, error) bool) {
-		if err := validateIDs("connectionID", connectionID); err != nil {
-			yield(api.ExportRun{}, err)
-			return
-		}
-		first, err := api.NewGetExportConnectionRunsRequest(c.baseURL+"/", connectionID, nil)
-		if err != nil {
-			yield(api.ExportRun{}, err)
-			return
-		}
-		for page, err := range c.pages(ctx, "getExportConnectionRuns", first.URL) {
-			if err != nil {
-				yield(api.ExportRun{}, err)
-				return
-			}
-			var body struct {
-				Runs  *[]api.ExportRun `json:"runs"`
-				Links *api.PagingLinks `json:"_links"`
-			}
-			if err := c.decode(page.x, &body, func() string {
-				if body.Runs == nil {
-					return `no "runs" array`
-				}
-				return ""
-			}); err != nil {
-				yield(api.ExportRun{}, err)
-				return
-			}
-			page.next(body.Links)
-			for _, r := range *body.Runs {
-				if !yield(r, nil) {
-					return
-				}
-			}
-		}
+	if err := validateIDs("connectionID", connectionID); err != nil {
+		return failed[api.ExportRun](err)
 	}
+	first, err := api.NewGetExportConnectionRunsRequest(c.baseURL+"/", connectionID, nil)
+	if err != nil {
+		return failed[api.ExportRun](err)
+	}
+	return listAll[api.ExportRun](ctx, c, "getExportConnectionRuns", first.URL, "runs")
 }
