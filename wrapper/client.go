@@ -118,6 +118,9 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 type Client struct {
 	base      *url.URL
 	baseURL   string // base without a trailing slash, as the generated builders want it
+	host      string // base's host name, port and escaped path + "/", for checks on every request
+	port      string
+	basePath  string
 	tokens    oauth2.TokenSource
 	http      *http.Client
 	userAgent string
@@ -185,6 +188,9 @@ func New(opts Options) (*Client, error) {
 			// and a redirect would carry the request to a URL nobody vetted.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
+		host:      base.Hostname(),
+		port:      effectivePort(base),
+		basePath:  base.EscapedPath() + "/",
 		userAgent: ua,
 		retry:     opts.Retry.withDefaults(),
 		log:       log,
@@ -215,9 +221,8 @@ func isLoopback(host string) bool {
 
 // sameOrigin reports whether u has the API's scheme, host and port.
 func (c *Client) sameOrigin(u *url.URL) bool {
-	return strings.EqualFold(u.Scheme, c.base.Scheme) &&
-		strings.EqualFold(u.Hostname(), c.base.Hostname()) &&
-		effectivePort(u) == effectivePort(c.base) && u.User == nil
+	return u.User == nil && strings.EqualFold(u.Scheme, c.base.Scheme) &&
+		strings.EqualFold(u.Hostname(), c.host) && effectivePort(u) == c.port
 }
 
 func effectivePort(u *url.URL) string {
@@ -331,10 +336,12 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	req.URL, req.Host = r.url, r.url.Host
-	req.Header.Set("Accept", AcceptHeader)
-	req.Header.Set("User-Agent", c.userAgent)
+	// Canonical keys written directly: Header.Set would canonicalize them on
+	// every request.
+	req.Header["Accept"] = []string{AcceptHeader}
+	req.Header["User-Agent"] = []string{c.userAgent}
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = []string{"application/json"}
 	}
 	if err := c.authorize(req); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.op, err)

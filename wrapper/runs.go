@@ -55,13 +55,21 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return bad("has a query or fragment; a run URL has neither")
 	}
-	segs := strings.Split(u.EscapedPath(), "/")
-	n := len(segs)
-	if n < 5 || segs[n-4] != "connections" || segs[n-2] != "runs" {
+	// The last four segments, read from the end: .../connections/{id}/runs/{runId}.
+	var segs [4]string
+	p := u.EscapedPath()
+	for i := 3; i >= 0; i-- {
+		cut := strings.LastIndexByte(p, '/')
+		if cut < 0 {
+			return bad("does not name a run (/connections/{id}/runs/{runId})")
+		}
+		segs[i], p = p[cut+1:], p[:cut]
+	}
+	if segs[0] != "connections" || segs[2] != "runs" {
 		return bad("does not name a run (/connections/{id}/runs/{runId})")
 	}
-	conn, err1 := url.PathUnescape(segs[n-3])
-	run, err2 := url.PathUnescape(segs[n-1])
+	conn, err1 := url.PathUnescape(segs[1])
+	run, err2 := url.PathUnescape(segs[3])
 	if err1 != nil || err2 != nil || conn == "" || run == "" || conn == "." || conn == ".." || run == "." || run == ".." {
 		return bad("has an empty or invalid id")
 	}
@@ -91,8 +99,8 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 
 // underBase reports whether u's path is below the base URL's path.
 func (c *Client) underBase(u *url.URL) bool {
-	prefix := c.base.EscapedPath() + "/"
-	return strings.HasPrefix(u.EscapedPath(), prefix) && !strings.Contains(u.EscapedPath(), "/../") && !strings.HasSuffix(u.EscapedPath(), "/..")
+	p := u.EscapedPath()
+	return strings.HasPrefix(p, c.basePath) && !strings.Contains(p, "/../") && !strings.HasSuffix(p, "/..")
 }
 
 // runURL checks a RunRef's Location against the client's API: a run URL on

@@ -14,7 +14,7 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// Exit codes of the command (CLI.md).
+// Exit codes of the command: scripts rely on them (README, "Errors and exit codes").
 const (
 	exitOK       = 0 // success
 	exitUsage    = 2 // usage or validation error: nothing was sent
@@ -200,7 +200,7 @@ func (a *app) fail(err error) int {
 	return exitCode(err)
 }
 
-// exitCode maps an error onto the exit codes of CLI.md.
+// exitCode maps an error onto the exit codes.
 func exitCode(err error) int {
 	var (
 		usage    *usageError

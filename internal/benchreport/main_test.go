@@ -29,7 +29,7 @@ BenchmarkOther-2             100   1 ns/op
   raw               200 ns/op       10 B/op      5 allocs/op
   generated         250 ns/op       12 B/op      6 allocs/op
   wrapper           220 ns/op       20 B/op      9 allocs/op
-  wrapper/raw: 1.10 (allocs +4)
+  wrapper/raw: 1.10 (median of 3 paired runs; ratio of the medians 1.10; allocs +4)
   FAIL: ratio above 1.05
 `
 	if out.String() != want {
