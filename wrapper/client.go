@@ -56,9 +56,10 @@ type Options struct {
 	// URL, status, duration, attempt) and an Info record per wait. Nil: none.
 	Logger *slog.Logger
 	// Budget, when set, spaces the client's requests so that it never sends
-	// more than Budget.Requests per Budget.Per: set it to your rate-limit
-	// tier (for example 500 a minute) to spend it evenly instead of meeting
-	// 429s. Zero: no budget.
+	// more than Budget.Requests per Budget.Per: set it a little under your
+	// rate-limit tier (for example 490 for 500 a minute: the service's
+	// windows do not start when yours do) to spend it evenly instead of
+	// meeting 429s. Zero: no budget.
 	Budget RateBudget
 }
 

@@ -30,7 +30,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // BenchmarkLoad exports 200 connections, 50 at a time, against apitest with
 // the community tier's budget of 500 requests a minute, time scaled 30 times
 // faster (a "minute" lasts 2s), runs of five 50ms steps. The client spends
-// the same budget (Options.Budget) and pauses all requests on a 429.
+// 98% of that budget (Options.Budget) and pauses all requests on a 429.
 //
 // It reports the requests made, the 429s among them, requests per completed
 // run, and the total time against the bound the rate limit sets (requests
@@ -39,6 +39,13 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 //
 //	go test -run '^$' -bench Load -benchtime 1x ./wrapper/
 func BenchmarkLoad(b *testing.B) {
+	b.Run("budget", func(b *testing.B) { loadRun(b, true) })
+	// Without a budget the client only pauses on 429s: reported for
+	// comparison, not held to the goals.
+	b.Run("pause-only", func(b *testing.B) { loadRun(b, false) })
+}
+
+func loadRun(b *testing.B, budget bool) {
 	const (
 		connections = 200
 		parallel    = 50
@@ -54,13 +61,19 @@ func BenchmarkLoad(b *testing.B) {
 			ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 		}
 		counter := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: parallel}}
-		c, err := wrapper.New(wrapper.Options{
+		opts := wrapper.Options{
 			BaseURL:     fake.URL,
 			TokenSource: wrapper.StaticToken(testToken),
 			HTTPClient:  &http.Client{Transport: counter},
-			Budget:      wrapper.RateBudget{Requests: tier, Per: minute},
 			Retry:       wrapper.RetryPolicy{MaxAttempts: 10, MaxRetryAfter: minute},
-		})
+		}
+		if budget {
+			// 2% under the tier: the server's windows start when its first
+			// request arrives, and latency jitter would otherwise let a
+			// 501st request into a window now and then.
+			opts.Budget = wrapper.RateBudget{Requests: tier * 98 / 100, Per: minute}
+		}
+		c, err := wrapper.New(opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,6 +99,9 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(elapsed.Seconds(), "s-total")
 		b.ReportMetric(bound.Seconds(), "s-bound")
 		b.ReportMetric(float64(elapsed)/float64(bound), "time/bound")
+		if !budget {
+			continue
+		}
 		if float64(tooMany) > 0.02*float64(requests) {
 			b.Errorf("%d of %d requests answered 429: more than 2%%", tooMany, requests)
 		}
