@@ -50,6 +50,7 @@ type credentialsSource struct {
 	tokenURL string
 }
 
+// Token returns a cached token, or a new one from the token endpoint.
 func (s *credentialsSource) Token() (*oauth2.Token, error) {
 	u, err := url.Parse(s.tokenURL)
 	if err != nil || !u.IsAbs() || u.Host == "" {
@@ -65,4 +66,5 @@ func (s *credentialsSource) Token() (*oauth2.Token, error) {
 	return tok, nil
 }
 
+// secretsToRedact tells a Client which text to scrub from its errors.
 func (s *credentialsSource) secretsToRedact() []string { return []string{s.secret} }

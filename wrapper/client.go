@@ -65,8 +65,8 @@ type Options struct {
 
 // RateBudget is a number of requests per period.
 type RateBudget struct {
-	Requests int
-	Per      time.Duration // default one minute
+	Requests int           // how many requests at most
+	Per      time.Duration // in how long; default one minute
 }
 
 // RetryPolicy bounds the client's retries. Zero fields take the defaults.
@@ -468,8 +468,8 @@ func (c *Client) knownSecrets() []string {
 // TransportError is a request that got no usable answer: the connection
 // failed, was reset or dropped mid-body. The URL is redacted.
 type TransportError struct {
-	Operation, Method, URL string
-	Err                    error
+	Operation, Method, URL string // the request; URL redacted
+	Err                    error  // the cause
 }
 
 // Error names the request and the cause.
@@ -487,7 +487,10 @@ type scrubbedError struct {
 	text string
 }
 
+// Error returns the redacted text.
 func (e scrubbedError) Error() string { return e.text }
+
+// Unwrap returns the original error.
 func (e scrubbedError) Unwrap() error { return e.err }
 
 // transportCause strips *url.Error, whose text repeats the full URL.

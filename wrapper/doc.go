@@ -16,21 +16,30 @@
 //     already active): the redirect is never followed, and both come back as a
 //     RunRef. A relative Location is resolved against the request URL; one on
 //     another scheme, host or port is refused before any request.
+//
 //   - Resuming. A RunRef is its Location URL: save RunRef.Location, and
 //     ParseRunRef rebuilds it in another process.
+//
 //   - Retries, bounded and honest (RetryPolicy). GETs retry 429, 502, 503, 504
 //     and connection failures; the create POST retries only 409 and 429. A
 //     Retry-After beyond the cap returns at once, carrying the wait; a 429
 //     pauses every request of the client until its Retry-After has passed.
+//
 //   - Classified errors: *APIError matches ErrUnauthorized, ErrForbidden,
 //     ErrNotFound, ErrConflict, ErrInvalidRequest, ErrRateLimited or ErrServer
 //     with errors.Is; *LocationError, *ResponseError, *TransportError,
 //     *ValidationError and *RunError cover the rest.
+//
 //   - Local validation (ValidateRunRequest): a request the API would refuse
 //     is not sent.
+//
 //   - Credentials stay home: the token goes only to the API's origin, never
 //     over plain http except to loopback, and tokens, client secrets and SAS
 //     signatures are scrubbed from every error and log line.
+//
+//   - Many exports at once: ExportMany runs a request for many connections, a
+//     bounded number at a time; Options.Budget spends a rate-limit tier
+//     evenly across everything the client sends.
 //
 // A Client is safe for concurrent use. Package apitest provides an in-memory
 // Export service to test code that uses this package.

@@ -160,10 +160,11 @@ func (e *LocationError) Is(target error) bool { return target == e.kind }
 // not an error: a malformed body (ErrMalformedResponse) or a status the
 // operation does not define (ErrUnexpectedStatus).
 type ResponseError struct {
+	// Operation, Method and URL (redacted) name the request.
 	Operation  string
 	Method     string
-	URL        string // redacted
-	StatusCode int
+	URL        string
+	StatusCode int // the HTTP status, below 400
 	// Reason says what is wrong.
 	Reason string
 	// Body is a redacted excerpt of the body, at most 512 bytes.
@@ -213,17 +214,17 @@ func (e *ValidationError) Is(target error) bool { return target == ErrValidation
 
 // TaskFailure is the error of one task of a run, with where it happened.
 type TaskFailure struct {
-	JobID, TaskID string
-	Error         api.TaskError
+	JobID, TaskID string        // where the error happened
+	Error         api.TaskError // as the API reported it
 }
 
 // RunError is a run that completed with a result other than Success. It
 // carries the run as the API returned it and every task error. It matches
 // ErrRunFailed.
 type RunError struct {
-	Run    *api.ExportRun
-	Result api.ExecutionResult
-	Tasks  []TaskFailure
+	Run    *api.ExportRun      // as the API last returned it
+	Result api.ExecutionResult // the run's result, never Success
+	Tasks  []TaskFailure       // every task error of every job
 }
 
 // Error names the run, its result and each task error.
