@@ -5,6 +5,7 @@
 // Usage:
 //
 //	itwin-export run --connection ID [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]
+//	itwin-export run --connection ID --connection ID ... | --connections-file FILE [--parallel N] [request flags] [--wait ...]
 //	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait ...] [--json]
 //	itwin-export runs --connection ID [--json]
 //	itwin-export connections --imodel ID [--json]
