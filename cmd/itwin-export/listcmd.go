@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 
@@ -77,21 +78,29 @@ objects).`,
 	if err != nil {
 		return a.fail(err)
 	}
-	runs := []api.ExportRun{}
-	for r, err := range client.Runs(ctx, connection) {
+	return printList(a, client.Runs(ctx, connection), jsonOut, func(r api.ExportRun) {
+		fields(a.stdout, deref(r.ID), string(deref(r.State)), string(deref(r.Result)), timeText(r.StartDateTime), timeText(r.EndDateTime))
+	})
+}
+
+// printList writes every item of a listing to stdout: as one JSON array, or
+// one line each. Nothing is written when the listing fails part way.
+func printList[T any](a *app, items iter.Seq2[T, error], jsonOut bool, line func(T)) int {
+	all := []T{}
+	for item, err := range items {
 		if err != nil {
 			return a.fail(withFlagNames(err))
 		}
-		runs = append(runs, r)
+		all = append(all, item)
 	}
 	if jsonOut {
-		if err := writeJSON(a.stdout, runs); err != nil {
+		if err := writeJSON(a.stdout, all); err != nil {
 			return a.fail(err)
 		}
 		return exitOK
 	}
-	for _, r := range runs {
-		fields(a.stdout, deref(r.ID), string(deref(r.State)), string(deref(r.Result)), timeText(r.StartDateTime), timeText(r.EndDateTime))
+	for _, item := range all {
+		line(item)
 	}
 	return exitOK
 }
@@ -121,23 +130,9 @@ id, authentication type, iModel id and display name, tab-separated (with
 	if err != nil {
 		return a.fail(err)
 	}
-	conns := []api.ExportConnection{}
-	for c, err := range client.Connections(ctx, iModel) {
-		if err != nil {
-			return a.fail(withFlagNames(err))
-		}
-		conns = append(conns, c)
-	}
-	if jsonOut {
-		if err := writeJSON(a.stdout, conns); err != nil {
-			return a.fail(err)
-		}
-		return exitOK
-	}
-	for _, c := range conns {
+	return printList(a, client.Connections(ctx, iModel), jsonOut, func(c api.ExportConnection) {
 		connectionLine(a.stdout, c)
-	}
-	return exitOK
+	})
 }
 
 // connectionCommands are the subcommands of `itwin-export connection`.
