@@ -20,8 +20,16 @@ const Scope = "itwin-platform"
 // StaticToken returns a TokenSource that always gives token, used as is: for
 // a token obtained elsewhere (ITWIN_ACCESS_TOKEN) or for tests.
 func StaticToken(token string) oauth2.TokenSource {
-	return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token, TokenType: "Bearer"})
+	return staticToken{&oauth2.Token{AccessToken: token, TokenType: "Bearer"}}
 }
+
+// staticToken gives the same token every time. Unlike
+// oauth2.StaticTokenSource it does not copy it on each call: a Client only
+// reads the token, and a request should not cost an allocation for it.
+type staticToken struct{ tok *oauth2.Token }
+
+// Token returns the token; callers must not modify it.
+func (s staticToken) Token() (*oauth2.Token, error) { return s.tok, nil }
 
 // ClientCredentials returns a TokenSource for a service application: tokens
 // by the OAuth2 client-credentials grant with scope itwin-platform, cached

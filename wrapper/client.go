@@ -396,8 +396,11 @@ var errBodyTooLarge = errors.New("body too large")
 // costs at most about twice its size, never more than twice the limit.
 func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
 	defer body.Close()
-	if declared > limit {
+	switch {
+	case declared > limit:
 		return nil, errBodyTooLarge
+	case declared == 0:
+		return nil, nil // nothing to read: the transport has ended the body
 	}
 	size := int64(4 << 10)
 	if declared >= 0 {

@@ -91,6 +91,12 @@ func FuzzResolveLocation(f *testing.F) {
 		if !strings.HasPrefix(u.EscapedPath(), "/export/") {
 			t.Fatalf("%q resolved outside the base path: %s", location, u)
 		}
+		// The shortcuts for absolute URLs and paths agree with RFC 3986.
+		if rel, err := url.Parse(location); err == nil {
+			if want := req.ResolveReference(rel); want.String() != u.String() {
+				t.Fatalf("%q resolved to %s, RFC 3986 says %s", location, u, want)
+			}
+		}
 		ref, err := runRefFromURL(u)
 		if err != nil {
 			return
