@@ -280,10 +280,10 @@ type ExportConnectionResponse struct {
 
 // ExportConnectionRunCreate IFC version one of 'IFC4.3' (IFC4.3_ADD2), 'IFC2x3', 'IFC2x3 CV 2.0', 'IFC4 RV 1.2' if exportType is 'IFC'.
 type ExportConnectionRunCreate struct {
-	// ExportType Name of the file type to export to. `PDF` is a technology preview (changelog of 2025-11-26).
+	// ExportType Export type one of 'IFC'.
 	ExportType ExportType `json:"exportType"`
 
-	// IFCVersion If the exportType is 'IFC', ifcVersion must be one of 'IFC4.3' (IFC4.3_ADD2), 'IFC2x3', 'IFC2x3 CV 2.0', 'IFC4 RV 1.2'.
+	// IFCVersion IFC version one of 'IFC4.3' (IFC4.3_ADD2), 'IFC2x3', 'IFC2x3 CV 2.0', 'IFC4 RV 1.2' if exportType is 'IFC'.
 	IFCVersion *IFCVersion `json:"ifcVersion,omitempty"`
 
 	// InputOptions What is exported. By default the latest version of the whole iModel.
@@ -373,7 +373,7 @@ type ExportRunOutputOptions struct {
 	// FolderID Folder Id to store the output file (Storage API can be used to create/get folders). By default, the file will be stored at the root folder of the project.
 	FolderID *string `json:"folderId,omitempty"`
 
-	// Location One of 'USER_BLOB_STORAGE', 'STORAGE'. Type of location to export to. Default is 'STORAGE' (Storage API).
+	// Location Location type one of 'USER_BLOB_STORAGE' or 'STORAGE'.
 	Location *Location `json:"location,omitempty"`
 
 	// LogsSASURL SASUrl to upload the output log file to when the location is of type 'USER_BLOB_STORAGE' and 'saveLogs' is set.

@@ -115,7 +115,22 @@ func TestContractCreateRun(t *testing.T) {
 	closed("inputOptions", body.Properties["inputOptions"].Value)
 	closed("outputOptions", body.Properties["outputOptions"].Value)
 
-	enum := func(s *openapi3.Schema) []any { return s.Enum }
+	// A property that refers to a shared schema does so through allOf, so
+	// that it can carry the page's own description beside the reference.
+	enum := func(s *openapi3.Schema) []any {
+		if len(s.AllOf) == 1 {
+			return s.AllOf[0].Value.Enum
+		}
+		return s.Enum
+	}
+	for name, want := range map[string]string{
+		"exportType": "Export type one of 'IFC'.",
+		"ifcVersion": "IFC version one of 'IFC4.3' (IFC4.3_ADD2), 'IFC2x3', 'IFC2x3 CV 2.0', 'IFC4 RV 1.2' if exportType is 'IFC'.",
+	} {
+		if got := body.Properties[name].Value.Description; got != want {
+			t.Errorf("%s description = %q, want the page's %q", name, got, want)
+		}
+	}
 	if diff := cmp.Diff([]any{"IFC", "PDF"}, enum(body.Properties["exportType"].Value)); diff != "" {
 		t.Errorf("exportType enum (-want +got):\n%s", diff)
 	}
