@@ -33,7 +33,7 @@ var (
 	// ErrForeignLocation: a Location or paging link points at another scheme,
 	// host or port than the API's; it is refused before any request, so the
 	// token never leaves the API's origin.
-	ErrForeignLocation = errors.New("Location outside the API's origin")
+	ErrForeignLocation = errors.New("foreign location: outside the API's origin")
 	// ErrMalformedResponse: a success status whose body is not the JSON the
 	// contract promises, or a body larger than the client reads.
 	ErrMalformedResponse = errors.New("malformed response")

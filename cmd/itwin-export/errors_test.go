@@ -271,7 +271,7 @@ func TestNoUsableAnswer(t *testing.T) {
 		defer srv.Close()
 		r := runCLI(t, envFor(srv.URL+"/export"), "run", "--connection", "c1", "--wait")
 		wantCode(t, r, exitNoAnswer)
-		wantOneErrorLine(t, r, "Location outside the API's origin")
+		wantOneErrorLine(t, r, "foreign location: outside the API's origin")
 	})
 }
 
