@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -148,6 +149,8 @@ type clientFlags struct {
 	apiURL  string
 	token   string
 	verbose bool
+	// perMinute is the client's request budget (run only; 0: none).
+	perMinute int
 }
 
 // add registers the flags on fs.
@@ -185,6 +188,9 @@ func (a *app) client(ctx context.Context, cf *clientFlags) (*wrapper.Client, err
 	}
 	if cf.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if cf.perMinute > 0 {
+		opts.Budget = wrapper.RateBudget{Requests: cf.perMinute, Per: time.Minute}
 	}
 	c, err := wrapper.New(opts)
 	if err != nil {

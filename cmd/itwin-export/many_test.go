@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/itwin-export/itwin-export/apitest"
 )
@@ -77,4 +78,24 @@ func TestRunSeveralUsageErrors(t *testing.T) {
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("the server received %d requests", n)
 	}
+}
+
+// TestRunRequestsPerMinute: the budget spaces the requests of a run of
+// several connections (600 a minute: one every 100ms).
+func TestRunRequestsPerMinute(t *testing.T) {
+	s := newFake(t, manualOpts())
+	ids := []string{addConnection(t, s), addConnection(t, s), addConnection(t, s)}
+	start := time.Now()
+	r := runCLI(t, envFor(s.URL), "run", "--connection", ids[0], "--connection", ids[1], "--connection", ids[2],
+		"--parallel", "3", "--requests-per-minute", "600")
+	elapsed := time.Since(start)
+	wantCode(t, r, exitOK)
+	if n := len(requestsTo(t, s, "POST", "/export/connections/*/runs")); n != 3 {
+		t.Errorf("%d creates, want 3", n)
+	}
+	if elapsed < 200*time.Millisecond {
+		t.Errorf("3 requests in %v; 600 a minute spaces them 100ms apart", elapsed)
+	}
+	bad := runCLI(t, envFor(s.URL), "run", "--connection", ids[0], "--requests-per-minute", "-1")
+	wantCode(t, bad, exitUsage)
 }

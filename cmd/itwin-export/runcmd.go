@@ -120,7 +120,7 @@ stderr has each failure and each state change. The exit code is the worst of
 the connections' codes.`,
 		"run --connection CONNECTION_ID --ifc-version IFC4.3 --wait",
 		"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json",
-		"run --connections-file connections.txt --parallel 20 --wait")
+		"run --connections-file connections.txt --parallel 20 --requests-per-minute 490 --wait")
 	var (
 		cf                                     clientFlags
 		wf                                     waitFlags
@@ -137,6 +137,7 @@ the connections' codes.`,
 	fs.Var(&connections, "connection", "`ID` of the export connection; repeat it to export several")
 	fs.StringVar(&connectionsFile, "connections-file", "", "`FILE` of connection IDs, one a line ('-': stdin; blank and # lines skipped)")
 	fs.IntVar(&parallel, "parallel", 4, "with several connections, how many to export at `N` once")
+	fs.IntVar(&cf.perMinute, "requests-per-minute", 0, "send at most `N` requests a minute, evenly spread; set it a little under your rate-limit tier (default no limit)")
 	fs.StringVar(&exportType, "export-type", string(api.ExportTypeIFC), "`TYPE` of file to export to: IFC or PDF (exportType)")
 	fs.Var(&ifcVersion, "ifc-version", "`VERSION` of IFC: IFC4.3, IFC2x3, 'IFC2x3 CV 2.0' or 'IFC4 RV 1.2' (ifcVersion)")
 	fs.Var(&changeset, "changeset", "`ID` of the changeset to export; default the latest (inputOptions.changesetId)")
@@ -168,6 +169,9 @@ the connections' codes.`,
 	}
 	if parallel < 1 {
 		return fs.usageError("--parallel must be at least 1")
+	}
+	if cf.perMinute < 0 {
+		return fs.usageError("--requests-per-minute must not be negative")
 	}
 	if code, bad := wf.check(fs); bad {
 		return code
