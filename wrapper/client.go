@@ -117,14 +117,17 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 // Client calls the Export API. It is safe for concurrent use; create one and
 // share it.
 type Client struct {
-	base      *url.URL
-	baseURL   string // base without a trailing slash, as the generated builders want it
-	host      string // base's host name, port and escaped path + "/", for checks on every request
-	port      string
-	basePath  string
-	tokens    oauth2.TokenSource
-	http      *http.Client
-	userAgent string
+	base     *url.URL
+	baseURL  string // base without a trailing slash, as the generated builders want it
+	host     string // base's host name, port and escaped path + "/", for checks on every request
+	port     string
+	basePath string
+	origin   string // scheme://host of the base URL, as url.URL.String writes it
+	tokens   oauth2.TokenSource
+	http     *http.Client
+	// Header values, made once: the request headers share them, which the
+	// http.RoundTripper contract (never modify the request) allows.
+	userAgent []string
 	retry     RetryPolicy
 	log       *slog.Logger
 	secrets   []string                  // known secrets to scrub from error text (client secret)
@@ -192,7 +195,8 @@ func New(opts Options) (*Client, error) {
 		host:      base.Hostname(),
 		port:      effectivePort(base),
 		basePath:  base.EscapedPath() + "/",
-		userAgent: ua,
+		origin:    (&url.URL{Scheme: base.Scheme, Host: base.Host}).String(),
+		userAgent: []string{ua},
 		retry:     opts.Retry.withDefaults(),
 		log:       log,
 	}
@@ -337,12 +341,12 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	req.URL, req.Host = r.url, r.url.Host
-	// Canonical keys written directly: Header.Set would canonicalize them on
-	// every request.
-	req.Header["Accept"] = []string{AcceptHeader}
-	req.Header["User-Agent"] = []string{c.userAgent}
+	// Canonical keys and values made once written directly: Header.Set
+	// would canonicalize the keys and make new values on every request.
+	req.Header["Accept"] = acceptValue
+	req.Header["User-Agent"] = c.userAgent
 	if r.body != nil {
-		req.Header["Content-Type"] = []string{"application/json"}
+		req.Header["Content-Type"] = jsonValue
 	}
 	if err := c.authorize(req); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.op, err)
@@ -447,18 +451,27 @@ func (c *Client) authorize(req *http.Request) error {
 	// case) costs no new string, and its value is scrubbed from errors.
 	last := c.lastToken.Load()
 	if last == nil || last.token != tok.AccessToken || last.tokenType != tok.TokenType {
-		last = &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: tok.Type() + " " + tok.AccessToken}
+		last = &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken}}
 		c.lastToken.Store(last)
 	}
-	req.Header["Authorization"] = []string{last.header}
+	req.Header["Authorization"] = last.header
 	return nil
 }
 
 // scrub redacts free text with the client's known secrets.
 func (c *Client) scrub(s string) string { return RedactText(s, c.knownSecrets()...) }
 
-// sentToken is a token as last sent, with its Authorization header.
-type sentToken struct{ token, tokenType, header string }
+// sentToken is a token as last sent, with its Authorization header value.
+type sentToken struct {
+	token, tokenType string
+	header           []string
+}
+
+// The values of the Accept and Content-Type headers of every request.
+var (
+	acceptValue = []string{AcceptHeader}
+	jsonValue   = []string{"application/json"}
+)
 
 // knownSecrets are the client secret and the token last sent.
 func (c *Client) knownSecrets() []string {

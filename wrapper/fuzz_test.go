@@ -75,6 +75,8 @@ func FuzzResolveLocation(f *testing.F) {
 		"https://api.bentley.com.evil.example.com/export/connections/c1/runs/r1",
 		"https://api.bentley.com@evil.example.com/export/connections/c1/runs/r1",
 		"\\\\evil.example.com/export", "/%2e%2e/connections/c1/runs/r1", "", " ", "::",
+		"/export/connections/c1/runs/r1/", "/export/connections/c1/runs/..", "/exportx/connections/c1/runs/r1",
+		"/export/connections/c:1/runs/r@1", "/export/a/connections/c1/runs/r1", "/export/connections/c1/runs/r 1",
 	} {
 		f.Add(s)
 	}
@@ -82,7 +84,17 @@ func FuzzResolveLocation(f *testing.F) {
 		c := fuzzClient(t)
 		req, _ := url.Parse("https://api.bentley.com/export/connections/c1/runs")
 		u, err := c.resolve(req, location)
-		if err != nil {
+		// The short way of the hot path gives what resolving then reading
+		// the URL gives: the same RunRef, or an error in both.
+		var long RunRef
+		if err == nil {
+			long, err = runRefFromURL(u)
+		}
+		short, shortErr := c.runRefFromLocation(req, location)
+		if (err == nil) != (shortErr == nil) || short != long {
+			t.Fatalf("%q: runRefFromLocation gives %+v, %v; resolving gives %+v, %v", location, short, shortErr, long, err)
+		}
+		if u == nil {
 			return
 		}
 		if u.Scheme != "https" || u.Host != "api.bentley.com" && u.Host != "api.bentley.com:443" || u.User != nil {
@@ -97,10 +109,10 @@ func FuzzResolveLocation(f *testing.F) {
 				t.Fatalf("%q resolved to %s, RFC 3986 says %s", location, u, want)
 			}
 		}
-		ref, err := runRefFromURL(u)
 		if err != nil {
 			return
 		}
+		ref := long
 		again, err := ParseRunRef(ref.Location)
 		if err != nil || again != ref {
 			t.Fatalf("%q: ref %+v does not round-trip: %+v, %v", location, ref, again, err)

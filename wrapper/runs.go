@@ -43,11 +43,20 @@ func ParseRunRef(location string) (RunRef, error) {
 	return runRefFromURL(u)
 }
 
-// runRefFromURL reads the ids from a run URL's path, segment by segment, so
-// that an id with an encoded "/" stays one id.
+// runRefFromURL reads a run URL: its ids, and the URL itself as Location.
 func runRefFromURL(u *url.URL) (RunRef, error) {
-	bad := func(reason string) (RunRef, error) {
-		return RunRef{}, &LocationError{Location: RedactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
+	conn, run, err := runIDs(u)
+	if err != nil {
+		return RunRef{}, err
+	}
+	return RunRef{Location: u.String(), ConnectionID: conn, RunID: run}, nil
+}
+
+// runIDs reads the ids from a run URL, segment by segment, so that an id
+// with an encoded "/" stays one id.
+func runIDs(u *url.URL) (connectionID, runID string, err error) {
+	bad := func(reason string) (string, string, error) {
+		return "", "", &LocationError{Location: RedactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
 	}
 	if u.User != nil {
 		return bad("carries user information")
@@ -55,25 +64,55 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return bad("has a query or fragment; a run URL has neither")
 	}
-	// The last four segments, read from the end: .../connections/{id}/runs/{runId}.
+	conn, run, problem := runIDsFromPath(u.EscapedPath())
+	if problem != "" {
+		return bad(problem)
+	}
+	return conn, run, nil
+}
+
+// runIDsFromPath reads the ids from the last four segments of an escaped
+// path, read from the end: .../connections/{id}/runs/{runId}. When it cannot,
+// it says why.
+func runIDsFromPath(p string) (connectionID, runID, problem string) {
+	const notARun = "does not name a run (/connections/{id}/runs/{runId})"
 	var segs [4]string
-	p := u.EscapedPath()
 	for i := 3; i >= 0; i-- {
 		cut := strings.LastIndexByte(p, '/')
 		if cut < 0 {
-			return bad("does not name a run (/connections/{id}/runs/{runId})")
+			return "", "", notARun
 		}
 		segs[i], p = p[cut+1:], p[:cut]
 	}
 	if segs[0] != "connections" || segs[2] != "runs" {
-		return bad("does not name a run (/connections/{id}/runs/{runId})")
+		return "", "", notARun
 	}
 	conn, err1 := url.PathUnescape(segs[1])
 	run, err2 := url.PathUnescape(segs[3])
 	if err1 != nil || err2 != nil || conn == "" || run == "" || conn == "." || conn == ".." || run == "." || run == ".." {
-		return bad("has an empty or invalid id")
+		return "", "", "has an empty or invalid id"
 	}
-	return RunRef{Location: u.String(), ConnectionID: conn, RunID: run}, nil
+	return conn, run, ""
+}
+
+// runRefFromLocation reads the run that a create answer's Location names,
+// resolved against reqURL, on the API's origin and under its base path: what
+// resolve and runRefFromURL give. The usual Location, a plain absolute path
+// under the base path, takes a short way without building a URL
+// (FuzzResolveLocation holds the two ways to each other): this is the hot path
+// of every export.
+func (c *Client) runRefFromLocation(reqURL *url.URL, loc string) (RunRef, error) {
+	if reqURL.Scheme == c.base.Scheme && reqURL.Host == c.base.Host && reqURL.User == nil &&
+		strings.HasPrefix(loc, c.basePath) && plainAbsolutePath(loc) {
+		if conn, run, problem := runIDsFromPath(loc); problem == "" {
+			return RunRef{Location: c.origin + loc, ConnectionID: conn, RunID: run}, nil
+		}
+	}
+	u, err := c.resolve(reqURL, loc)
+	if err != nil {
+		return RunRef{}, err
+	}
+	return runRefFromURL(u)
 }
 
 // resolve resolves a Location or link href against the URL of the request
@@ -82,6 +121,14 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 	if strings.TrimSpace(ref) == "" {
 		return nil, &LocationError{Reason: "the answer has no Location", kind: ErrMissingLocation}
+	}
+	if plainAbsolutePath(ref) {
+		// The usual Location: the request's origin with that path, which is
+		// what parsing and RFC 3986 resolution give (FuzzResolveLocation
+		// holds the two to each other), without their cost on the hot path.
+		u := *reqURL
+		u.Path, u.RawPath, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = ref, "", "", false, "", ""
+		return c.checkResolved(&u)
 	}
 	rel, err := url.Parse(ref)
 	if err != nil {
@@ -102,6 +149,12 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 	default:
 		u = reqURL.ResolveReference(rel)
 	}
+	return c.checkResolved(u)
+}
+
+// checkResolved checks that a resolved URL is on the API's origin, under its
+// base path.
+func (c *Client) checkResolved(u *url.URL) (*url.URL, error) {
 	if !c.sameOrigin(u) {
 		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
 	}
@@ -109,6 +162,25 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
 	}
 	return u, nil
+}
+
+// plainAbsolutePath reports whether ref is an absolute path ("/a/b", not
+// "//host") made only of bytes that a URL path holds unescaped, without dot
+// segments, query or fragment. Parsed, such a ref has Path == ref and no
+// RawPath.
+func plainAbsolutePath(ref string) bool {
+	if len(ref) < 2 || ref[0] != '/' || ref[1] == '/' || strings.Contains(ref, "/.") {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		switch b := ref[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		case strings.IndexByte("/-._~$&+,:;=@", b) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // underBase reports whether u's path is below the base URL's path.
@@ -124,7 +196,7 @@ func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" {
 		return nil, &LocationError{Location: RedactURL(ref.Location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
 	}
-	if _, err := runRefFromURL(u); err != nil {
+	if _, _, err := runIDs(u); err != nil {
 		return nil, err
 	}
 	if !c.sameOrigin(u) || !c.underBase(u) {
@@ -139,7 +211,11 @@ func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 func (c *Client) runsURL(connectionID string) *url.URL {
 	u := *c.base
 	u.Path = c.base.Path + "/connections/" + connectionID + "/runs"
-	u.RawPath = c.base.EscapedPath() + "/connections/" + url.PathEscape(connectionID) + "/runs"
+	// RawPath only when the id needs escaping: the transport checks a
+	// RawPath against Path on every request, at a cost.
+	if escaped := url.PathEscape(connectionID); escaped != connectionID || c.base.RawPath != "" {
+		u.RawPath = c.basePath + "connections/" + escaped + "/runs"
+	}
 	return &u
 }
 
@@ -187,11 +263,7 @@ func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.Exp
 	if x.status != http.StatusAccepted && x.status != http.StatusSeeOther {
 		return RunRef{}, c.unexpected(x)
 	}
-	u, err := c.resolve(x.url, x.header.Get("Location"))
-	if err != nil {
-		return RunRef{}, err
-	}
-	ref, err := runRefFromURL(u)
+	ref, err := c.runRefFromLocation(x.url, x.header.Get("Location"))
 	if err != nil {
 		return RunRef{}, err
 	}

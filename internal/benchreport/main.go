@@ -1,15 +1,23 @@
 // Command benchreport reads `go test -bench -benchmem` output on stdin and
-// prints, for every benchmark with raw and wrapper variants (Name/raw,
-// Name/wrapper), the median ns/op, B/op and allocs/op of each variant and
-// the ratio wrapper/raw, as a line "wrapper/raw: X.XX". `make bench` pipes
-// the benchmarks through it.
+// prints, for every benchmark with raw and wrapper contenders, the median
+// ns/op, B/op and allocs/op of each contender and what the wrapper adds.
+// `make bench` pipes the benchmarks of package wrapper through it.
 //
-// The ratio is the median of paired ratios: the i-th wrapper sample over the
-// i-th raw sample. `make bench` runs the benchmarks in rounds, each round
-// measuring raw and wrapper one right after the other, so a pair shares the
-// machine's state of the moment; on a shared machine loopback latency drifts
-// by more than the client's own cost, and pairing cancels that drift. The
-// ratio of the medians is printed too.
+// A benchmark Name with a round trip has one sub-benchmark per contender
+// run alone (Name/raw, Name/generated, Name/wrapper: ns/op, B/op,
+// allocs/op) and one running them interleaved (Name/interleaved), which
+// reports each contender's time as a metric "<contender>-ns/op". Its time
+// ratio, printed as "wrapper/raw: X.XX", comes from the interleaved runs: the
+// median, over the runs (-count), of wrapper-ns/op over raw-ns/op.
+// Interleaved calls share the machine's state of the moment, so the drift of
+// loopback latency on a shared machine, larger than a client's own cost,
+// cancels out of the ratio; run alone, one after the other, the contenders
+// differ by that drift as much as by their code. The ratio of the alone
+// medians is printed too, for comparison.
+//
+// A benchmark without an interleaved sub-benchmark (BenchmarkClientCost, over
+// an in-memory transport) gets the difference of the medians instead:
+// "wrapper-raw: +N ns/op".
 //
 // With -max-ratio it exits 1 when a ratio is above it; with -max-extra-allocs
 // when the wrapper allocates more than that many times beyond raw.
@@ -27,13 +35,15 @@ import (
 	"strings"
 )
 
-// line matches "BenchmarkX/variant-2   1000   123 ns/op   45 B/op   6 allocs/op".
-var line = regexp.MustCompile(`^Benchmark(\S+?)/(\w+)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op\s+([\d.]+) allocs/op)?`)
+// result matches "BenchmarkName/sub-2   1000   123 ns/op   45 B/op ..." and
+// captures the name, the sub-benchmark and the "value unit" pairs.
+var result = regexp.MustCompile(`^Benchmark(\S+?)/(\w+)(?:-\d+)?\s+\d+\s+(.*)$`)
 
-type samples struct{ ns, bytes, allocs []float64 }
+// metrics are the samples of one sub-benchmark, by unit.
+type metrics map[string][]float64
 
 func main() {
-	maxRatio := flag.Float64("max-ratio", 0, "fail when a wrapper/raw ratio of ns/op medians is above this (0: never)")
+	maxRatio := flag.Float64("max-ratio", 0, "fail when a wrapper/raw time ratio is above this (0: never)")
 	maxExtraAllocs := flag.Float64("max-extra-allocs", -1, "fail when the wrapper's median allocs/op exceed raw's by more than this (-1: never)")
 	flag.Parse()
 	ok, err := report(os.Stdin, os.Stdout, *maxRatio, *maxExtraAllocs)
@@ -47,28 +57,29 @@ func main() {
 }
 
 func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool, error) {
-	data := map[string]map[string]*samples{}
+	data := map[string]map[string]metrics{}
 	var order []string
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		m := line.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		m := result.FindStringSubmatch(strings.TrimSpace(sc.Text()))
 		if m == nil {
 			continue
 		}
-		name, variant := m[1], m[2]
+		name, sub := m[1], m[2]
 		if data[name] == nil {
-			data[name] = map[string]*samples{}
+			data[name] = map[string]metrics{}
 			order = append(order, name)
 		}
-		s := data[name][variant]
-		if s == nil {
-			s = &samples{}
-			data[name][variant] = s
+		if data[name][sub] == nil {
+			data[name][sub] = metrics{}
 		}
-		s.ns = append(s.ns, parse(m[3]))
-		if m[4] != "" {
-			s.bytes = append(s.bytes, parse(m[4]))
-			s.allocs = append(s.allocs, parse(m[5]))
+		fields := strings.Fields(m[3])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return false, fmt.Errorf("Benchmark%s/%s: %q is not a number", name, sub, fields[i])
+			}
+			data[name][sub][fields[i+1]] = append(data[name][sub][fields[i+1]], v)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -76,28 +87,42 @@ func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool
 	}
 	ok, compared := true, 0
 	for _, name := range order {
-		raw, wrapped := data[name]["raw"], data[name]["wrapper"]
+		subs := data[name]
+		raw, wrapped, mixed := subs["raw"], subs["wrapper"], subs["interleaved"]
 		if raw == nil || wrapped == nil {
 			continue
 		}
 		compared++
-		fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(wrapped.ns))
-		for _, variant := range []string{"raw", "generated", "wrapper"} {
-			if s := data[name][variant]; s != nil {
-				fmt.Fprintf(out, "  %-10s %10.0f ns/op %8.0f B/op %6.0f allocs/op\n", variant, median(s.ns), median(s.bytes), median(s.allocs))
+		extra := median(wrapped["allocs/op"]) - median(raw["allocs/op"])
+		if mixed == nil {
+			fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(wrapped["ns/op"]))
+			for _, c := range []string{"raw", "wrapper"} {
+				s := subs[c]
+				fmt.Fprintf(out, "  %-10s %12.0f ns/op %9.0f B/op %6.0f allocs/op\n", c, median(s["ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
 			}
-		}
-		var paired []float64
-		for i := range min(len(raw.ns), len(wrapped.ns)) {
-			paired = append(paired, wrapped.ns[i]/raw.ns[i])
-		}
-		ratio := median(paired)
-		extra := median(wrapped.allocs) - median(raw.allocs)
-		fmt.Fprintf(out, "  wrapper/raw: %.2f (median of %d paired runs; ratio of the medians %.2f; allocs +%.0f)\n",
-			ratio, len(paired), median(wrapped.ns)/median(raw.ns), extra)
-		if maxRatio > 0 && ratio > maxRatio {
-			fmt.Fprintf(out, "  FAIL: ratio above %.2f\n", maxRatio)
-			ok = false
+			fmt.Fprintf(out, "  wrapper-raw: %+.0f ns/op, %+.0f allocs/op\n", median(wrapped["ns/op"])-median(raw["ns/op"]), extra)
+		} else {
+			if len(mixed["raw-ns/op"]) == 0 || len(mixed["raw-ns/op"]) != len(mixed["wrapper-ns/op"]) {
+				return false, fmt.Errorf("Benchmark%s/interleaved: no raw-ns/op and wrapper-ns/op for every run", name)
+			}
+			var ratios []float64
+			for i, r := range mixed["raw-ns/op"] {
+				ratios = append(ratios, mixed["wrapper-ns/op"][i]/r)
+			}
+			fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(ratios))
+			fmt.Fprintf(out, "  %-10s %12s %12s %9s %10s\n", "", "alone ns/op", "interleaved", "B/op", "allocs/op")
+			for _, c := range []string{"raw", "generated", "wrapper"} {
+				if s := subs[c]; s != nil {
+					fmt.Fprintf(out, "  %-10s %12.0f %12.0f %9.0f %10.0f\n", c, median(s["ns/op"]), median(mixed[c+"-ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
+				}
+			}
+			ratio := median(ratios)
+			fmt.Fprintf(out, "  wrapper/raw: %.2f (interleaved, median of %d runs; run alone, ratio of the medians %.2f; allocs %+.0f)\n",
+				ratio, len(ratios), median(wrapped["ns/op"])/median(raw["ns/op"]), extra)
+			if maxRatio > 0 && ratio > maxRatio {
+				fmt.Fprintf(out, "  FAIL: ratio above %.2f\n", maxRatio)
+				ok = false
+			}
 		}
 		if maxExtraAllocs >= 0 && extra > maxExtraAllocs {
 			fmt.Fprintf(out, "  FAIL: more than %.0f allocations beyond raw\n", maxExtraAllocs)
@@ -105,14 +130,9 @@ func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool
 		}
 	}
 	if compared == 0 {
-		return false, fmt.Errorf("no benchmark with raw and wrapper variants in the input")
+		return false, fmt.Errorf("no benchmark with raw and wrapper contenders in the input")
 	}
 	return ok, nil
-}
-
-func parse(s string) float64 {
-	f, _ := strconv.ParseFloat(s, 64)
-	return f
 }
 
 func median(xs []float64) float64 {
