@@ -279,6 +279,26 @@ func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error)
 	return run, err
 }
 
+// GetRunRaw is GetRun that also returns the "run" object exactly as the API
+// sent it, members the contract does not know included: for tools that pass
+// it on.
+func (c *Client) GetRunRaw(ctx context.Context, ref RunRef) (*api.ExportRun, json.RawMessage, error) {
+	run, x, err := c.getRun(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return run, rawRun(x), nil
+}
+
+// rawRun is the "run" member of a run answer that decoded once already.
+func rawRun(x *exchange) json.RawMessage {
+	var body struct {
+		Run json.RawMessage `json:"run"`
+	}
+	_ = json.Unmarshal(x.body, &body)
+	return body.Run
+}
+
 // getRun is GetRun that also returns the exchange, whose body holds the run
 // as the API wrote it.
 func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, *exchange, error) {
@@ -356,11 +376,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 			last = state
 			interval = opts.MinInterval
 			if opts.OnProgress != nil {
-				var raw struct {
-					Run json.RawMessage `json:"run"`
-				}
-				_ = json.Unmarshal(x.body, &raw) // it decoded once already
-				opts.OnProgress(Progress{Run: run, RawRun: raw.Run, State: state, Elapsed: time.Since(start)})
+				opts.OnProgress(Progress{Run: run, RawRun: rawRun(x), State: state, Elapsed: time.Since(start)})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)

@@ -223,3 +223,38 @@ func TestPagingLinkProblems(t *testing.T) {
 		})
 	}
 }
+
+// futureRun is a run answer with members the contract does not know, in an
+// order of the API's own: GetRunRaw and WaitRun's progress pass the run
+// object on byte for byte.
+const futureRun = `{"run": {"state": "Completed", "id": "r1", "result": "Success", "priority": {"level": 3, "queue": "nightly"},
+  "jobs": [{"id": "j1", "state": "Completed", "result": "Success", "tasks": [{"id": "t1", "state": "Completed", "result": "Success", "exportOutputFileId": "f1", "sizeBytes": 1024}]}]}, "etag": "x"}`
+
+func TestRawRunKeepsWhatTheContractDoesNotKnow(t *testing.T) {
+	want := futureRun[len(`{"run": `):strings.LastIndex(futureRun, `, "etag"`)]
+	s := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, futureRun) })
+	c := newClient(t, s.base())
+	ref, err := c.RunRefFor("c1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, raw, err := c.GetRunRaw(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, string(raw)); d != "" {
+		t.Errorf("GetRunRaw (-want +got):\n%s", d)
+	}
+	if run.ID == nil || *run.ID != "r1" || *run.State != api.ExecutionStateCompleted {
+		t.Errorf("decoded run: %+v", run)
+	}
+	var progress []string
+	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: time.Millisecond, OnProgress: func(p wrapper.Progress) {
+		progress = append(progress, string(p.RawRun))
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{want}, progress); d != "" {
+		t.Errorf("Progress.RawRun (-want +got):\n%s", d)
+	}
+}

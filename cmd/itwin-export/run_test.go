@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -411,5 +414,39 @@ func TestVerboseRedacts(t *testing.T) {
 	wantCode(t, r, exitRefused)
 	if !strings.Contains(r.stderr, "status=404") || strings.Contains(r.stderr, testToken) {
 		t.Errorf("stderr:\n%s", r.stderr)
+	}
+}
+
+// TestJSONRunIsTheAPIsOwn: `status --json` and `run --wait --json` print the
+// run object as the API sent it, members the contract does not know and the
+// API's member order included, indented.
+func TestJSONRunIsTheAPIsOwn(t *testing.T) {
+	const run = `{"state":"Completed","id":"r1","result":"Success","priority":{"level":3,"queue":"nightly"},"jobs":[{"id":"j1","state":"Completed","result":"Success","tasks":[{"id":"t1","state":"Completed","result":"Success","exportOutputFileId":"f1","sizeBytes":1024}]}]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "/export/connections/c1/runs/r1")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"run":%s,"etag":"x"}`, run)
+	}))
+	defer srv.Close()
+	var want bytes.Buffer
+	if err := json.Indent(&want, []byte(run), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	want.WriteByte('\n')
+	env := envFor(srv.URL + "/export")
+	for _, args := range [][]string{
+		{"status", "r1", "--connection", "c1", "--json"},
+		{"status", srv.URL + "/export/connections/c1/runs/r1", "--wait", "--json"},
+		{"run", "--connection", "c1", "--wait", "--poll-interval", "10ms", "--json"},
+	} {
+		r := runCLI(t, env, args...)
+		wantCode(t, r, exitOK)
+		if d := diff(want.String(), r.stdout); d != "" {
+			t.Errorf("%s: stdout (-want +got):\n%s", strings.Join(args, " "), d)
+		}
 	}
 }

@@ -302,11 +302,15 @@ exits 3; one still in progress exits 0.`,
 	if wf.wait {
 		return a.waitAndReport(ctx, client, ref, wf, jsonOut, cf.verbose)
 	}
-	run, err := client.GetRun(ctx, ref)
+	run, raw, err := client.GetRunRaw(ctx, ref)
 	if err != nil {
 		return a.fail(foreignAsUsage(err))
 	}
-	if code, failed := a.report(run, ref, jsonOut); failed {
+	if jsonOut {
+		if err := writeRawJSON(a.stdout, raw); err != nil {
+			return a.fail(err)
+		}
+	} else if code, failed := a.report(run, ref, false); failed {
 		return code
 	}
 	if *run.State == api.ExecutionStateCompleted {
