@@ -341,8 +341,8 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 		return nil, fmt.Errorf("%s: %w", r.op, err)
 	}
 	req.URL, req.Host = r.url, r.url.Host
-	// Canonical keys and values made once written directly: Header.Set
-	// would canonicalize the keys and make new values on every request.
+	// Canonical keys and ready-made values, written directly: Header.Set
+	// would canonicalize the keys and allocate new values on every request.
 	req.Header["Accept"] = acceptValue
 	req.Header["User-Agent"] = c.userAgent
 	if r.body != nil {

@@ -122,14 +122,6 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 	if strings.TrimSpace(ref) == "" {
 		return nil, &LocationError{Reason: "the answer has no Location", kind: ErrMissingLocation}
 	}
-	if plainAbsolutePath(ref) {
-		// The usual Location: the request's origin with that path, which is
-		// what parsing and RFC 3986 resolution give (FuzzResolveLocation
-		// holds the two to each other), without their cost on the hot path.
-		u := *reqURL
-		u.Path, u.RawPath, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = ref, "", "", false, "", ""
-		return c.checkResolved(&u)
-	}
 	rel, err := url.Parse(ref)
 	if err != nil {
 		return nil, &LocationError{Location: RedactURL(ref), Reason: "does not parse as a URL", kind: ErrMissingLocation}
@@ -149,12 +141,6 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 	default:
 		u = reqURL.ResolveReference(rel)
 	}
-	return c.checkResolved(u)
-}
-
-// checkResolved checks that a resolved URL is on the API's origin, under its
-// base path.
-func (c *Client) checkResolved(u *url.URL) (*url.URL, error) {
 	if !c.sameOrigin(u) {
 		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
 	}
