@@ -14,8 +14,10 @@
 //
 // The server implements every operation of openapi.yaml as the reference
 // pages describe them: connections (create, list with paging links, get,
-// delete), runs (create answering 202, 303 to the active run or 409 while a
-// create is being processed; list; get) and authorization information. Any
+// delete), runs (create answering 202, 303 to the iModel's active run or
+// 409 while a create for the iModel is being processed: one active run per
+// iModel, whichever of its connections started it; list; get) and
+// authorization information. Any
 // non-empty bearer token is accepted unless Options.ValidToken says otherwise.
 //
 // Time is the server's Clock. A run moves NotStarted, Queued,

@@ -203,7 +203,8 @@ func (h service) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request,
 }
 
 // CreateExportConnectionRun starts a run: 202 with its Location; 303 to the
-// active run when there is one; 409 within the processing window of the
+// iModel's active run when there is one, whichever of the iModel's
+// connections created it; 409 within the processing window of the iModel's
 // last accepted create; 422 for a body that breaks the contract.
 func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, _ api.CreateExportConnectionRunParams) {
 	if !h.mayUse(w, r, connectionID) {
@@ -222,7 +223,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	now := s.opts.Clock.Now()
-	last := c.lastRun()
+	last, owner := s.lastIModelRunLocked(c.iModelID)
 	switch {
 	case last != nil && now.Sub(last.created) < s.opts.ProcessingWindow:
 		s.mu.Unlock()
@@ -230,7 +231,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		return
 	case last != nil && last.activeAt(now, s.opts.StepDuration):
 		s.mu.Unlock()
-		h.redirect(w, r, http.StatusSeeOther, connectionID, last.id)
+		h.redirect(w, r, http.StatusSeeOther, owner.id, last.id)
 		return
 	}
 	outcome, ok := s.outcomes[connectionID]

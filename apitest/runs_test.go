@@ -136,6 +136,38 @@ func TestCreateRunSeeOtherWhileActive(t *testing.T) {
 	}
 }
 
+// TestOneActiveRunPerIModel: the API keeps one active run per iModel, so a
+// create through another connection of the iModel answers 303 to the run
+// the first connection started (409 while that create is being processed);
+// another iModel is not held up.
+func TestOneActiveRunPerIModel(t *testing.T) {
+	clock := apitest.NewManualClock(start)
+	s := newServer(t, apitest.Options{Clock: clock, ProcessingWindow: 2 * time.Second})
+	a, b, other := addConnection(s, "m1"), addConnection(s, "m1"), addConnection(s, "m2")
+	first := createRun(t, s, a)
+	if first.status != http.StatusAccepted || !strings.HasPrefix(first.header.Get("Location"), "/export/connections/"+a+"/runs/") {
+		t.Fatalf("first create: %d %q", first.status, first.header.Get("Location"))
+	}
+	wantError(t, createRun(t, s, b), http.StatusConflict, "ConflictWithAnotherIModelRequest", "This request is already being processed for this iModel.")
+	if r := createRun(t, s, other); r.status != http.StatusAccepted {
+		t.Errorf("create for another iModel: %d, want 202", r.status)
+	}
+	clock.Advance(2 * time.Second) // the processing window is over; the run is active
+	again := createRun(t, s, b)
+	if again.status != http.StatusSeeOther || again.header.Get("Location") != first.header.Get("Location") {
+		t.Errorf("create through the second connection: %d %q; want 303 to %q", again.status, again.header.Get("Location"), first.header.Get("Location"))
+	}
+	clock.Advance(3 * time.Second) // Completed
+	third := createRun(t, s, b)
+	if third.status != http.StatusAccepted || !strings.HasPrefix(third.header.Get("Location"), "/export/connections/"+b+"/runs/") {
+		t.Errorf("create after completion: %d %q; want 202 with a run of %s", third.status, third.header.Get("Location"), b)
+	}
+	got := map[string]int{"a": s.RunCount(a), "b": s.RunCount(b), "other": s.RunCount(other)}
+	if d := cmp.Diff(map[string]int{"a": 1, "b": 1, "other": 1}, got); d != "" {
+		t.Errorf("RunCount (-want +got):\n%s", d)
+	}
+}
+
 func TestRunProgression(t *testing.T) {
 	var refErr api.TaskError
 	if err := json.Unmarshal([]byte(referenceTaskError), &refErr); err != nil {

@@ -41,9 +41,9 @@ type Options struct {
 	// 0 means 1s. A run is Completed five steps after it was created.
 	StepDuration time.Duration
 	// ProcessingWindow is how long, after a create run is accepted, creates
-	// for the same connection answer 409 ConflictWithAnotherIModelRequest
-	// (measured on Clock); after it they answer 303 to the active run.
-	// 0 means no window.
+	// for the same iModel (through any of its connections) answer 409
+	// ConflictWithAnotherIModelRequest (measured on Clock); after it they
+	// answer 303 to the active run. 0 means no window.
 	ProcessingWindow time.Duration
 	// AbsoluteLocation makes the Location header of create run absolute
 	// (http://127.0.0.1:port/export/connections/{id}/runs/{runId}); by

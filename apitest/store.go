@@ -89,6 +89,24 @@ func (c *connection) lastRun() *run {
 	return c.runs[len(c.runs)-1]
 }
 
+// lastIModelRunLocked returns the run created last for the iModel, by any
+// of its connections, and that connection; nil when there is none. The API
+// keeps one active run per iModel. s.mu is held.
+func (s *Server) lastIModelRunLocked(iModelID string) (*run, *connection) {
+	var last *run
+	var owner *connection
+	for _, id := range s.order {
+		c := s.connections[id]
+		if c.iModelID != iModelID {
+			continue
+		}
+		if r := c.lastRun(); r != nil && (last == nil || r.created.After(last.created)) {
+			last, owner = r, c
+		}
+	}
+	return last, owner
+}
+
 // findRun returns the connection's run with the id, or nil.
 func (c *connection) findRun(id string) *run {
 	for _, r := range c.runs {

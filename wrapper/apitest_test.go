@@ -253,3 +253,35 @@ func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
 		t.Errorf("error carries the token: %v", err)
 	}
 }
+
+// TestCreateRunThroughAnotherConnectionOfTheIModel: the API keeps one active
+// run per iModel, so a create through a second connection of the iModel
+// comes back Existing, naming the run and connection that hold it, and that
+// run can be followed.
+func TestCreateRunThroughAnotherConnectionOfTheIModel(t *testing.T) {
+	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
+	first := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	second := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	c := newClient(t, fake.URL)
+	ctx := context.Background()
+	created, err := c.CreateRun(ctx, first, ifcRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	existing, err := c.CreateRun(ctx, second, ifcRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := created
+	want.Existing = true
+	if d := cmp.Diff(want, existing); d != "" {
+		t.Errorf("create through the second connection (-want +got):\n%s", d)
+	}
+	run, err := c.GetRun(ctx, existing)
+	if err != nil || *run.ConnectionID != first || *run.ID != created.RunID {
+		t.Errorf("GetRun: %+v, %v", run, err)
+	}
+	if n := fake.RunCount(second); n != 0 {
+		t.Errorf("RunCount(second) = %d, want 0", n)
+	}
+}

@@ -2,6 +2,7 @@ package wrapper_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -58,7 +59,7 @@ func loadRun(b *testing.B, budget bool) {
 		fake := apitest.NewServer(apitest.Options{StepDuration: step, RateLimit: tier, RateWindow: minute})
 		ids := make([]string, connections)
 		for i := range ids {
-			ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+			ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
 		}
 		counter := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: parallel}}
 		opts := wrapper.Options{

@@ -38,6 +38,11 @@ type ManyOptions struct {
 // failure does not stop the others; the context stops them all. Combine it
 // with Options.Budget so that many exports share a rate limit evenly, and
 // with the client-wide pause every client applies on a 429.
+//
+// The API keeps one active run per iModel: while one connection's run is
+// active, an export through another connection of the same iModel finds that
+// run (Ref.Existing, naming the other connection) and waits on it instead of
+// starting its own.
 func (c *Client) ExportMany(ctx context.Context, connectionIDs []string, req api.ExportConnectionRunCreate, opts ManyOptions) []ExportResult {
 	parallel := opts.Parallel
 	if parallel <= 0 {

@@ -3,6 +3,7 @@ package wrapper_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: 2 * time.Millisecond})
 	var ids []string
 	for i := range 6 {
-		id := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+		id := *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
 		if i == 2 {
 			fake.SetOutcome(id, apitest.OutcomeError)
 		}
@@ -63,7 +64,7 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 func TestExportManyCreateOnly(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	a := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	b := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	b := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
 	results := newClient(t, fake.URL).ExportMany(context.Background(), []string{a, b}, ifcRequest(), wrapper.ManyOptions{CreateOnly: true})
 	for _, r := range results {
 		if r.Err != nil || r.Run != nil || r.Ref.RunID == "" {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,10 +151,14 @@ func newClient(t *testing.T, base string) *wrapper.Client {
 	return c
 }
 
-// addConnection adds a connection to the fake and returns its id.
+// iModels counts the iModels addConnection made up.
+var iModels atomic.Int64
+
+// addConnection adds a connection to the fake, for an iModel of its own (the
+// API keeps one active run per iModel), and returns its id.
 func addConnection(t *testing.T, s *apitest.Server) string {
 	t.Helper()
-	c := s.AddConnection(api.ExportConnectionCreate{IModelID: "imodel-" + t.Name()})
+	c := s.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("imodel-%d", iModels.Add(1))})
 	return *c.ID
 }
 
