@@ -37,6 +37,9 @@
 //     over plain http except to loopback, and tokens, client secrets and SAS
 //     signatures are scrubbed from every error and log line.
 //
+//   - The API's own words: GetRunRaw and Progress.RawRun give the run object
+//     exactly as the API sent it, for tools that pass it on.
+//
 //   - Many exports at once: ExportMany runs a request for many connections, a
 //     bounded number at a time; Options.Budget spends a rate-limit tier
 //     evenly across everything the client sends.
