@@ -34,6 +34,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+// connectionNotFound answers 404 ConnectionNotFound, as the API does for a
+// connection it does not have.
+func connectionNotFound(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+}
+
 // writeError answers with status and an error response of the API's schema.
 func writeError(w http.ResponseWriter, status int, code, message string, details ...api.ErrorDetails) {
 	e := api.Error{Code: code, Message: message}

@@ -137,7 +137,7 @@ func (h service) DeleteExportConnection(w http.ResponseWriter, r *http.Request, 
 	c := s.connections[connectionID]
 	if c == nil {
 		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+		connectionNotFound(w)
 		return
 	}
 	if last := c.lastRun(); last != nil && last.activeAt(s.opts.Clock.Now(), s.opts.StepDuration) {
@@ -164,7 +164,7 @@ func (h service) GetExportConnection(w http.ResponseWriter, r *http.Request, con
 	}
 	h.s.mu.Unlock()
 	if c == nil {
-		writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+		connectionNotFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.ExportConnectionResponse{Connection: conn})
@@ -188,7 +188,7 @@ func (h service) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request,
 	}
 	s.mu.Unlock()
 	if c == nil {
-		writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+		connectionNotFound(w)
 		return
 	}
 	skip, size, ok := page(w, r, params.Top, params.Skip)
@@ -219,7 +219,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 	c := s.connections[connectionID]
 	if c == nil {
 		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+		connectionNotFound(w)
 		return
 	}
 	now := s.opts.Clock.Now()
@@ -273,7 +273,7 @@ func (h service) GetExportConnectionRun(w http.ResponseWriter, r *http.Request, 
 	s.mu.Unlock()
 	switch {
 	case c == nil:
-		writeError(w, http.StatusNotFound, "ConnectionNotFound", msgConnectionNotFound)
+		connectionNotFound(w)
 	case found == nil:
 		writeError(w, http.StatusNotFound, "RunNotFound", msgRunNotFound)
 	default:

@@ -306,12 +306,8 @@ exits 3; one still in progress exits 0.`,
 	if err != nil {
 		return a.fail(foreignAsUsage(err))
 	}
-	if jsonOut {
-		if err := writeRawJSON(a.stdout, raw); err != nil {
-			return a.fail(err)
-		}
-	} else if code, failed := a.report(run, ref, false); failed {
-		return code
+	if err := a.writeRun(run, raw, ref.Location, jsonOut); err != nil {
+		return a.fail(err)
 	}
 	if *run.State == api.ExecutionStateCompleted {
 		if err := wrapper.RunResult(run); err != nil {
@@ -342,12 +338,9 @@ func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wra
 	}})
 	p.done()
 	if run != nil {
-		if jsonOut && raw != nil {
-			if err := writeRawJSON(a.stdout, raw); err != nil {
-				return a.fail(err)
-			}
-		} else if code, failed := a.report(run, ref, jsonOut); failed {
-			return code
+		// WaitRun reports the first state it sees: raw is set with run.
+		if err := a.writeRun(run, raw, ref.Location, jsonOut); err != nil {
+			return a.fail(err)
 		}
 	}
 	if err != nil {
@@ -371,17 +364,14 @@ func writeRawJSON(w io.Writer, raw json.RawMessage) error {
 	return err
 }
 
-// report writes the run to stdout: a summary, or the run object as JSON.
-// failed is true when it could not be written.
-func (a *app) report(run *api.ExportRun, ref wrapper.RunRef, jsonOut bool) (code int, failed bool) {
+// writeRun writes a run to stdout: a summary, or with --json the run object
+// as the API sent it (raw).
+func (a *app) writeRun(run *api.ExportRun, raw json.RawMessage, location string, jsonOut bool) error {
 	if jsonOut {
-		if err := writeJSON(a.stdout, run); err != nil {
-			return a.fail(err), true
-		}
-		return exitOK, false
+		return writeRawJSON(a.stdout, raw)
 	}
-	writeSummary(a.stdout, run, ref.Location)
-	return exitOK, false
+	writeSummary(a.stdout, run, location)
+	return nil
 }
 
 // writeSummary writes a run as "key: value" lines: id, connection, Location,
