@@ -36,6 +36,8 @@ const (
 	FaultBodyHTML
 	// FaultBodyEmpty is no body at all.
 	FaultBodyEmpty
+	// FaultBodyJSON is Fault.JSON as it is, as application/json.
+	FaultBodyJSON
 )
 
 // Fault makes the server misbehave on purpose for the next matching requests.
@@ -59,6 +61,9 @@ type Fault struct {
 	// Header holds extra headers of a FaultStatus answer, such as Retry-After
 	// or Location.
 	Header http.Header
+	// JSON is the body of a FaultBodyJSON answer: a page whose links lead
+	// elsewhere, a run in a state the contract lacks.
+	JSON []byte
 }
 
 // matches reports whether the fault applies to r.
@@ -122,6 +127,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
 			body = []byte("<html><head><title>" + text + "</title></head><body><h1>" + text + "</h1></body></html>\n")
 		case FaultBodyEmpty:
 			w.Header().Set("Content-Length", "0")
+		case FaultBodyJSON:
+			w.Header().Set("Content-Type", "application/json")
+			body = f.JSON
 		default:
 			w.Header().Set("Content-Type", "application/json")
 			body, _ = json.Marshal(api.ErrorResponse{Error: api.Error{

@@ -78,6 +78,10 @@ type Options struct {
 	// behaviour). Answers of injected faults are not validated. Tests set it
 	// to a func calling t.Errorf.
 	OnContractViolation func(error)
+	// Control turns on the control API under ControlPrefix (/_fake/): scripted
+	// answers, run outcomes, the clock's pace and the requests received, for
+	// conformance scenarios in any language. Off, that path answers 404.
+	Control bool
 }
 
 // RecordedRequest is a request as the server received it.
@@ -119,6 +123,7 @@ type Server struct {
 	rates       map[string]*rateWindow // by token
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
+	control     *control               // nil unless Options.Control
 }
 
 // NewServer starts a Server listening on 127.0.0.1 on a free port. It panics
@@ -180,7 +185,7 @@ func newServer(opts Options) *Server {
 		BaseRouter:       mux,
 		ErrorHandlerFunc: paramError,
 	})
-	s.handler = s.chain(routes)
+	s.handler = s.withControl(s.chain(routes))
 	return s
 }
 
@@ -226,6 +231,7 @@ func (s *Server) forgetConnLocked(c net.Conn) {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.closeControl()
 		if s.srv == nil {
 			return
 		}

@@ -36,7 +36,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // cmdFakeServer is `itwin-export fake-server`.
 func cmdFakeServer(ctx context.Context, a *app, args []string) int {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--control]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
@@ -50,10 +50,12 @@ violation is reported on stderr.`,
 		addr    string
 		step    time.Duration
 		outcome string
+		control bool
 	)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
 	fs.DurationVar(&step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
 	fs.StringVar(&outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
+	fs.BoolVar(&control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	if _, code, done := fs.parse(args, 0, 0); done {
 		return code
 	}
@@ -68,6 +70,7 @@ violation is reported on stderr.`,
 	s, err := apitest.NewServerOn(addr, apitest.Options{
 		StepDuration:   step,
 		DefaultOutcome: o,
+		Control:        control,
 		OnContractViolation: func(err error) {
 			fmt.Fprintf(stderr, "contract violation: %s\n", oneLine(err.Error()))
 		},

@@ -1,0 +1,188 @@
+package apitest_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/apitest"
+)
+
+// controlCall makes one control API request, with no token.
+func controlCall(t *testing.T, s *apitest.Server, method, path, body string) response {
+	t.Helper()
+	origin := strings.TrimSuffix(s.URL, "/export")
+	return callWith(t, method, origin+path, body, nil)
+}
+
+// TestControlOffAnswers404: without Options.Control the reserved path is
+// an ordinary unknown route, before authentication, and scripts nothing.
+func TestControlOffAnswers404(t *testing.T) {
+	s := newServer(t, apitest.Options{})
+	for _, c := range []struct{ method, path string }{
+		{http.MethodGet, "/_fake/info"}, {http.MethodPost, "/_fake/reset"}, {http.MethodGet, "/_fake/requests"},
+		{http.MethodPost, "/_fake/script"}, {http.MethodPost, "/_fake/verify"}, {http.MethodGet, "/_fake"},
+	} {
+		wantError(t, controlCall(t, s, c.method, c.path, `{}`), http.StatusNotFound, "NotFound", "The requested resource does not exist.")
+	}
+	if got := len(s.Requests()); got != 0 {
+		t.Errorf("the API recorded %d control requests, want 0", got)
+	}
+}
+
+// info is the answer of GET /_fake/info.
+type info struct {
+	APIURL        string `json:"apiUrl"`
+	APIOrigin     string `json:"apiOrigin"`
+	ForeignOrigin string `json:"foreignOrigin"`
+}
+
+// verdict is the answer of POST /_fake/verify.
+type verdict struct {
+	OK       bool     `json:"ok"`
+	Failures []string `json:"failures"`
+}
+
+func TestControlScriptAnswersAndVerify(t *testing.T) {
+	s := newServer(t, apitest.Options{Control: true})
+	in := decode[info](t, controlCall(t, s, http.MethodGet, "/_fake/info", ""))
+	if in.APIURL != s.URL || in.ForeignOrigin == "" || in.ForeignOrigin == in.APIOrigin {
+		t.Fatalf("info = %+v (server %s)", in, s.URL)
+	}
+	r := controlCall(t, s, http.MethodPost, "/_fake/script", `{
+		"clock": {"rate": 0},
+		"connections": [{"name": "conn", "iModelId": "m", "activeRun": "run"}],
+		"answers": [{"method": "POST", "path": "/export/connections/{conn}/runs", "status": 409},
+		            {"method": "POST", "path": "/export/connections/*/runs", "status": 202, "body": "empty",
+		             "headers": {"Location": "{foreignOrigin}/export/connections/{conn}/runs/x"}}]}`)
+	vars := decode[struct{ Variables map[string]string }](t, r).Variables
+	if r.status != http.StatusOK || vars["conn"] == "" || vars["run"] == "" || vars["foreignOrigin"] != in.ForeignOrigin {
+		t.Fatalf("script: %d %s", r.status, r.body)
+	}
+	runs := s.URL + "/connections/" + vars["conn"] + "/runs"
+	wantError(t, call(t, http.MethodPost, runs, `{"exportType":"IFC"}`), http.StatusConflict, "Conflict", "409 Conflict.")
+	second := call(t, http.MethodPost, runs, `{"exportType":"IFC"}`)
+	if want := in.ForeignOrigin + "/export/connections/" + vars["conn"] + "/runs/x"; second.status != http.StatusAccepted || second.header.Get("Location") != want {
+		t.Errorf("second answer %d Location %q, want 202 %q", second.status, second.header.Get("Location"), want)
+	}
+	// The fake's own answer now: its run is active (the clock stands still).
+	third := call(t, http.MethodPost, runs, `{"exportType":"IFC"}`)
+	if third.status != http.StatusSeeOther || !strings.HasSuffix(third.header.Get("Location"), "/runs/"+vars["run"]) {
+		t.Errorf("third answer %d %q, want 303 to the active run", third.status, third.header.Get("Location"))
+	}
+	foreign := callWith(t, http.MethodGet, second.header.Get("Location"), "", map[string]string{"Authorization": "Bearer leaked-token"})
+	if foreign.status != http.StatusOK || decode[api.ExportRunResponse](t, foreign).Run.State == nil {
+		t.Errorf("foreign origin: %d %s, want a run", foreign.status, foreign.body)
+	}
+
+	check := func(expectations string) verdict {
+		return decode[verdict](t, controlCall(t, s, http.MethodPost, "/_fake/verify", `{"requests": `+expectations+`}`))
+	}
+	if v := check(`[{"method": "POST", "path": "/export/connections/*/runs", "count": 3, "headers": {"Authorization": "present"}},
+		{"method": "GET", "count": 0}, {"origin": "foreign", "count": 1}, {"origin": "any", "min": 4, "max": 4}]`); !v.OK {
+		t.Errorf("verify: %v", v.Failures)
+	}
+	want := []string{
+		"POST * on api: saw 3 requests, want 1",
+		"* * on foreign: request 1 (GET /export/connections/" + vars["conn"] + "/runs/x): header Authorization is not absent",
+		"* * on foreign: saw 1 requests, want 0",
+		"POST * on api: request 2 came ",
+	}
+	v := check(`[{"method": "POST", "count": 1}, {"origin": "foreign", "count": 0, "headers": {"Authorization": "absent"}},
+		{"method": "POST", "minIntervalMillis": 60000}]`)
+	if v.OK || len(v.Failures) != 5 {
+		t.Fatalf("verify = %+v, want 5 failures", v)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(v.Failures[i], w) {
+			t.Errorf("failure %d = %q, want it to start with %q", i, v.Failures[i], w)
+		}
+	}
+
+	// Recorded requests keep the scheme of a credential, never its value.
+	body := controlCall(t, s, http.MethodGet, "/_fake/requests", "")
+	if strings.Contains(string(body.body), token) || strings.Contains(string(body.body), "leaked-token") ||
+		!strings.Contains(string(body.body), `"Bearer REDACTED"`) {
+		t.Errorf("requests leak or lose the credential:\n%s", body.body)
+	}
+	var recs struct {
+		Requests []struct{ Origin, Method, Path string }
+		Dropped  int
+	}
+	if err := json.Unmarshal(body.body, &recs); err != nil {
+		t.Fatal(err)
+	}
+	wantRecs := []struct{ Origin, Method, Path string }{
+		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
+		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
+		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
+		{"foreign", "GET", "/export/connections/" + vars["conn"] + "/runs/x"},
+	}
+	if diff := cmp.Diff(wantRecs, recs.Requests); diff != "" || recs.Dropped != 0 {
+		t.Errorf("requests (-want +got):\n%s (dropped %d)", diff, recs.Dropped)
+	}
+
+	// Reset forgets it all.
+	if r := controlCall(t, s, http.MethodPost, "/_fake/reset", ""); r.status != http.StatusNoContent {
+		t.Fatalf("reset: %d", r.status)
+	}
+	wantError(t, call(t, http.MethodGet, runs, ""), http.StatusNotFound, "ConnectionNotFound", "Requested Connection is not available.")
+	if v := check(`[{"origin": "any", "count": 1}]`); !v.OK {
+		t.Errorf("after reset: %v", v.Failures)
+	}
+}
+
+// TestControlClockAndOutcomes: a script's clock rate moves runs, and a
+// connection's outcome ends them; completed runs page like any others.
+func TestControlClockAndOutcomes(t *testing.T) {
+	clock := apitest.NewManualClock(start)
+	s := newServer(t, apitest.Options{Control: true, Clock: clock, StepDuration: time.Second})
+	r := controlCall(t, s, http.MethodPost, "/_fake/script", `{"clock": {"rate": 0},
+		"connections": [{"name": "c", "iModelId": "m", "outcome": "Error", "completedRuns": 3, "activeRun": "a"}]}`)
+	vars := decode[struct{ Variables map[string]string }](t, r).Variables
+	runURL := s.URL + "/connections/" + vars["c"] + "/runs/" + vars["a"]
+	state := func() (api.ExecutionState, api.ExecutionResult) {
+		run := decode[api.ExportRunResponse](t, call(t, http.MethodGet, runURL, "")).Run
+		return *run.State, *run.Result
+	}
+	clock.Advance(time.Hour)
+	if st, _ := state(); st != api.ExecutionStateNotStarted {
+		t.Errorf("frozen clock: state %s, want NotStarted", st)
+	}
+	controlCall(t, s, http.MethodPost, "/_fake/script", `{"clock": {"advanceSeconds": 10}}`)
+	if st, res := state(); st != api.ExecutionStateCompleted || res != api.ExecutionResultError {
+		t.Errorf("after 10s: %s %s, want Completed Error", st, res)
+	}
+	list := decode[api.ExportRunsResponse](t, call(t, http.MethodGet, s.URL+"/connections/"+vars["c"]+"/runs?$top=2", ""))
+	if len(list.Runs) != 2 || list.Links.Next == nil {
+		t.Errorf("runs page: %d runs, next %v; want 2 and a next link", len(list.Runs), list.Links.Next)
+	}
+}
+
+func TestControlRefusesBadScripts(t *testing.T) {
+	s := newServer(t, apitest.Options{Control: true})
+	for _, body := range []string{
+		`{"answers": [{"status": 42}]}`,
+		`{"answers": [{"body": "xml"}]}`,
+		`{"answers": [{"kind": "explode"}]}`,
+		`{"answers": [{"body": "json"}]}`,
+		`{"connections": [{"iModelId": "m", "outcome": "Maybe"}]}`,
+		`{"connections": [{"count": 2}]}`,
+		`{"clock": {"rate": -1}}`,
+		`{"unknown": true}`,
+		`not json`,
+	} {
+		r := controlCall(t, s, http.MethodPost, "/_fake/script", body)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "InvalidControlRequest") {
+			t.Errorf("%s: %d %s, want 400 InvalidControlRequest", body, r.status, r.body)
+		}
+	}
+	if r := controlCall(t, s, http.MethodGet, "/_fake/nothing", ""); r.status != http.StatusNotFound {
+		t.Errorf("unknown control path: %d, want 404", r.status)
+	}
+}
