@@ -4,6 +4,8 @@
 #   make check-generated  fail when the committed generated code is stale
 #   make lint-spec        lint openapi.yaml with Redocly CLI and Spectral
 #   make test             all of the above checks, go vet and the race-enabled tests
+#   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
+#   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
 #   make bench            client overhead (wrapper/raw) and the load benchmark (about 1 minute)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
@@ -17,7 +19,7 @@ FUZZTIME    ?= 30s
 FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact
 BENCH_COUNT ?= 5
 
-.PHONY: all generate check-generated vet test go-test lint-spec demo bench fuzz
+.PHONY: all generate check-generated vet test go-test lint-spec demo bench fuzz conformance generate-ts
 
 all: test
 
@@ -59,7 +61,15 @@ lint-spec: $(NPM_STAMP)
 	npx --no-install spectral lint --fail-severity=error $(SPEC)
 	npx --no-install openapi-typescript $(SPEC) --output "$$(mktemp -d)/export-api.d.ts"
 
-test: check-generated vet go-test lint-spec
+test: check-generated vet go-test lint-spec conformance
+
+# Prints "go: N/N, typescript: N/N"; fails when any scenario fails, the
+# binding's types are stale or it does not type-check.
+conformance: $(NPM_STAMP)
+	@GO=$(GO) bash conformance/run.sh
+
+generate-ts: $(NPM_STAMP)
+	npx --no-install openapi-typescript $(SPEC) --output bindings/typescript/src/export-api.d.ts
 
 demo:
 	$(GO) run ./cmd/itwin-export demo
