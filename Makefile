@@ -2,7 +2,7 @@
 #
 #   make generate         regenerate the Go code from openapi.yaml
 #   make check-generated  fail when the committed generated code is stale
-#   make lint-spec        lint openapi.yaml with Redocly CLI and Spectral
+#   make lint-spec        lint openapi.yaml and conformance/control-api.yaml with Redocly CLI and Spectral
 #   make test             all of the above checks, go vet and the race-enabled tests
 #   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
 #   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
@@ -13,6 +13,7 @@
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver
 SPEC        := openapi.yaml
+CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
 
 FUZZTIME    ?= 30s
@@ -60,6 +61,8 @@ lint-spec: $(NPM_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(SPEC)
 	npx --no-install spectral lint --fail-severity=error $(SPEC)
 	npx --no-install openapi-typescript $(SPEC) --output "$$(mktemp -d)/export-api.d.ts"
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(CONTROL_SPEC)
+	npx --no-install spectral lint --fail-severity=warn $(CONTROL_SPEC)
 
 test: check-generated vet go-test lint-spec conformance
 
