@@ -126,6 +126,11 @@ func (e expectation) matches(rec controlRecord) bool {
 // check returns one failure per way the records break e.
 func (e expectation) check(records []controlRecord) []string {
 	name := fmt.Sprintf("%s %s on %s", orAny(e.Method), orAny(e.Path), orDefault(e.Origin, "api"))
+	switch e.Origin {
+	case "", "api", "foreign", "any":
+	default:
+		return []string{fmt.Sprintf("%s: origin %q is not api, foreign or any", name, e.Origin)}
+	}
 	var failures []string
 	n := 0
 	var last time.Time

@@ -31,6 +31,14 @@
 // the connection. Requests returns every request received, and
 // ConnectionsAccepted counts TCP connections, to check connection reuse.
 //
+// For other languages' clients: Options.Control (fake-server --control)
+// serves a control API under ControlPrefix (/_fake/), documented in
+// conformance/control-api.yaml: a script queues answers (as faults), creates
+// connections with completed or active runs and sets the clock's pace; the
+// requests received, by the API's origin and by a second "foreign" origin
+// that a conformant client never contacts, can be read back and verified.
+// Without Options.Control that path answers 404.
+//
 // With Options.OnContractViolation set, every exchange is validated against
 // openapi.yaml with kin-openapi, so a test catches both a client that breaks
 // the contract and a fake that drifts from it.

@@ -92,7 +92,7 @@ type Expect struct {
 var Results = []string{
 	"ok", "existing", "rateLimited", "server", "notFound", "conflict", "unauthorized", "forbidden",
 	"invalidRequest", "foreignLocation", "missingLocation", "malformed", "unexpectedStatus",
-	"runFailed", "transport",
+	"runFailed", "transport", "timeout",
 }
 
 // Operations are the operation names a scenario may use.

@@ -169,6 +169,8 @@ export const performWithBinding = (fetchImpl?: (r: Request) => Promise<Response>
       }
       return { result: "unknownOperation", detail: op.name };
     } catch (err) {
+      // The caller's deadline ends the call with the signal's own reason.
+      if (err instanceof DOMException && err.name === "TimeoutError") return { result: "timeout", items, detail: err.message };
       if (!(err instanceof ExportError)) return { result: "unclassified", items, detail: String(err) };
       return { result: err.kind, items, runResult: err.run?.result, retryAfterSeconds: err.retryAfterSeconds, detail: err.message };
     }

@@ -1,0 +1,90 @@
+package apitest_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/itwin-export/itwin-export/apitest"
+)
+
+// TestControlAPIMatchesItsDocument: every control operation, answered by the
+// server, is what conformance/control-api.yaml says, requests and answers
+// (errors included), so the document a binding author reads does not drift
+// from the fake.
+func TestControlAPIMatchesItsDocument(t *testing.T) {
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromFile("../conformance/control-api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, apitest.Options{Control: true})
+	origin := strings.TrimSuffix(s.URL, "/export")
+	doc.Servers = openapi3.Servers{{URL: origin + "/_fake"}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchanges := []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodPost, "reset", "", http.StatusNoContent},
+		{http.MethodGet, "info", "", http.StatusOK},
+		{http.MethodPost, "script", `{"clock": {"rate": 0, "advanceSeconds": 1},
+			"connections": [{"name": "c", "iModelId": "m", "count": 2, "outcome": "Error", "completedRuns": 1, "activeRun": "r"}],
+			"answers": [{"method": "GET", "path": "/export/connections", "count": 1, "kind": "status", "status": 200,
+			             "headers": {"X-A": "b"}, "body": "json", "json": {"connections": []}}]}`, http.StatusOK},
+		{http.MethodPost, "script", `{"answers": [{"status": 42}]}`, http.StatusBadRequest},
+		{http.MethodGet, "requests", "", http.StatusOK},
+		{http.MethodPost, "verify", `{"requests": [{"origin": "any", "method": "GET", "path": "/export/*", "count": 0, "min": 0, "max": 1,
+			"headers": {"Authorization": "present"}, "minIntervalMillis": 10}]}`, http.StatusOK},
+		{http.MethodPost, "verify", `{"requests": 3}`, http.StatusBadRequest},
+	}
+	// A request to the API between script and requests, so that one is recorded.
+	call(t, http.MethodGet, s.URL+"/connections?imodelId=m", "")
+	for _, x := range exchanges {
+		req, err := http.NewRequest(x.method, origin+"/_fake/"+x.path, strings.NewReader(x.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", x.method, x.path, err)
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
+		if x.status < 400 {
+			if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+				t.Errorf("%s %s: request breaks the document: %v", x.method, x.path, err)
+			}
+			req.Body = io.NopCloser(strings.NewReader(x.body))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != x.status {
+			t.Errorf("%s %s: status %d, want %d: %s", x.method, x.path, resp.StatusCode, x.status, body)
+		}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+			Body: io.NopCloser(bytes.NewReader(body))}
+		if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+			t.Errorf("%s %s: answer breaks the document: %v", x.method, x.path, err)
+		}
+	}
+}
