@@ -202,10 +202,6 @@ func peekPrefix(r *http.Request, n int) ([]byte, Omitted) {
 	return bytes.Clone(prefix), omitted
 }
 
-// peekBody reads the request body (at most maxBody+1 bytes of it) and puts
-// it back, so that later handlers read it whole again.
-func peekBody(r *http.Request) []byte { return peek(r, maxBody+1) }
-
 // peek reads at most n bytes of the request body and puts them back in front
 // of the rest. It returns them, nil when there are none.
 func peek(r *http.Request, n int) []byte {
