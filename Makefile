@@ -3,7 +3,8 @@
 #   make generate         regenerate the Go code from openapi.yaml
 #   make check-generated  fail when the committed generated code is stale
 #   make lint-spec        lint openapi.yaml and conformance/control-api.yaml with Redocly CLI and Spectral
-#   make test             all of the above checks, go vet and the race-enabled tests
+#   make lint             gofmt, go vet and staticcheck (pinned, fetched by go run)
+#   make test             all of the above checks, the race-enabled tests and conformance
 #   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
 #   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
 #   make bench            client overhead (wrapper/raw) and the load benchmark (about 1 minute)
@@ -19,8 +20,9 @@ NPM_STAMP   := node_modules/.installed
 FUZZTIME    ?= 30s
 FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact
 BENCH_COUNT ?= 5
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate check-generated vet test go-test lint-spec demo bench fuzz conformance generate-ts
+.PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
 
 all: test
 
@@ -50,6 +52,11 @@ vet:
 		{ echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# staticcheck at a pinned version: go run fetches it through the module proxy
+# without adding it to go.mod.
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
+
 go-test:
 	$(GO) test -race -count=1 ./...
 
@@ -60,11 +67,12 @@ $(NPM_STAMP): package.json package-lock.json
 lint-spec: $(NPM_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(SPEC)
 	npx --no-install spectral lint --fail-severity=error $(SPEC)
-	npx --no-install openapi-typescript $(SPEC) --output "$$(mktemp -d)/export-api.d.ts"
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	npx --no-install openapi-typescript $(SPEC) --output "$$out/export-api.d.ts"
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(CONTROL_SPEC)
 	npx --no-install spectral lint --fail-severity=warn $(CONTROL_SPEC)
 
-test: check-generated vet go-test lint-spec conformance
+test: check-generated lint go-test lint-spec conformance
 
 # Prints "go: N/N, typescript: N/N"; fails when any scenario fails, the
 # binding's types are stale or it does not type-check.

@@ -3,6 +3,7 @@ package apitest
 import (
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -69,11 +70,29 @@ var connectionCreateBody = []property{
 		string(api.AuthenticationTypeUser), string(api.AuthenticationTypeService)}},
 }
 
+// msgContentType is the detail of a body not sent as JSON.
+const msgContentType = "Request body must be sent with Content-Type application/json."
+
+// isJSON reports whether a Content-Type value names the contract's only
+// request media type, application/json (parameters such as charset allowed).
+func isJSON(contentType string) bool {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/json"
+}
+
 // readBody reads a request body of at most maxBody bytes and checks it
-// against props. It returns the body and one detail per problem found.
+// against props. It returns the body and one detail per problem found. A
+// body the contract does not declare (a Content-Type other than
+// application/json, or a body without one) is refused before it is read.
 func readBody(r *http.Request, props []property) ([]byte, []api.ErrorDetails) {
+	contentType := r.Header.Get("Content-Type")
+	if contentType != "" && !isJSON(contentType) {
+		return nil, []api.ErrorDetails{detail("InvalidRequestBody", msgContentType, "")}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	switch {
+	case contentType == "" && len(body) > 0:
+		return nil, []api.ErrorDetails{detail("InvalidRequestBody", msgContentType, "")}
 	case err != nil:
 		return nil, []api.ErrorDetails{detail("InvalidRequestBody", "Request body could not be read.", "")}
 	case len(body) > maxBody:

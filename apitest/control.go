@@ -157,15 +157,15 @@ type controlInfo struct {
 }
 
 // handleInfo tells where the API and the foreign origin are.
-func (c *control) handleInfo(w http.ResponseWriter, r *http.Request) {
+func (c *control) handleInfo(w http.ResponseWriter, _ *http.Request) {
 	foreign, err := c.startForeign()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "ForeignOriginUnavailable", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, controlInfo{
-		APIURL:        origin(r) + basePath,
-		APIOrigin:     origin(r),
+		APIURL:        c.s.origin + basePath,
+		APIOrigin:     c.s.origin,
 		ForeignOrigin: foreign,
 	})
 }
@@ -182,11 +182,11 @@ func (c *control) reset() {
 	s := c.s
 	s.mu.Lock()
 	s.connections = map[string]*connection{}
-	s.order = nil
+	s.order, s.forgotten, s.connBytes = nil, nil, 0
 	s.outcomes = map[string]Outcome{}
 	s.runCounts = map[string]int{}
 	s.faults = nil
-	s.rates = map[string]*rateWindow{}
+	s.rates, s.rateSweepAt = map[string]*rateWindow{}, minRateSweep
 	s.mu.Unlock()
 	s.ResetRequests()
 	c.clock.set(1, 0)

@@ -104,7 +104,7 @@ func (c *control) handleScript(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ForeignOriginUnavailable", err.Error())
 		return
 	}
-	vars := map[string]string{"apiUrl": origin(r) + basePath, "apiOrigin": origin(r), "foreignOrigin": foreign}
+	vars := map[string]string{"apiUrl": c.s.origin + basePath, "apiOrigin": c.s.origin, "foreignOrigin": foreign}
 	if sc.Clock != nil {
 		rate := c.clock.rateNow()
 		if sc.Clock.Rate != nil {
@@ -138,8 +138,8 @@ func (sc *script) check() string {
 		if _, ok := outcomeNames[sconn.Outcome]; !ok {
 			return fmt.Sprintf("connections[%d].outcome %q is not Success, PartialSuccess or Error", i, sconn.Outcome)
 		}
-		if sconn.IModelID == "" || sconn.Count < 0 || sconn.Count > 1000 || sconn.CompletedRuns < 0 || sconn.CompletedRuns > 1000 {
-			return fmt.Sprintf("connections[%d] needs an iModelId, and count and completedRuns within 0..1000", i)
+		if sconn.IModelID == "" || sconn.Count < 0 || sconn.Count > 1000 || sconn.CompletedRuns < 0 || sconn.CompletedRuns > DefaultKeepRuns {
+			return fmt.Sprintf("connections[%d] needs an iModelId, a count within 0..1000 and completedRuns within 0..%d", i, DefaultKeepRuns)
 		}
 	}
 	for i, a := range sc.Answers {
@@ -182,8 +182,7 @@ func (c *control) addConnections(sconn scriptConnection, vars map[string]string)
 		conn := s.addConnectionLocked(api.ExportConnectionCreate{IModelID: sconn.IModelID})
 		s.outcomes[conn.id] = outcomeNames[sconn.Outcome]
 		for range sconn.CompletedRuns {
-			conn.runs = append(conn.runs, newRun(done, outcomeNames[sconn.Outcome]))
-			s.runCounts[conn.id]++
+			s.addRunLocked(conn, newRun(done, outcomeNames[sconn.Outcome]))
 		}
 		if i > 0 {
 			continue
@@ -193,8 +192,7 @@ func (c *control) addConnections(sconn scriptConnection, vars map[string]string)
 		}
 		if sconn.ActiveRun != "" {
 			r := newRun(now, outcomeNames[sconn.Outcome])
-			conn.runs = append(conn.runs, r)
-			s.runCounts[conn.id]++
+			s.addRunLocked(conn, r)
 			vars[sconn.ActiveRun] = r.id
 		}
 	}

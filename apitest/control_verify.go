@@ -125,7 +125,7 @@ func (e expectation) matches(rec controlRecord) bool {
 
 // check returns one failure per way the records break e.
 func (e expectation) check(records []controlRecord) []string {
-	name := fmt.Sprintf("%s %s on %s", orAny(e.Method), orAny(e.Path), orDefault(e.Origin, "api"))
+	name := fmt.Sprintf("%s %s on %s", orAny(e.Method), orAny(e.Path), orText(e.Origin, "api"))
 	switch e.Origin {
 	case "", "api", "foreign", "any":
 	default:
@@ -167,10 +167,10 @@ func (e expectation) check(records []controlRecord) []string {
 }
 
 // orAny is s, or "*" when empty.
-func orAny(s string) string { return orDefault(s, "*") }
+func orAny(s string) string { return orText(s, "*") }
 
-// orDefault is s, or def when s is empty.
-func orDefault(s, def string) string {
+// orText is s, or def when s is empty.
+func orText(s, def string) string {
 	if s == "" {
 		return def
 	}

@@ -28,8 +28,16 @@
 // For testing a client's error handling: Options.RateLimit answers 429 with
 // Retry-After, Options.MayUse answers 403, and InjectFault makes chosen
 // requests answer a status (with a JSON, HTML or empty body), hang, or drop
-// the connection. Requests returns every request received, and
-// ConnectionsAccepted counts TCP connections, to check connection reuse.
+// the connection. Requests returns the requests received most recently (a
+// bounded window, see Options.RecordRequests), and ConnectionsAccepted counts
+// TCP connections, to check connection reuse.
+//
+// The server is safe to leave running for days and to expose to careless
+// clients on loopback: what it keeps is bounded (the request record, the
+// connections and runs it keeps, its rate-limit windows), its listener cuts
+// off clients that stall (Options.ReadTimeout and its siblings), a request
+// body must be application/json as the contract says, and every absolute
+// link it hands out names its own listener, whatever Host a request names.
 //
 // For other languages' clients: Options.Control (fake-server --control)
 // serves a control API under ControlPrefix (/_fake/), documented in

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest/internal/exportserver"
@@ -15,14 +14,6 @@ import (
 type service struct{ s *Server }
 
 var _ exportserver.ServerInterface = service{}
-
-// origin is the scheme and host the client addressed, for absolute links.
-func origin(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
-}
 
 // mayUse answers 403 and returns false when the request's token may not use
 // the connection.
@@ -89,7 +80,7 @@ func (h service) CreateExportConnection(w http.ResponseWriter, r *http.Request, 
 	var create api.ExportConnectionCreate
 	_ = json.Unmarshal(body, &create) // readBody has checked it
 	h.s.mu.Lock()
-	c := h.s.addConnectionLocked(create).render(origin(r))
+	c := h.s.addConnectionLocked(create).render(h.s.origin)
 	h.s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, api.ExportConnectionResponse{Connection: c})
 }
@@ -105,7 +96,7 @@ func (h service) GetExportConnections(w http.ResponseWriter, r *http.Request, pa
 	var matching []api.ExportConnection
 	for _, id := range h.s.order {
 		if c := h.s.connections[id]; c.iModelID == params.ImodelID {
-			matching = append(matching, c.render(origin(r)))
+			matching = append(matching, c.render(h.s.origin))
 		}
 	}
 	h.s.mu.Unlock()
@@ -119,7 +110,7 @@ func (h service) GetExportConnections(w http.ResponseWriter, r *http.Request, pa
 	if !ok {
 		return
 	}
-	base := origin(r) + basePath + "/connections?imodelId=" + url.QueryEscape(params.ImodelID) + "&"
+	base := h.s.origin + basePath + "/connections?imodelId=" + url.QueryEscape(params.ImodelID) + "&"
 	writeJSON(w, http.StatusOK, api.ExportConnectionsResponse{
 		Connections: paginate(all, skip, size),
 		Links:       pagingLinks(base, skip, size, len(all)),
@@ -145,8 +136,7 @@ func (h service) DeleteExportConnection(w http.ResponseWriter, r *http.Request, 
 		writeError(w, http.StatusConflict, "ConnectionAlreadyInUse", msgInUse)
 		return
 	}
-	delete(s.connections, connectionID)
-	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == connectionID })
+	s.forgetConnectionLocked(connectionID)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -160,7 +150,7 @@ func (h service) GetExportConnection(w http.ResponseWriter, r *http.Request, con
 	c := h.s.connections[connectionID]
 	var conn api.ExportConnection
 	if c != nil {
-		conn = c.render(origin(r))
+		conn = c.render(h.s.origin)
 	}
 	h.s.mu.Unlock()
 	if c == nil {
@@ -195,7 +185,7 @@ func (h service) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request,
 	if !ok {
 		return
 	}
-	base := origin(r) + basePath + "/connections/" + url.PathEscape(connectionID) + "/runs?"
+	base := h.s.origin + basePath + "/connections/" + url.PathEscape(connectionID) + "/runs?"
 	writeJSON(w, http.StatusOK, api.ExportRunsResponse{
 		Runs:  paginate(all, skip, size),
 		Links: pagingLinks(base, skip, size, len(all)),
@@ -239,8 +229,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		outcome = s.opts.DefaultOutcome
 	}
 	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome}
-	c.runs = append(c.runs, run)
-	s.runCounts[connectionID]++
+	s.addRunLocked(c, run)
 	s.mu.Unlock()
 	h.redirect(w, r, http.StatusAccepted, connectionID, run.id)
 }
@@ -249,7 +238,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 func (h service) redirect(w http.ResponseWriter, r *http.Request, status int, connectionID, runID string) {
 	location := runPath(connectionID, runID)
 	if h.s.opts.AbsoluteLocation {
-		location = origin(r) + location
+		location = h.s.origin + location
 	}
 	w.Header().Set("Location", location)
 	w.WriteHeader(status)

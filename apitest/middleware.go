@@ -1,48 +1,12 @@
 package apitest
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// peekBody reads the request body (at most maxBody+1 bytes of it) and puts
-// it back, so that later handlers read it whole again.
-func peekBody(r *http.Request) []byte {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil
-	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
-	if len(body) == 0 {
-		return nil
-	}
-	return body
-}
-
-// record keeps a copy of every request received.
-func (s *Server) record(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := RecordedRequest{
-			Method: r.Method,
-			URI:    r.RequestURI,
-			Path:   r.URL.EscapedPath(),
-			Header: r.Header.Clone(),
-			Body:   peekBody(r),
-		}
-		s.mu.Lock()
-		s.requests = append(s.requests, rec)
-		s.mu.Unlock()
-		next.ServeHTTP(w, r)
-	})
-}
 
 // injectFaults answers requests that match an injected fault as it says.
 func (s *Server) injectFaults(next http.Handler) http.Handler {
@@ -98,11 +62,7 @@ func (s *Server) limitRate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.opts.Clock.Now()
 		s.mu.Lock()
-		win := s.rates[tokenOf(r)]
-		if win == nil || !now.Before(win.start.Add(s.opts.RateWindow)) {
-			win = &rateWindow{start: now}
-			s.rates[tokenOf(r)] = win
-		}
+		win := s.rateWindowLocked(tokenOf(r), now)
 		win.count++
 		over := win.count > s.opts.RateLimit
 		wait := win.start.Add(s.opts.RateWindow).Sub(now)

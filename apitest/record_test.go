@@ -130,3 +130,46 @@ func TestCloseEndsEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordKeepsABoundedWindow pins the window of Requests: the newest
+// RecordRequests requests, bodies cut at RecordBodyBytes, older requests
+// forgotten while the record is over RecordBytes.
+func TestRecordKeepsABoundedWindow(t *testing.T) {
+	post := func(s *apitest.Server, body string) {
+		callWith(t, http.MethodPost, s.URL+"/connections/c1/runs", body, nil) // unauthenticated: recorded too
+	}
+	type kept struct {
+		Body    string
+		Omitted apitest.Omitted
+	}
+	bodies := func(rs []apitest.RecordedRequest) []kept {
+		var out []kept
+		for _, r := range rs {
+			out = append(out, kept{string(r.Body), r.BodyOmitted})
+		}
+		return out
+	}
+
+	s := newServer(t, apitest.Options{RecordRequests: 3, RecordBodyBytes: 4})
+	for _, b := range []string{"first", "two", "three", "four", "fifth"} {
+		post(s, b)
+	}
+	if diff := cmp.Diff([]kept{{"thre", 1}, {"four", 0}, {"fift", 1}}, bodies(s.Requests())); diff != "" {
+		t.Errorf("the window of three requests, bodies cut at 4 bytes (-want +got):\n%s", diff)
+	}
+
+	// Each of these requests records about 150 bytes (headers included).
+	s = newServer(t, apitest.Options{RecordBytes: 400})
+	for _, b := range []string{"aaaa", "bbbb", "cccc", "dddd"} {
+		post(s, b)
+	}
+	if got := bodies(s.Requests()); len(got) == 0 || len(got) > 3 || got[len(got)-1] != (kept{"dddd", 0}) {
+		t.Errorf("bodies kept within 400 bytes: %q; want the newest and at most three", got)
+	}
+
+	s = newServer(t, apitest.Options{RecordRequests: -1})
+	post(s, "gone")
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("RecordRequests -1 recorded %d requests", n)
+	}
+}

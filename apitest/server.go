@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -68,7 +67,8 @@ type Options struct {
 	RateLimit int
 	// RateWindow is the length of the rate-limit windows: fixed windows on
 	// Clock, each starting at a token's first request after the previous one
-	// ended; 0 means 1 minute.
+	// ended; 0 means 1 minute. Ended windows are forgotten, and at most
+	// 10000 tokens have a window at once (beyond, the oldest is forgotten).
 	RateWindow time.Duration
 	// OnContractViolation, when non-nil, turns on contract validation: every
 	// request received and every response sent is checked against
@@ -78,24 +78,59 @@ type Options struct {
 	// behaviour). Answers of injected faults are not validated. Tests set it
 	// to a func calling t.Errorf.
 	OnContractViolation func(error)
+
+	// RecordRequests is how many of the most recent requests Requests
+	// keeps; 0 means DefaultRecordRequests, a negative value keeps none.
+	RecordRequests int
+	// RecordBodyBytes is how much of each request body is recorded; 0 means
+	// DefaultRecordBodyBytes (64 KiB), a negative value records no body.
+	RecordBodyBytes int
+	// RecordBytes bounds the whole record (bodies, headers, URIs): older
+	// requests are forgotten while it holds more; 0 means DefaultRecordBytes.
+	// The newest request is always kept.
+	RecordBytes int
+	// KeepConnections is how many connections the server keeps; beyond it,
+	// the oldest connection without an active run is forgotten with its runs
+	// (it answers 404). 0 means DefaultKeepConnections.
+	KeepConnections int
+	// KeepRuns is how many runs of each connection the server keeps; older
+	// ones are forgotten (they answer 404 and lists leave them out). 0 means
+	// DefaultKeepRuns.
+	KeepRuns int
+
+	// ReadHeaderTimeout bounds the time a client may take to send a
+	// request's headers; 0 means 10s, a negative value means no limit.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the time a client may take to send a whole request,
+	// body included; a client that stalls is cut off. 0 means 1 minute, a
+	// negative value means no limit.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds how long an idle keep-alive connection stays open;
+	// 0 means 2 minutes, a negative value means no limit.
+	IdleTimeout time.Duration
+
 	// Control turns on the control API under ControlPrefix (/_fake/): scripted
 	// answers, run outcomes, the clock's pace and the requests received, for
 	// conformance scenarios in any language. Off, that path answers 404.
 	Control bool
 }
 
-// RecordedRequest is a request as the server received it.
-type RecordedRequest struct {
-	// Method is the HTTP method.
-	Method string
-	// URI is r.RequestURI exactly as received: escaped path and query.
-	URI string
-	// Path is the escaped path (r.URL.EscapedPath()).
-	Path string
-	// Header is a copy of the request headers.
-	Header http.Header
-	// Body is the request body; a body over 1 MiB is cut after 1 MiB + 1 byte.
-	Body []byte
+// Defaults of the listener's timeouts (see Options).
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = time.Minute
+	defaultIdleTimeout       = 2 * time.Minute
+)
+
+// orDefault returns d, def when d is 0, and 0 (no limit) when d is negative.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // Server is an in-memory Export API behind a real HTTP listener on loopback,
@@ -103,6 +138,10 @@ type RecordedRequest struct {
 type Server struct {
 	// URL is the API's base URL, for example "http://127.0.0.1:41234/export".
 	URL string
+
+	// origin is the scheme and host of URL: every absolute link the server
+	// hands out starts with it, whatever Host a request names.
+	origin string
 
 	opts    Options
 	handler http.Handler
@@ -118,9 +157,12 @@ type Server struct {
 	order       []string               // connection ids, oldest first
 	outcomes    map[string]Outcome     // by connection id
 	runCounts   map[string]int         // runs ever created, by connection id
-	requests    []RecordedRequest
+	forgotten   []string               // ids of forgotten connections, oldest first
+	connBytes   int                    // sum of the kept connections' sizes
+	recorded    recorder
 	faults      []Fault
 	rates       map[string]*rateWindow // by token
+	rateSweepAt int                    // sweep expired windows at this many
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
 	control     *control               // nil unless Options.Control
@@ -144,11 +186,14 @@ func NewServerOn(addr string, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("apitest: listen on %s: %w", addr, err)
 	}
 	s := newServer(opts)
-	s.URL = "http://" + ln.Addr().String() + basePath
+	s.origin = "http://" + ln.Addr().String()
+	s.URL = s.origin + basePath
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ConnState:         s.connState,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, defaultReadHeaderTimeout),
+		ReadTimeout:       orDefault(opts.ReadTimeout, defaultReadTimeout),
+		IdleTimeout:       orDefault(opts.IdleTimeout, defaultIdleTimeout),
 	}
 	go func() {
 		defer close(s.serveDone)
@@ -175,18 +220,25 @@ func newServer(opts Options) *Server {
 		connections: map[string]*connection{},
 		outcomes:    map[string]Outcome{},
 		runCounts:   map[string]int{},
+		recorded:    newRecorder(opts),
 		rates:       map[string]*rateWindow{},
+		rateSweepAt: minRateSweep,
 		conns:       map[net.Conn]struct{}{},
 	}
+	s.handler = s.withControl(s.chain(s.routes()))
+	return s
+}
+
+// routes mounts every route the server answers on one mux: a service added
+// to the fake is mounted here, under its own base path.
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", notFound)
-	routes := exportserver.HandlerWithOptions(service{s}, exportserver.StdHTTPServerOptions{
+	return exportserver.HandlerWithOptions(service{s}, exportserver.StdHTTPServerOptions{
 		BaseURL:          basePath,
 		BaseRouter:       mux,
 		ErrorHandlerFunc: paramError,
 	})
-	s.handler = s.withControl(s.chain(routes))
-	return s
 }
 
 // chain wraps the API's routes in the server's middleware: record, faults,
@@ -247,7 +299,8 @@ func (s *Server) Close() {
 }
 
 // Handler returns the server's whole handler (routes and middleware), to
-// mount the fake API in another server; its routes live under /export.
+// mount the fake API in another server; its routes live under /export. The
+// absolute links it hands out still name this server's own listener.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // AddConnection creates a connection directly, without HTTP, and returns it.
@@ -265,31 +318,13 @@ func (s *Server) SetOutcome(connectionID string, o Outcome) {
 	s.outcomes[connectionID] = o
 }
 
-// RunCount returns how many runs were ever created for the connection.
+// RunCount returns how many runs were ever created for the connection, also
+// after it was deleted; it reads 0 again once KeepConnections more
+// connections were forgotten after it.
 func (s *Server) RunCount(connectionID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.runCounts[connectionID]
-}
-
-// Requests returns a copy of every request received so far, in order.
-func (s *Server) Requests() []RecordedRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]RecordedRequest, len(s.requests))
-	for i, r := range s.requests {
-		r.Header = r.Header.Clone()
-		r.Body = slices.Clone(r.Body)
-		out[i] = r
-	}
-	return out
-}
-
-// ResetRequests forgets the requests received so far.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
 }
 
 // ConnectionsAccepted returns how many TCP connections the server has

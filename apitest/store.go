@@ -78,6 +78,8 @@ func (s *Server) addConnectionLocked(c api.ExportConnectionCreate) *connection {
 	}
 	s.connections[conn.id] = conn
 	s.order = append(s.order, conn.id)
+	s.connBytes += conn.size()
+	s.trimConnectionsLocked()
 	return conn
 }
 

@@ -77,7 +77,7 @@ func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool
 		for i := 0; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)
 			if err != nil {
-				return false, fmt.Errorf("Benchmark%s/%s: %q is not a number", name, sub, fields[i])
+				return false, fmt.Errorf("benchmark %s/%s: %q is not a number", name, sub, fields[i])
 			}
 			data[name][sub][fields[i+1]] = append(data[name][sub][fields[i+1]], v)
 		}
@@ -103,7 +103,7 @@ func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool
 			fmt.Fprintf(out, "  wrapper-raw: %+.0f ns/op, %+.0f allocs/op\n", median(wrapped["ns/op"])-median(raw["ns/op"]), extra)
 		} else {
 			if len(mixed["raw-ns/op"]) == 0 || len(mixed["raw-ns/op"]) != len(mixed["wrapper-ns/op"]) {
-				return false, fmt.Errorf("Benchmark%s/interleaved: no raw-ns/op and wrapper-ns/op for every run", name)
+				return false, fmt.Errorf("benchmark %s/interleaved: no raw-ns/op and wrapper-ns/op for every run", name)
 			}
 			var ratios []float64
 			for i, r := range mixed["raw-ns/op"] {
