@@ -22,6 +22,7 @@ export type ErrorKind =
   | "malformed" // a success whose body is not the promised JSON
   | "unexpectedStatus" // a status below 400 the operation does not define
   | "runFailed" // the run completed with a result other than Success
+  | "insecureLink" // a download link that is not https (plain http only to loopback)
   | "transport"; // no answer: the connection failed
 
 /** A failed call: its class, and what the API said when it said anything. */
