@@ -48,7 +48,7 @@ func TestControlAPIMatchesItsDocument(t *testing.T) {
 		{http.MethodPost, "script", `{"answers": [{"status": 42}]}`, http.StatusBadRequest},
 		{http.MethodGet, "requests", "", http.StatusOK},
 		{http.MethodPost, "verify", `{"requests": [{"origin": "any", "method": "GET", "path": "/export/*", "count": 0, "min": 0, "max": 1,
-			"headers": {"Authorization": "present"}, "minIntervalMillis": 10}]}`, http.StatusOK},
+			"headers": {"Authorization": "present"}, "withHeaders": {"Range": "absent"}, "minIntervalMillis": 10}]}`, http.StatusOK},
 		{http.MethodPost, "verify", `{"requests": 3}`, http.StatusBadRequest},
 	}
 	// A request to the API between script and requests, so that one is recorded.

@@ -84,7 +84,8 @@ func TestControlScriptAnswersAndVerify(t *testing.T) {
 		return decode[verdict](t, controlCall(t, s, http.MethodPost, "/_fake/verify", `{"requests": `+expectations+`}`))
 	}
 	if v := check(`[{"method": "POST", "path": "/export/connections/*/runs", "count": 3, "headers": {"Authorization": "present"}},
-		{"method": "GET", "count": 0}, {"origin": "foreign", "count": 1}, {"origin": "any", "min": 4, "max": 4}]`); !v.OK {
+		{"method": "GET", "count": 0}, {"origin": "foreign", "count": 1}, {"origin": "any", "min": 4, "max": 4},
+		{"origin": "any", "withHeaders": {"Authorization": "present", "Content-Type": "absent"}, "count": 1}]`); !v.OK {
 		t.Errorf("verify: %v", v.Failures)
 	}
 	want := []string{

@@ -68,6 +68,10 @@ type expectation struct {
 	Count *int `json:"count,omitempty"`
 	Min   *int `json:"min,omitempty"`
 	Max   *int `json:"max,omitempty"`
+	// WithHeaders narrows the match to requests that have ("present") or
+	// lack ("absent") each header named, for example the resumed transfer
+	// that carries Range.
+	WithHeaders map[string]string `json:"withHeaders,omitempty"`
 	// Headers say, per header name, "present" or "absent" on every
 	// matching request.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -112,6 +116,11 @@ func (e expectation) matches(rec controlRecord) bool {
 	if e.Method != "" && e.Method != rec.Method {
 		return false
 	}
+	for h, want := range e.WithHeaders {
+		if hasHeader(rec, h) != (want == "present") {
+			return false
+		}
+	}
 	if e.Path == "" {
 		return true
 	}
@@ -130,6 +139,11 @@ func (e expectation) check(records []controlRecord) []string {
 	case "", "api", "foreign", "any":
 	default:
 		return []string{fmt.Sprintf("%s: origin %q is not api, foreign or any", name, e.Origin)}
+	}
+	for h, want := range e.WithHeaders {
+		if want != "present" && want != "absent" {
+			return []string{fmt.Sprintf("%s: withHeaders %s: %q is neither present nor absent", name, h, want)}
+		}
 	}
 	var failures []string
 	n := 0
@@ -150,7 +164,7 @@ func (e expectation) check(records []controlRecord) []string {
 				failures = append(failures, fmt.Sprintf("%s: header %s: %q is neither present nor absent", name, h, want))
 				continue
 			}
-			if present := len(rec.Headers[http.CanonicalHeaderKey(h)]) > 0; present != (want == "present") {
+			if hasHeader(rec, h) != (want == "present") {
 				failures = append(failures, fmt.Sprintf("%s: request %d (%s %s): header %s is not %s", name, n, rec.Method, rec.Path, h, want))
 			}
 		}
@@ -164,6 +178,11 @@ func (e expectation) check(records []controlRecord) []string {
 		failures = append(failures, fmt.Sprintf("%s: saw %d requests, want at most %d", name, n, *e.Max))
 	}
 	return failures
+}
+
+// hasHeader reports whether the request carried the header.
+func hasHeader(rec controlRecord, name string) bool {
+	return len(rec.Headers[http.CanonicalHeaderKey(name)]) > 0
 }
 
 // orAny is s, or "*" when empty.
