@@ -10,10 +10,49 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/itwin-export/itwin-export/apitest"
 )
+
+// controlExchanges are the control requests checked against the document,
+// with the status each must answer.
+var controlExchanges = []struct {
+	method, path, body string
+	status             int
+}{
+	{http.MethodPost, "reset", "", http.StatusNoContent},
+	{http.MethodGet, "info", "", http.StatusOK},
+	{http.MethodPost, "script", `{"clock": {"rate": 0, "advanceSeconds": 1},
+		"connections": [{"name": "c", "iModelId": "m", "count": 2, "outcome": "Error", "completedRuns": 1, "activeRun": "r"}],
+		"answers": [{"method": "GET", "path": "/export/connections", "count": 1, "kind": "status", "status": 200,
+		             "headers": {"X-A": "b"}, "body": "json", "json": {"connections": []}}]}`, http.StatusOK},
+	{http.MethodPost, "script", `{"answers": [{"status": 42}]}`, http.StatusBadRequest},
+	{http.MethodGet, "requests", "", http.StatusOK},
+	{http.MethodPost, "verify", `{"requests": [{"origin": "any", "method": "GET", "path": "/export/*", "count": 0, "min": 0, "max": 1,
+		"headers": {"Authorization": "present"}, "withHeaders": {"Range": "absent"}, "minIntervalMillis": 10}]}`, http.StatusOK},
+	{http.MethodPost, "verify", `{"requests": 3}`, http.StatusBadRequest},
+}
+
+// controlRouter loads conformance/control-api.yaml, valid, with the
+// server's origin as its server.
+func controlRouter(t *testing.T, origin string) routers.Router {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile("../conformance/control-api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = openapi3.Servers{{URL: origin + "/_fake"}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return router
+}
 
 // TestControlAPIMatchesItsDocument: every control operation, answered by the
 // server, is what conformance/control-api.yaml says, requests and answers
@@ -21,39 +60,12 @@ import (
 // from the fake.
 func TestControlAPIMatchesItsDocument(t *testing.T) {
 	ctx := context.Background()
-	doc, err := openapi3.NewLoader().LoadFromFile("../conformance/control-api.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := newServer(t, apitest.Options{Control: true})
 	origin := strings.TrimSuffix(s.URL, "/export")
-	doc.Servers = openapi3.Servers{{URL: origin + "/_fake"}}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exchanges := []struct {
-		method, path, body string
-		status             int
-	}{
-		{http.MethodPost, "reset", "", http.StatusNoContent},
-		{http.MethodGet, "info", "", http.StatusOK},
-		{http.MethodPost, "script", `{"clock": {"rate": 0, "advanceSeconds": 1},
-			"connections": [{"name": "c", "iModelId": "m", "count": 2, "outcome": "Error", "completedRuns": 1, "activeRun": "r"}],
-			"answers": [{"method": "GET", "path": "/export/connections", "count": 1, "kind": "status", "status": 200,
-			             "headers": {"X-A": "b"}, "body": "json", "json": {"connections": []}}]}`, http.StatusOK},
-		{http.MethodPost, "script", `{"answers": [{"status": 42}]}`, http.StatusBadRequest},
-		{http.MethodGet, "requests", "", http.StatusOK},
-		{http.MethodPost, "verify", `{"requests": [{"origin": "any", "method": "GET", "path": "/export/*", "count": 0, "min": 0, "max": 1,
-			"headers": {"Authorization": "present"}, "withHeaders": {"Range": "absent"}, "minIntervalMillis": 10}]}`, http.StatusOK},
-		{http.MethodPost, "verify", `{"requests": 3}`, http.StatusBadRequest},
-	}
-	// A request to the API between script and requests, so that one is recorded.
+	router := controlRouter(t, origin)
+	// A request to the API, so that one is recorded.
 	call(t, http.MethodGet, s.URL+"/connections?imodelId=m", "")
-	for _, x := range exchanges {
+	for _, x := range controlExchanges {
 		req, err := http.NewRequest(x.method, origin+"/_fake/"+x.path, strings.NewReader(x.body))
 		if err != nil {
 			t.Fatal(err)

@@ -48,7 +48,12 @@ type verdict struct {
 	Failures []string `json:"failures"`
 }
 
-func TestControlScriptAnswersAndVerify(t *testing.T) {
+// playScript starts a server with its control API, loads a script (a 409,
+// then a 202 to the foreign origin, then the fake's own 303), sends the
+// three creates and follows the foreign Location with a token, checking
+// each answer. It returns the server and the script's variables.
+func playScript(t *testing.T) (*apitest.Server, map[string]string) {
+	t.Helper()
 	s := newServer(t, apitest.Options{Control: true})
 	in := decode[info](t, controlCall(t, s, http.MethodGet, "/_fake/info", ""))
 	if in.APIURL != s.URL || in.ForeignOrigin == "" || in.ForeignOrigin == in.APIOrigin {
@@ -79,11 +84,18 @@ func TestControlScriptAnswersAndVerify(t *testing.T) {
 	if foreign.status != http.StatusOK || decode[api.ExportRunResponse](t, foreign).Run.State == nil {
 		t.Errorf("foreign origin: %d %s, want a run", foreign.status, foreign.body)
 	}
+	return s, vars
+}
 
-	check := func(expectations string) verdict {
-		return decode[verdict](t, controlCall(t, s, http.MethodPost, "/_fake/verify", `{"requests": `+expectations+`}`))
-	}
-	if v := check(`[{"method": "POST", "path": "/export/connections/*/runs", "count": 3, "headers": {"Authorization": "present"}},
+// verify posts expectations to /_fake/verify.
+func verify(t *testing.T, s *apitest.Server, expectations string) verdict {
+	t.Helper()
+	return decode[verdict](t, controlCall(t, s, http.MethodPost, "/_fake/verify", `{"requests": `+expectations+`}`))
+}
+
+func TestControlVerify(t *testing.T) {
+	s, vars := playScript(t)
+	if v := verify(t, s, `[{"method": "POST", "path": "/export/connections/*/runs", "count": 3, "headers": {"Authorization": "present"}},
 		{"method": "GET", "count": 0}, {"origin": "foreign", "count": 1}, {"origin": "any", "min": 4, "max": 4},
 		{"origin": "any", "withHeaders": {"Authorization": "present", "Content-Type": "absent"}, "count": 1}]`); !v.OK {
 		t.Errorf("verify: %v", v.Failures)
@@ -93,19 +105,26 @@ func TestControlScriptAnswersAndVerify(t *testing.T) {
 		"* * on foreign: request 1 (GET /export/connections/" + vars["conn"] + "/runs/x): header Authorization is not absent",
 		"* * on foreign: saw 1 requests, want 0",
 		"POST * on api: request 2 came ",
+		"POST * on api: request 3 came ",
+		"* * on elsewhere: origin \"elsewhere\" is not api, foreign or any",
 	}
-	v := check(`[{"method": "POST", "count": 1}, {"origin": "foreign", "count": 0, "headers": {"Authorization": "absent"}},
-		{"method": "POST", "minIntervalMillis": 60000}]`)
-	if v.OK || len(v.Failures) != 5 {
-		t.Fatalf("verify = %+v, want 5 failures", v)
+	v := verify(t, s, `[{"method": "POST", "count": 1}, {"origin": "foreign", "count": 0, "headers": {"Authorization": "absent"}},
+		{"method": "POST", "minIntervalMillis": 60000}, {"origin": "elsewhere"}]`)
+	if v.OK || len(v.Failures) != len(want) {
+		t.Fatalf("verify = %+v, want %d failures", v, len(want))
 	}
 	for i, w := range want {
 		if !strings.HasPrefix(v.Failures[i], w) {
 			t.Errorf("failure %d = %q, want it to start with %q", i, v.Failures[i], w)
 		}
 	}
+}
 
-	// Recorded requests keep the scheme of a credential, never its value.
+// TestControlRequestsAndReset: the requests read back are the ones sent,
+// per origin, credentials shown by their scheme only; reset forgets them
+// with everything else.
+func TestControlRequestsAndReset(t *testing.T) {
+	s, vars := playScript(t)
 	body := controlCall(t, s, http.MethodGet, "/_fake/requests", "")
 	if strings.Contains(string(body.body), token) || strings.Contains(string(body.body), "leaked-token") ||
 		!strings.Contains(string(body.body), `"Bearer REDACTED"`) {
@@ -118,22 +137,19 @@ func TestControlScriptAnswersAndVerify(t *testing.T) {
 	if err := json.Unmarshal(body.body, &recs); err != nil {
 		t.Fatal(err)
 	}
+	runs := "/export/connections/" + vars["conn"] + "/runs"
 	wantRecs := []struct{ Origin, Method, Path string }{
-		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
-		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
-		{"api", "POST", "/export/connections/" + vars["conn"] + "/runs"},
-		{"foreign", "GET", "/export/connections/" + vars["conn"] + "/runs/x"},
+		{"api", "POST", runs}, {"api", "POST", runs}, {"api", "POST", runs}, {"foreign", "GET", runs + "/x"},
 	}
 	if diff := cmp.Diff(wantRecs, recs.Requests); diff != "" || recs.Dropped != 0 {
 		t.Errorf("requests (-want +got):\n%s (dropped %d)", diff, recs.Dropped)
 	}
-
-	// Reset forgets it all.
 	if r := controlCall(t, s, http.MethodPost, "/_fake/reset", ""); r.status != http.StatusNoContent {
 		t.Fatalf("reset: %d", r.status)
 	}
-	wantError(t, call(t, http.MethodGet, runs, ""), http.StatusNotFound, "ConnectionNotFound", "Requested Connection is not available.")
-	if v := check(`[{"origin": "any", "count": 1}]`); !v.OK {
+	wantError(t, call(t, http.MethodGet, s.URL+"/connections/"+vars["conn"]+"/runs", ""), http.StatusNotFound,
+		"ConnectionNotFound", "Requested Connection is not available.")
+	if v := verify(t, s, `[{"origin": "any", "count": 1}]`); !v.OK {
 		t.Errorf("after reset: %v", v.Failures)
 	}
 }

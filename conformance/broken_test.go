@@ -46,65 +46,68 @@ func replay(next http.RoundTripper, req *http.Request, body []byte) (*http.Respo
 	return next.RoundTrip(again)
 }
 
+// brokenClients are Go clients each missing one trap's lines, the scenario
+// that guards the trap, and the failure lines (prefixes) it must report.
+var brokenClients = []struct {
+	name, scenario string
+	broken         brokenTransport
+	want           []string
+}{{
+	name: "follows 303", scenario: "create-303-not-followed",
+	broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusSeeOther {
+			return followLocation(next, req, resp)
+		}
+		return resp, err
+	},
+	want: []string{`result "unexpectedStatus", want "existing"`, "GET * on api: saw 1 requests, want 0"},
+}, {
+	name: "sends the token to a foreign Location", scenario: "create-foreign-location-refused",
+	broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusAccepted {
+			if _, err := followLocation(next, req, resp); err != nil {
+				return nil, err
+			}
+			resp.Body = http.NoBody
+		}
+		return resp, err
+	},
+	want: []string{"* * on foreign: saw 1 requests, want 0"},
+}, {
+	name: "retries a create after 500", scenario: "create-500-not-retried",
+	broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+		body, _ := io.ReadAll(req.Body)
+		resp, err := replay(next, req, body)
+		if err == nil && req.Method == http.MethodPost && resp.StatusCode >= 500 {
+			resp.Body.Close()
+			return replay(next, req, body)
+		}
+		return resp, err
+	},
+	want: []string{`result "ok", want "server"`, "POST /export/connections/*/runs on api: saw 2 requests, want 1"},
+}, {
+	name: "ignores Retry-After", scenario: "create-429-retry-after-within-cap",
+	broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+		body, _ := io.ReadAll(req.Body)
+		resp, err := replay(next, req, body)
+		if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+			resp.Body.Close()
+			return replay(next, req, body)
+		}
+		return resp, err
+	},
+	want: []string{"POST /export/connections/*/runs on api: request 2 came "},
+}}
+
 // TestBrokenClientsFail: each broken variant of the Go client fails the
 // scenario that guards the trap it ignores, with the failure that names it,
 // while the correct client passes the same scenario (TestGoClient).
 func TestBrokenClientsFail(t *testing.T) {
-	cases := []struct {
-		name, scenario string
-		broken         brokenTransport
-		want           []string // failure lines (prefixes) that must appear
-	}{{
-		name: "follows 303", scenario: "create-303-not-followed",
-		broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-			resp, err := next.RoundTrip(req)
-			if err == nil && resp.StatusCode == http.StatusSeeOther {
-				return followLocation(next, req, resp)
-			}
-			return resp, err
-		},
-		want: []string{`result "unexpectedStatus", want "existing"`, "GET * on api: saw 1 requests, want 0"},
-	}, {
-		name: "sends the token to a foreign Location", scenario: "create-foreign-location-refused",
-		broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-			resp, err := next.RoundTrip(req)
-			if err == nil && resp.StatusCode == http.StatusAccepted {
-				if _, err := followLocation(next, req, resp); err != nil {
-					return nil, err
-				}
-				resp.Body = http.NoBody
-			}
-			return resp, err
-		},
-		want: []string{"* * on foreign: saw 1 requests, want 0"},
-	}, {
-		name: "retries a create after 500", scenario: "create-500-not-retried",
-		broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-			body, _ := io.ReadAll(req.Body)
-			resp, err := replay(next, req, body)
-			if err == nil && req.Method == http.MethodPost && resp.StatusCode >= 500 {
-				resp.Body.Close()
-				return replay(next, req, body)
-			}
-			return resp, err
-		},
-		want: []string{`result "ok", want "server"`, "POST /export/connections/*/runs on api: saw 2 requests, want 1"},
-	}, {
-		name: "ignores Retry-After", scenario: "create-429-retry-after-within-cap",
-		broken: func(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-			body, _ := io.ReadAll(req.Body)
-			resp, err := replay(next, req, body)
-			if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-				resp.Body.Close()
-				return replay(next, req, body)
-			}
-			return resp, err
-		},
-		want: []string{"POST /export/connections/*/runs on api: request 2 came "},
-	}}
 	fake := startFake(t)
 	scenarios := loadScenarios(t)
-	for _, c := range cases {
+	for _, c := range brokenClients {
 		t.Run(c.name, func(t *testing.T) {
 			i := slices.IndexFunc(scenarios, func(s conformance.Scenario) bool { return s.Name == c.scenario })
 			if i < 0 {
