@@ -9,7 +9,7 @@
 #   make demo             the whole flow against the in-memory service
 
 GO          ?= go
-GENERATED   := api apitest/internal/exportserver
+GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
 SPEC        := openapi.yaml
 NPM_STAMP   := node_modules/.installed
 
