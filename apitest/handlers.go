@@ -210,7 +210,8 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}
-	if _, details := readBody(r, runCreateBody); len(details) > 0 {
+	body, details := readBody(r, runCreateBody)
+	if len(details) > 0 {
 		invalidRequest(w, r, details...)
 		return
 	}
@@ -239,6 +240,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		outcome = s.opts.DefaultOutcome
 	}
 	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome}
+	run.ifcVersion, run.userBlob = ifcOptions(body)
 	c.runs = append(c.runs, run)
 	s.runCounts[connectionID]++
 	s.mu.Unlock()

@@ -119,6 +119,9 @@ type Server struct {
 	rates       map[string]*rateWindow // by token
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
+
+	files files       // files added by tests (storage.go)
+	blob  *blobOrigin // the second origin, serving file contents (blob.go)
 }
 
 // NewServer starts a Server listening on 127.0.0.1 on a free port. It panics
@@ -140,6 +143,10 @@ func NewServerOn(addr string, opts Options) (*Server, error) {
 	}
 	s := newServer(opts)
 	s.URL = "http://" + ln.Addr().String() + basePath
+	if err := s.startBlobOrigin(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ConnState:         s.connState,
@@ -173,8 +180,10 @@ func newServer(opts Options) *Server {
 		rates:       map[string]*rateWindow{},
 		conns:       map[net.Conn]struct{}{},
 	}
+	s.blob = newBlobOrigin(s)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", notFound)
+	s.mountStorage(mux)
 	routes := exportserver.HandlerWithOptions(service{s}, exportserver.StdHTTPServerOptions{
 		BaseURL:          basePath,
 		BaseRouter:       mux,
@@ -226,6 +235,7 @@ func (s *Server) forgetConnLocked(c net.Conn) {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.closeBlobOrigin()
 		if s.srv == nil {
 			return
 		}
