@@ -4,7 +4,7 @@
 #   make check-generated  fail when the committed generated code is stale
 #   make lint-spec        lint openapi.yaml with Redocly CLI and Spectral
 #   make test             all of the above checks, go vet and the race-enabled tests
-#   make bench            client overhead (wrapper/raw) and the load benchmark (about 1 minute)
+#   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw) and the load benchmark (about 2 minutes)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
 
@@ -16,6 +16,13 @@ NPM_STAMP   := node_modules/.installed
 FUZZTIME    ?= 30s
 FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact
 BENCH_COUNT ?= 5
+
+# DOWNLOAD_REPORT reads BenchmarkDownload's metrics and prints the two
+# figures; it fails above a ratio of 1.10 or a heap growth of 16 MiB.
+DOWNLOAD_REPORT = /^BenchmarkDownload/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "download/raw") r = $$i; if ($$(i+1) == "peak-heap-MiB") h = $$i } } \
+	END { if (r == "") { print "download benchmark: no result"; exit 1 } \
+	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 16 MiB)\n", r, h; \
+	if (r > 1.10 || h > 16) { print "FAIL: download above its bounds"; exit 1 } }
 
 .PHONY: all generate check-generated vet test go-test lint-spec demo bench fuzz
 
@@ -68,14 +75,20 @@ demo:
 # one loopback server, each alone and then interleaved, BENCH_COUNT times,
 # and raw and wrapper over an in-memory transport (BenchmarkClientCost);
 # benchreport prints the medians and "wrapper/raw: X.XX" (from the interleaved
-# runs) and fails above 1.10 or 60 allocations over raw. Then the load
-# benchmark: 200 exports, 50 at a time, 500 requests a "minute".
+# runs) and fails above 1.10 or 60 allocations over raw. Then a 256 MiB
+# download on loopback, wrapper and raw net/http interleaved (4 pairs):
+# "download/raw: X.XX" (goal 1.05; fails above 1.10, as above) and the peak
+# heap growth during the wrapper's downloads (fails above 16 MiB). Then the
+# load benchmark: 200 exports, 50 at a time, 500 requests a "minute".
 bench:
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	$(GO) test -c -o "$$dir/wrapper.test" ./wrapper/ && \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^Benchmark(CreateRun|GetRun|ClientCost)$$' -test.benchmem -test.count $(BENCH_COUNT)) > "$$dir/bench.txt"; \
 	status=$$?; cat "$$dir/bench.txt"; [ $$status -eq 0 ] && \
 	$(GO) run ./internal/benchreport -max-ratio 1.10 -max-extra-allocs 60 < "$$dir/bench.txt" && \
+	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload$$' -test.benchtime 3x) > "$$dir/download.txt"; \
+	status=$$?; cat "$$dir/download.txt"; [ $$status -eq 0 ] && \
+	awk '$(DOWNLOAD_REPORT)' "$$dir/download.txt" && \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkLoad$$' -test.benchtime 1x)
 
 # Each fuzz target runs FUZZTIME on its own (go test -fuzz takes one target
