@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,6 +136,7 @@ const (
 	msgAuthFailed  = "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature."
 	msgBlobMissing = "The specified blob does not exist."
 	msgBadRange    = "The range specified is invalid for the current size of the resource."
+	msgBusy        = "The server is currently unable to receive requests. Please retry your request."
 )
 
 // blobError answers with status and an error body in Azure Storage's XML.
@@ -173,8 +175,13 @@ func (b *blobOrigin) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fault, faulty := b.takeFault(id)
-	if faulty && fault.Kind == BlobExpired {
+	switch {
+	case faulty && fault.Kind == BlobExpired:
 		blobError(w, http.StatusForbidden, "AuthenticationFailed", msgAuthFailed, "Signature not valid in the specified time frame.")
+		return
+	case faulty && fault.Kind == BlobBusy:
+		w.Header().Set("Retry-After", strconv.Itoa(int(fault.Delay/time.Second)))
+		blobError(w, http.StatusServiceUnavailable, "ServerBusy", msgBusy, "")
 		return
 	}
 	b.serveContent(w, r, f, fault, faulty)

@@ -29,6 +29,9 @@ const (
 	// BlobExpired answers 403 AuthenticationFailed, as Azure does for a SAS
 	// that has expired.
 	BlobExpired
+	// BlobBusy answers 503 ServerBusy with a Retry-After of Delay (whole
+	// seconds, rounded down).
+	BlobBusy
 )
 
 // BlobFault spoils the next Count transfers of a file on the blob origin.
@@ -44,7 +47,7 @@ type BlobFault struct {
 	After int64
 	// Delta is BlobWrongLength's difference to the file's size.
 	Delta int64
-	// Delay is BlobSlow's wait between pieces.
+	// Delay is BlobSlow's wait between pieces, BlobBusy's Retry-After.
 	Delay time.Duration
 }
 

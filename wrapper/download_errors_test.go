@@ -122,12 +122,18 @@ func TestDownloadRefusesInsecureLink(t *testing.T) {
 			}
 			writeJSON(w, http.StatusOK, `{"file":{"id":"f1","displayName":"a.ifc","size":3}}`)
 		})
+		// Every dial is recorded; only the loopback server is really dialed,
+		// so that a broken check cannot reach the network.
+		host := strings.TrimPrefix(storage.URL, "http://")
 		var mu sync.Mutex
 		var dialed []string
 		transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			mu.Lock()
 			dialed = append(dialed, addr)
 			mu.Unlock()
+			if addr != host {
+				return nil, errors.New("test transport: dialing beyond loopback refused")
+			}
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		}}
 		c := newClient(t, storage.base(), func(o *wrapper.Options) { o.HTTPClient = &http.Client{Transport: transport} })
@@ -141,7 +147,6 @@ func TestDownloadRefusesInsecureLink(t *testing.T) {
 		if !errors.Is(err, wantErr) || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), ":pw@") {
 			t.Errorf("%s: err = %v, want %v without the signature", wrapper.RedactURL(loc), err, wantErr)
 		}
-		host := strings.TrimPrefix(storage.URL, "http://")
 		for _, addr := range dialed {
 			if addr != host {
 				t.Errorf("dialed %s", addr)
@@ -274,5 +279,31 @@ func TestStorageURL(t *testing.T) {
 	c, err = wrapper.New(wrapper.Options{BaseURL: "https://api.example.com/v1", StorageURL: "https://api.example.com/files-api/", TokenSource: wrapper.StaticToken("t")})
 	if err != nil || c.StorageURL() != "https://api.example.com/files-api" {
 		t.Errorf("explicit storage URL: %v, %v", c, err)
+	}
+}
+
+// TestDownloadBlobBusy: a 503 of the blob store is retried after its
+// Retry-After; one past the client's cap ends the download at once with
+// ErrServer.
+func TestDownloadBlobBusy(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := newClient(t, fake.URL)
+	id := fake.AddFile("a.ifc", []byte("content"))
+	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobBusy})
+	if _, err := c.DownloadFile(context.Background(), id, filepath.Join(t.TempDir(), "a.ifc"), wrapper.DownloadOptions{}); err != nil {
+		t.Fatalf("after one 503: %v", err)
+	}
+	if n := len(fake.BlobRequests()); n != 2 {
+		t.Errorf("%d blob requests, want 2", n)
+	}
+	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobBusy, Delay: time.Hour})
+	dir := t.TempDir()
+	_, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "a.ifc"), wrapper.DownloadOptions{})
+	var apiErr *wrapper.APIError
+	if !errors.Is(err, wrapper.ErrServer) || !errors.As(err, &apiErr) || apiErr.Code != "ServerBusy" || apiErr.RetryAfter != time.Hour {
+		t.Errorf("err = %v, want ErrServer ServerBusy carrying the hour", err)
+	}
+	if n := len(fake.BlobRequests()); n != 3 || len(entries(t, dir)) != 0 {
+		t.Errorf("%d blob requests in all (want 3), left behind %v", n, entries(t, dir))
 	}
 }

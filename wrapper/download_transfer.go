@@ -34,8 +34,12 @@ type transfer struct {
 }
 
 // errCut marks a transfer that ended early in a way a resume may repair:
-// a dropped connection, a stall, a 5xx of the blob store.
-type errCut struct{ err error }
+// a dropped connection, a stall, a 429 or 5xx of the blob store. wait is
+// the store's Retry-After, if it gave one.
+type errCut struct {
+	err  error
+	wait time.Duration
+}
 
 func (e errCut) Error() string { return e.err.Error() }
 func (e errCut) Unwrap() error { return e.err }
@@ -69,10 +73,17 @@ func (t *transfer) run(ctx context.Context) error {
 			if link, err = t.c.downloadLink(ctx, t.fileID); err != nil {
 				return err
 			}
-		case errors.As(err, &cut) && resumes < t.opts.MaxResumes:
+		case errors.As(err, &cut) && resumes < t.opts.MaxResumes && cut.wait <= t.c.retry.MaxRetryAfter:
 			resumes++
-			t.c.log.LogAttrs(ctx, slog.LevelInfo, "resuming download",
-				slog.String("fileId", t.fileID), slog.Int64("from", t.done), slog.Int("resume", resumes), slog.String("reason", err.Error()))
+			wait := cut.wait
+			if wait == 0 && resumes > 1 {
+				wait = t.c.retry.backoff(resumes - 1) // the first resume goes at once
+			}
+			t.c.log.LogAttrs(ctx, slog.LevelInfo, "resuming download", slog.String("fileId", t.fileID), slog.Int64("from", t.done),
+				slog.Int("resume", resumes), slog.Duration("wait", wait), slog.String("reason", err.Error()))
+			if err := sleepCtx(ctx, wait); err != nil {
+				return fmt.Errorf("downloading file %s: %w", t.fileID, err)
+			}
 		case errors.As(err, &cut):
 			return cut.err
 		case errors.As(err, &expired):
@@ -156,7 +167,7 @@ func (t *transfer) failed(parent, ctx context.Context, link *url.URL, err error)
 	if errors.Is(context.Cause(ctx), errStalled) {
 		cause = errStalled
 	}
-	return errCut{&TransportError{Operation: "downloadContent", Method: http.MethodGet, URL: RedactURL(link.String()),
+	return errCut{err: &TransportError{Operation: "downloadContent", Method: http.MethodGet, URL: RedactURL(link.String()),
 		Err: scrubbedError{cause, RedactText(cause.Error(), t.c.knownSecrets()...)}}}
 }
 
@@ -192,7 +203,8 @@ func (t *transfer) accept(resp *http.Response, link *url.URL) error {
 	case status == http.StatusForbidden:
 		return errExpired{err}
 	case status == http.StatusTooManyRequests || status >= 500:
-		return errCut{err}
+		wait, _ := retryAfter(resp.Header, time.Now())
+		return errCut{err: err, wait: wait}
 	}
 	return err
 }
