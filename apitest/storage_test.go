@@ -66,16 +66,23 @@ func downloadLink(t *testing.T, s *apitest.Server, fileID string) string {
 // the iModel.
 func TestRunProducesIFCFile(t *testing.T) {
 	for _, tc := range []struct{ version, schema string }{
-		{`,"ifcVersion":"IFC4.3"`, "IFC4X3_ADD2"},
-		{`,"ifcVersion":"IFC2x3"`, "IFC2X3"},
-		{`,"ifcVersion":"IFC2x3 CV 2.0"`, "IFC2X3"},
-		{`,"ifcVersion":"IFC4 RV 1.2"`, "IFC4"},
-		{``, "IFC4X3_ADD2"},
+		{"IFC4.3", "IFC4X3_ADD2"},
+		{"IFC2x3", "IFC2X3"},
+		{"IFC2x3 CV 2.0", "IFC2X3"},
+		{"IFC4 RV 1.2", "IFC4"},
+		{"", "IFC4X3_ADD2"},
 	} {
-		t.Run(tc.schema+tc.version, func(t *testing.T) {
+		t.Run(tc.schema+" "+tc.version, func(t *testing.T) {
+			if got, ok := apitest.IFCSchema(tc.version); !ok || got != tc.schema {
+				t.Errorf("IFCSchema(%q) = %q, %t", tc.version, got, ok)
+			}
+			body := `{"exportType":"IFC"}`
+			if tc.version != "" {
+				body = `{"exportType":"IFC","ifcVersion":"` + tc.version + `"}`
+			}
 			clock := apitest.NewManualClock(start)
 			s := newServer(t, apitest.Options{Clock: clock})
-			run := completedRun(t, s, clock, "Tower 'B'", `{"exportType":"IFC"`+tc.version+`}`)
+			run := completedRun(t, s, clock, "Tower 'B'", body)
 			fileID := outputFileID(run)
 			if fileID == nil {
 				t.Fatal("no exportOutputFileId")
@@ -124,12 +131,27 @@ func TestStorageAnswers(t *testing.T) {
 		r := callWith(t, http.MethodGet, storageURL(s)+p, "", nil)
 		wantError(t, r, http.StatusUnauthorized, "HeaderNotFound", "Header Authorization was not found in the request. Access denied.")
 	}
-	// A run that has not completed has no file yet.
-	id := addConnection(s, "m1")
-	createRun(t, s, id)
-	if n := len(s.BlobRequests()); n != 0 {
-		t.Errorf("blob origin saw %d requests", n)
+	// A file removed is gone from both operations.
+	added := s.AddFile("a.ifc", []byte("a"))
+	if r := call(t, http.MethodGet, storageURL(s)+"/files/"+added, ""); r.status != http.StatusOK {
+		t.Errorf("added file: %d", r.status)
 	}
+	s.RemoveFile(added)
+	wantError(t, call(t, http.MethodGet, storageURL(s)+"/files/"+added+"/download", ""), http.StatusNotFound, "FileNotFound", "Requested file is not available.")
+	if _, ok := apitest.IFCSchema("IFC5"); ok {
+		t.Error("IFCSchema accepts a version outside the contract")
+	}
+}
+
+// TestRunFileOnlyOnceCompleted: a run names its file, and Storage has it,
+// only once the run has completed.
+func TestRunFileOnlyOnceCompleted(t *testing.T) {
+	clock := apitest.NewManualClock(start)
+	s := newServer(t, apitest.Options{Clock: clock})
+	run := completedRun(t, s, clock, "m1", `{"exportType":"IFC"}`)
+	id := *outputFileID(run)
+	clock.Advance(-time.Second) // back to Finalizing: the file is not there yet
+	wantError(t, call(t, http.MethodGet, storageURL(s)+"/files/"+id, ""), http.StatusNotFound, "FileNotFound", "Requested file is not available.")
 }
 
 // TestBlobRefusesAuthorization: a request with both a SAS and a bearer
@@ -163,6 +185,7 @@ func TestBlobSignature(t *testing.T) {
 		t.Errorf("tampered signature: %d %s", r.status, r.body)
 	}
 	other := s.AddFile("b.ifc", []byte("other"))
+	defer s.RemoveFile(other)
 	u, _ = url.Parse(link)
 	u.Path = strings.Replace(u.Path, id, other, 1)
 	if r := blobGet(t, u.String(), nil); r.status != http.StatusForbidden {
