@@ -7,12 +7,12 @@
 #   make test             all of the above checks, the race-enabled tests and conformance
 #   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
 #   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
-#   make bench            client overhead (wrapper/raw) and the load benchmark (about 1 minute)
+#   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw) and the load benchmark (about 2 minutes)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
 
 GO          ?= go
-GENERATED   := api apitest/internal/exportserver
+GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
 SPEC        := openapi.yaml
 CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
@@ -21,6 +21,13 @@ FUZZTIME    ?= 30s
 FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# DOWNLOAD_REPORT reads BenchmarkDownload's metrics and prints the two
+# figures; it fails above a ratio of 1.10 or a heap growth of 16 MiB.
+DOWNLOAD_REPORT = /^BenchmarkDownload/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "download/raw") r = $$i; if ($$(i+1) == "peak-heap-MiB") h = $$i } } \
+	END { if (r == "") { print "download benchmark: no result"; exit 1 } \
+	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 16 MiB)\n", r, h; \
+	if (r > 1.10 || h > 16) { print "FAIL: download above its bounds"; exit 1 } }
 
 .PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
 
@@ -89,14 +96,20 @@ demo:
 # one loopback server, each alone and then interleaved, BENCH_COUNT times,
 # and raw and wrapper over an in-memory transport (BenchmarkClientCost);
 # benchreport prints the medians and "wrapper/raw: X.XX" (from the interleaved
-# runs) and fails above 1.10 or 60 allocations over raw. Then the load
-# benchmark: 200 exports, 50 at a time, 500 requests a "minute".
+# runs) and fails above 1.10 or 60 allocations over raw. Then a 256 MiB
+# download on loopback, wrapper and raw net/http interleaved (4 pairs):
+# "download/raw: X.XX" (goal 1.05; fails above 1.10, as above) and the peak
+# heap growth during the wrapper's downloads (fails above 16 MiB). Then the
+# load benchmark: 200 exports, 50 at a time, 500 requests a "minute".
 bench:
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	$(GO) test -c -o "$$dir/wrapper.test" ./wrapper/ && \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^Benchmark(CreateRun|GetRun|ClientCost)$$' -test.benchmem -test.count $(BENCH_COUNT)) > "$$dir/bench.txt"; \
 	status=$$?; cat "$$dir/bench.txt"; [ $$status -eq 0 ] && \
 	$(GO) run ./internal/benchreport -max-ratio 1.10 -max-extra-allocs 60 < "$$dir/bench.txt" && \
+	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload$$' -test.benchtime 3x) > "$$dir/download.txt"; \
+	status=$$?; cat "$$dir/download.txt"; [ $$status -eq 0 ] && \
+	awk '$(DOWNLOAD_REPORT)' "$$dir/download.txt" && \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkLoad$$' -test.benchtime 1x)
 
 # Each fuzz target runs FUZZTIME on its own (go test -fuzz takes one target

@@ -458,6 +458,57 @@ type PagingLinks struct {
 	Self *Link `json:"self,omitempty"`
 }
 
+// StorageFile A file in iTwin Storage.
+type StorageFile struct {
+	// Links Links from a file to who created and last changed it and to its folder.
+	Links *StorageFileLinks `json:"_links,omitempty"`
+
+	// CreatedDateTime When the file was created.
+	CreatedDateTime *time.Time `json:"createdDateTime,omitempty"`
+
+	// Description Description of the file.
+	Description *string `json:"description,omitempty"`
+
+	// DisplayName Name of the file, chosen by whoever stored it; untrusted as a local file name.
+	DisplayName string `json:"displayName"`
+
+	// ID Id of the file.
+	ID string `json:"id"`
+
+	// LastModifiedByDisplayName Name of whoever last changed the file.
+	LastModifiedByDisplayName *string `json:"lastModifiedByDisplayName,omitempty"`
+
+	// LastModifiedDateTime When the file was last changed.
+	LastModifiedDateTime *time.Time `json:"lastModifiedDateTime,omitempty"`
+
+	// ParentFolderID Id of the folder that holds the file.
+	ParentFolderID *string `json:"parentFolderId,omitempty"`
+
+	// Path Path of the file from the root folder of its iTwin.
+	Path *string `json:"path,omitempty"`
+
+	// Size Size of the file's content in bytes.
+	Size int64 `json:"size"`
+}
+
+// StorageFileLinks Links from a file to who created and last changed it and to its folder.
+type StorageFileLinks struct {
+	// CreatedBy A hyperlink.
+	CreatedBy *Link `json:"createdBy,omitempty"`
+
+	// LastModifiedBy A hyperlink.
+	LastModifiedBy *Link `json:"lastModifiedBy,omitempty"`
+
+	// ParentFolder A hyperlink.
+	ParentFolder *Link `json:"parentFolder,omitempty"`
+}
+
+// StorageFileResponse A file.
+type StorageFileResponse struct {
+	// File A file in iTwin Storage.
+	File StorageFile `json:"file"`
+}
+
 // TaskError Why a task did not succeed.
 type TaskError struct {
 	// BridgeExitCode Exit code of the exporter process; may exceed 32 bits.
@@ -497,8 +548,14 @@ type TaskError struct {
 // Accept defines model for Accept.
 type Accept = string
 
+// AcceptFile defines model for AcceptFile.
+type AcceptFile = string
+
 // ConnectionID defines model for ConnectionId.
 type ConnectionID = string
+
+// FileID defines model for FileId.
+type FileID = string
 
 // Skip defines model for Skip.
 type Skip = int32
@@ -508,6 +565,9 @@ type Top = int32
 
 // ConnectionNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type ConnectionNotFound = ErrorResponse
+
+// FileNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
+type FileNotFound = ErrorResponse
 
 // Forbidden Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type Forbidden = ErrorResponse
@@ -582,6 +642,18 @@ type CreateExportConnectionRunParams struct {
 type GetExportConnectionRunParams struct {
 	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
 	Accept *Accept `json:"Accept,omitempty"`
+}
+
+// GetFileParams defines parameters for GetFile.
+type GetFileParams struct {
+	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
+	Accept *Accept `json:"Accept,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	// Accept Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
+	Accept *AcceptFile `json:"Accept,omitempty"`
 }
 
 // CreateExportConnectionJSONRequestBody defines body for CreateExportConnection for application/json ContentType.
@@ -880,6 +952,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
 	GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFile Get file
+	//
+	// Gets a file's metadata: its display name and its size in bytes, which a
+	// download is checked against. A run's output file is named by the
+	// `exportOutputFileId` of its tasks.
+	//
+	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
+	GetFile(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile Download file
+	//
+	// Answers 302 Found with a `Location` that links to the file's content: a
+	// blob URL on another origin, which carries a shared access signature (SAS)
+	// in its query and so authenticates by itself. A client does not follow the
+	// redirect automatically: it requests that URL without an `Authorization`
+	// header (the blob store refuses a request with both a SAS and a bearer
+	// token) and keeps the signature out of logs. The link expires; when the
+	// blob store answers 403, this operation gives a fresh one. The blob store
+	// answers `Range: bytes=N-` with 206 Partial Content.
+	//
+	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAuthorizationInformation Get Authorization Information
@@ -1080,6 +1175,49 @@ func (c *Client) CreateExportConnectionRun(ctx context.Context, connectionID Con
 // Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
 func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetExportConnectionRunRequest(c.Server, connectionID, runID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFile Get file
+//
+// Gets a file's metadata: its display name and its size in bytes, which a
+// download is checked against. A run's output file is named by the
+// `exportOutputFileId` of its tasks.
+//
+// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
+func (c *Client) GetFile(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileRequest(c.Server, fileID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile Download file
+//
+// Answers 302 Found with a `Location` that links to the file's content: a
+// blob URL on another origin, which carries a shared access signature (SAS)
+// in its query and so authenticates by itself. A client does not follow the
+// redirect automatically: it requests that URL without an `Authorization`
+// header (the blob store refuses a request with both a SAS and a bearer
+// token) and keeps the signature out of logs. The link expires; when the
+// blob store answers 403, this operation gives a fresh one. The blob store
+// answers `Range: bytes=N-` with 206 Partial Content.
+//
+// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, fileID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1603,6 +1741,104 @@ func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, 
 	return req, nil
 }
 
+// NewGetFileRequest constructs an http.Request for the GetFile method
+func NewGetFileRequest(server string, fileID FileID, params *GetFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, fileID FileID, params *DownloadFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/download", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1766,6 +2002,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
 	GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error)
+
+	// GetFileWithResponse Get file
+	//
+	// Gets a file's metadata: its display name and its size in bytes, which a
+	// download is checked against. A run's output file is named by the
+	// `exportOutputFileId` of its tasks.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
+	GetFileWithResponse(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+
+	// DownloadFileWithResponse Download file
+	//
+	// Answers 302 Found with a `Location` that links to the file's content: a
+	// blob URL on another origin, which carries a shared access signature (SAS)
+	// in its query and so authenticates by itself. A client does not follow the
+	// redirect automatically: it requests that URL without an `Authorization`
+	// header (the blob store refuses a request with both a SAS and a bearer
+	// token) and keeps the signature out of logs. The link expires; when the
+	// blob store answers 403, this operation gives a fresh one. The blob store
+	// answers `Range: bytes=N-` with 206 Partial Content.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
 }
 
 // GetAuthorizationInformationResponse429Headers the declared response headers of an HTTP 429 response for GetAuthorizationInformation
@@ -2390,6 +2653,158 @@ func (r GetExportConnectionRunResponse) ContentType() string {
 	return ""
 }
 
+// GetFileResponse429Headers the declared response headers of an HTTP 429 response for GetFile
+type GetFileResponse429Headers struct {
+	RetryAfter int32
+}
+
+type GetFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StorageFileResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *FileNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetFileResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileResponse) GetJSON200() *StorageFileResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetFileResponse) GetJSON404() *FileNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetFileResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadFileResponse302Headers the declared response headers of an HTTP 302 response for DownloadFile
+type DownloadFileResponse302Headers struct {
+	Location string
+}
+
+// DownloadFileResponse429Headers the declared response headers of an HTTP 429 response for DownloadFile
+type DownloadFileResponse429Headers struct {
+	RetryAfter int32
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *FileNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *DownloadFileResponse302Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DownloadFileResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DownloadFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DownloadFileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadFileResponse) GetJSON404() *FileNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DownloadFileResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAuthorizationInformationWithResponse Get Authorization Information
 //
 // Tells whether the service holds a refresh token for the calling user, which
@@ -2568,6 +2983,45 @@ func (c *ClientWithResponses) GetExportConnectionRunWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseGetExportConnectionRunResponse(rsp)
+}
+
+// GetFileWithResponse Get file
+//
+// Gets a file's metadata: its display name and its size in bytes, which a
+// download is checked against. A run's output file is named by the
+// `exportOutputFileId` of its tasks.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
+func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
+	rsp, err := c.GetFile(ctx, fileID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileResponse(rsp)
+}
+
+// DownloadFileWithResponse Download file
+//
+// Answers 302 Found with a `Location` that links to the file's content: a
+// blob URL on another origin, which carries a shared access signature (SAS)
+// in its query and so authenticates by itself. A client does not follow the
+// redirect automatically: it requests that URL without an `Authorization`
+// header (the blob store refuses a request with both a SAS and a bearer
+// token) and keeps the signature out of logs. The link expires; when the
+// blob store answers 403, this operation gives a fresh one. The blob store
+// answers `Range: bytes=N-` with 206 Partial Content.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, fileID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
 }
 
 // ParseGetAuthorizationInformationResponse parses an HTTP response from a GetAuthorizationInformationWithResponse call
@@ -3122,6 +3576,146 @@ func ParseGetExportConnectionRunResponse(rsp *http.Response) (*GetExportConnecti
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetExportConnectionRunResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileResponse parses an HTTP response from a GetFileWithResponse call
+func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StorageFileResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest FileNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetFileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest FileNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers DownloadFileResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 429:
+		var headers DownloadFileResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {

@@ -39,8 +39,9 @@ func TestContractLoadsAndValidates(t *testing.T) {
 	}
 }
 
-// TestContractOperations pins the eight operations of the Export API and the
-// metadata another language's generator needs on each.
+// TestContractOperations pins the eight operations of the Export API, the two
+// of the Storage API that get an output file, and the metadata another
+// language's generator needs on each.
 func TestContractOperations(t *testing.T) {
 	doc := loadContract(t)
 	want := map[string]string{
@@ -52,7 +53,11 @@ func TestContractOperations(t *testing.T) {
 		"getExportConnectionRuns":     "GET /connections/{connectionId}/runs",
 		"getExportConnectionRun":      "GET /connections/{connectionId}/runs/{runId}",
 		"getAuthorizationInformation": "GET /authorizationinformation",
+		"getFile":                     "GET /files/{fileId}",
+		"downloadFile":                "GET /files/{fileId}/download",
 	}
+	// The download asks for the file's content, not JSON.
+	acceptParam := map[string]string{"downloadFile": "#/components/parameters/AcceptFile"}
 	got := map[string]string{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -63,7 +68,11 @@ func TestContractOperations(t *testing.T) {
 			accept := false
 			for _, p := range op.Parameters {
 				if p.Value.In == "header" && p.Value.Name == "Accept" {
-					accept = p.Ref == "#/components/parameters/Accept"
+					want, ok := acceptParam[op.OperationID]
+					if !ok {
+						want = "#/components/parameters/Accept"
+					}
+					accept = p.Ref == want
 				}
 			}
 			if !accept {
@@ -250,5 +259,52 @@ func TestTaskErrorBridgeExitCodeIs64Bit(t *testing.T) {
 	}
 	if e.BridgeExitCode == nil || *e.BridgeExitCode != 4294967295 {
 		t.Errorf("bridgeExitCode = %v", e.BridgeExitCode)
+	}
+}
+
+// TestContractStorageOperations checks the Storage operations against the
+// Storage reference: their own base URL, the 302 of a download with an
+// absolute Location, and the answers a client must classify.
+func TestContractStorageOperations(t *testing.T) {
+	doc := loadContract(t)
+	for _, path := range []string{"/files/{fileId}", "/files/{fileId}/download"} {
+		item := doc.Paths.Find(path)
+		if item == nil {
+			t.Fatalf("%s: missing", path)
+		}
+		if len(item.Servers) != 1 || item.Servers[0].URL != "https://api.bentley.com/storage" {
+			t.Errorf("%s: servers %v, want the Storage base URL alone", path, item.Servers)
+		}
+		var statuses []string
+		for code := range item.Get.Responses.Map() {
+			statuses = append(statuses, code)
+		}
+		sort.Strings(statuses)
+		want := []string{"200", "401", "403", "404", "429"}
+		if path == "/files/{fileId}/download" {
+			want = []string{"302", "401", "403", "404", "429"}
+		}
+		if diff := cmp.Diff(want, statuses); diff != "" {
+			t.Errorf("%s responses (-want +got):\n%s", path, diff)
+		}
+		notFound := item.Get.Responses.Status(404).Value.Content.Get("application/json").Example
+		if code := notFound.(map[string]any)["error"].(map[string]any)["code"]; code != "FileNotFound" {
+			t.Errorf("%s: 404 example code %v, want FileNotFound", path, code)
+		}
+		if item.Get.Responses.Status(429).Value.Headers["Retry-After"] == nil {
+			t.Errorf("%s: 429 without Retry-After", path)
+		}
+	}
+	download := doc.Paths.Find("/files/{fileId}/download").Get
+	loc := download.Responses.Status(302).Value.Headers["Location"]
+	if loc == nil || !loc.Value.Required || loc.Value.Schema.Value.Format != "uri" {
+		t.Error("302: Location header missing, optional or not an absolute uri")
+	}
+	file := doc.Components.Schemas["storage-file"].Value
+	if diff := cmp.Diff([]string{"id", "displayName", "size"}, file.Required); diff != "" {
+		t.Errorf("storage-file required (-want +got):\n%s", diff)
+	}
+	if f := file.Properties["size"].Value; !f.Type.Is("integer") || f.Format != "int64" {
+		t.Errorf("size: %v %q, want a 64-bit integer", f.Type, f.Format)
 	}
 }

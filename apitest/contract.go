@@ -82,7 +82,7 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		route, pathParams, err := router.FindRoute(r)
+		route, pathParams, err := findRoute(router, r)
 		if err != nil {
 			next.ServeHTTP(w, r)
 			return

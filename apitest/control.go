@@ -189,6 +189,7 @@ func (c *control) reset() {
 	s.rates, s.rateSweepAt = map[string]*rateWindow{}, minRateSweep
 	s.mu.Unlock()
 	s.ResetRequests()
+	c.resetStorage()
 	c.clock.set(1, 0)
 	c.mu.Lock()
 	c.api, c.foreign = recordLog{}, recordLog{}
@@ -206,13 +207,15 @@ func (c *control) handleRequests(w http.ResponseWriter, _ *http.Request) {
 }
 
 // snapshot returns a copy of every remembered request (API origin first,
-// then foreign) and how many were dropped.
+// then foreign, then blob) and how many were dropped.
 func (c *control) snapshot() ([]controlRecord, int) {
+	blob := c.blobRecords()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]controlRecord, 0, len(c.api.records)+len(c.foreign.records))
+	out := make([]controlRecord, 0, len(c.api.records)+len(c.foreign.records)+len(blob))
 	out = append(out, c.api.records...)
 	out = append(out, c.foreign.records...)
+	out = append(out, blob...)
 	return out, c.api.dropped + c.foreign.dropped
 }
 

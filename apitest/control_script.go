@@ -24,6 +24,11 @@ type script struct {
 	// Answers are queued, in order, as the next answers of the requests they
 	// match; they are checked before authentication.
 	Answers []scriptAnswer `json:"answers,omitempty"`
+	// Files are stored in the Storage API; their ids, SHA-256 and sizes
+	// become variables.
+	Files []scriptFile `json:"files,omitempty"`
+	// BlobFaults spoil the next transfers on the blob origin.
+	BlobFaults []scriptBlobFault `json:"blobFaults,omitempty"`
 }
 
 // scriptClock sets the server's clock: runs advance and windows close on it.
@@ -115,6 +120,7 @@ func (c *control) handleScript(w http.ResponseWriter, r *http.Request) {
 	for _, sconn := range sc.Connections {
 		c.addConnections(sconn, vars)
 	}
+	c.addFiles(sc.Files, vars)
 	// The answers are read again with the variables in place.
 	var withVars script
 	if err := json.Unmarshal([]byte(substitute(string(raw), vars)), &withVars); err != nil {
@@ -123,6 +129,9 @@ func (c *control) handleScript(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range withVars.Answers {
 		c.s.InjectFault(a.fault())
+	}
+	for _, f := range withVars.BlobFaults {
+		c.s.InjectBlobFault(f.blobFault())
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Variables map[string]string `json:"variables"`
@@ -156,7 +165,7 @@ func (sc *script) check() string {
 			return fmt.Sprintf("answers[%d]: json goes with body \"json\", and only with it", i)
 		}
 	}
-	return ""
+	return sc.checkStorage()
 }
 
 // fault is the Fault that queues the answer.

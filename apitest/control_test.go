@@ -106,7 +106,7 @@ func TestControlVerify(t *testing.T) {
 		"* * on foreign: saw 1 requests, want 0",
 		"POST * on api: request 2 came ",
 		"POST * on api: request 3 came ",
-		"* * on elsewhere: origin \"elsewhere\" is not api, foreign or any",
+		"* * on elsewhere: origin \"elsewhere\" is not api, foreign, blob or any",
 	}
 	v := verify(t, s, `[{"method": "POST", "count": 1}, {"origin": "foreign", "count": 0, "headers": {"Authorization": "absent"}},
 		{"method": "POST", "minIntervalMillis": 60000}, {"origin": "elsewhere"}]`)

@@ -57,7 +57,8 @@ func (c *controlClock) set(rate float64, advance time.Duration) {
 
 // expectation is one check of POST /_fake/verify on the recorded requests.
 type expectation struct {
-	// Origin is "api" (default), "foreign" or "any".
+	// Origin is "api" (default), "foreign", "blob" (the Storage API's blob
+	// origin) or "any".
 	Origin string `json:"origin,omitempty"`
 	// Method matches the request method; "" matches any.
 	Method string `json:"method,omitempty"`
@@ -136,9 +137,9 @@ func (e expectation) matches(rec controlRecord) bool {
 func (e expectation) check(records []controlRecord) []string {
 	name := fmt.Sprintf("%s %s on %s", orAny(e.Method), orAny(e.Path), orText(e.Origin, "api"))
 	switch e.Origin {
-	case "", "api", "foreign", "any":
+	case "", "api", "foreign", "blob", "any":
 	default:
-		return []string{fmt.Sprintf("%s: origin %q is not api, foreign or any", name, e.Origin)}
+		return []string{fmt.Sprintf("%s: origin %q is not api, foreign, blob or any", name, e.Origin)}
 	}
 	for h, want := range e.WithHeaders {
 		if want != "present" && want != "absent" {

@@ -39,6 +39,18 @@
 // body must be application/json as the contract says, and every absolute
 // link it hands out names its own listener, whatever Host a request names.
 //
+// The Storage API is served beside it, under /storage: a successful run's
+// task names its output in exportOutputFileId, a small but real IFC file
+// (ISO-10303-21, FILE_SCHEMA after the run's ifcVersion) named like the
+// iModel; GET /storage/files/{id} gives its metadata and
+// /storage/files/{id}/download answers 302 with a signed link to a second
+// loopback origin (BlobURL). That origin authenticates by the link's
+// signature alone, refuses any request carrying an Authorization header
+// with 400, as Azure Blob Storage does, answers Range with 206, and records
+// what it received (BlobRequests). AddFile and AddPatternFile store files of
+// your own; InjectBlobFault cuts, stalls, slows, lengthens or expires
+// transfers.
+//
 // For other languages' clients: Options.Control (fake-server --control)
 // serves a control API under ControlPrefix (/_fake/), documented in
 // conformance/control-api.yaml: a script queues answers (as faults), creates

@@ -200,7 +200,8 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}
-	if _, details := readBody(r, runCreateBody); len(details) > 0 {
+	body, details := readBody(r, runCreateBody)
+	if len(details) > 0 {
 		invalidRequest(w, r, details...)
 		return
 	}
@@ -229,6 +230,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		outcome = s.opts.DefaultOutcome
 	}
 	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome}
+	run.ifcVersion, run.userBlob = ifcOptions(body)
 	s.addRunLocked(c, run)
 	s.mu.Unlock()
 	h.redirect(w, r, http.StatusAccepted, connectionID, run.id)

@@ -166,6 +166,9 @@ type Server struct {
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
 	control     *control               // nil unless Options.Control
+
+	files files       // files added by tests (storage.go)
+	blob  *blobOrigin // the second origin, serving file contents (blob.go)
 }
 
 // NewServer starts a Server listening on 127.0.0.1 on a free port. It panics
@@ -188,6 +191,10 @@ func NewServerOn(addr string, opts Options) (*Server, error) {
 	s := newServer(opts)
 	s.origin = "http://" + ln.Addr().String()
 	s.URL = s.origin + basePath
+	if err := s.startBlobOrigin(); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ConnState:         s.connState,
@@ -225,6 +232,7 @@ func newServer(opts Options) *Server {
 		rateSweepAt: minRateSweep,
 		conns:       map[net.Conn]struct{}{},
 	}
+	s.blob = newBlobOrigin(s)
 	s.handler = s.withControl(s.chain(s.routes()))
 	return s
 }
@@ -234,6 +242,7 @@ func newServer(opts Options) *Server {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", notFound)
+	s.mountStorage(mux)
 	return exportserver.HandlerWithOptions(service{s}, exportserver.StdHTTPServerOptions{
 		BaseURL:          basePath,
 		BaseRouter:       mux,
@@ -284,6 +293,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.closeControl()
+		s.closeBlobOrigin()
 		if s.srv == nil {
 			return
 		}

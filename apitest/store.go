@@ -26,6 +26,8 @@ type run struct {
 	id, jobID, taskID, fileID string
 	created                   time.Time
 	outcome                   Outcome
+	ifcVersion                string // as the create body named it, "" when absent
+	userBlob                  bool   // the output went to the caller's blob container
 }
 
 // runStates are the states a run goes through, one per step.
@@ -196,6 +198,9 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 			result, taskResult = api.ExecutionResultSuccess, api.ExecutionResultSuccess
 			task.ExportOutputFileID = ptr(r.fileID)
 		}
+	}
+	if r.userBlob {
+		task.ExportOutputFileID = nil // the file went to the caller's container
 	}
 	task.Result = &taskResult
 	job := api.ExportJob{

@@ -40,6 +40,11 @@ type Options struct {
 	// BaseURL of the API; DefaultBaseURL when empty. It must be https, or http
 	// on a loopback address (for apitest and local fakes).
 	BaseURL string
+	// StorageURL is the base URL of the Storage API, which downloads use.
+	// Empty: BaseURL with its final /export replaced by /storage, else
+	// DefaultStorageURL. It must be on BaseURL's scheme, host and port: the
+	// token goes to that origin only.
+	StorageURL string
 	// TokenSource gives the bearer tokens. See StaticToken and
 	// ClientCredentials. Wrap yours in oauth2.ReuseTokenSource to cache tokens.
 	TokenSource oauth2.TokenSource
@@ -130,6 +135,7 @@ type Client struct {
 	userAgent []string
 	retry     RetryPolicy
 	log       *slog.Logger
+	storage   storageBase               // the Storage API's base URL (download.go)
 	secrets   []string                  // known secrets to scrub from error text (client secret)
 	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 
@@ -199,6 +205,9 @@ func New(opts Options) (*Client, error) {
 		userAgent: []string{ua},
 		retry:     opts.Retry.withDefaults(),
 		log:       log,
+	}
+	if c.storage, err = newStorageBase(opts.StorageURL, c); err != nil {
+		return nil, err
 	}
 	if b := opts.Budget; b.Requests > 0 {
 		per := b.Per
@@ -284,6 +293,7 @@ type request struct {
 	url    *url.URL
 	body   []byte
 	rule   retryRule
+	accept []string // the Accept header's value; nil means AcceptHeader
 }
 
 // do sends r, retrying as its rule allows, and returns the final exchange.
@@ -344,6 +354,9 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	// Canonical keys and ready-made values, written directly: Header.Set
 	// would canonicalize the keys and allocate new values on every request.
 	req.Header["Accept"] = acceptValue
+	if r.accept != nil {
+		req.Header["Accept"] = r.accept
+	}
 	req.Header["User-Agent"] = c.userAgent
 	if r.body != nil {
 		req.Header["Content-Type"] = jsonValue

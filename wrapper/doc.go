@@ -40,6 +40,14 @@
 //   - The API's own words: GetRunRaw and Progress.RawRun give the run object
 //     exactly as the API sent it, for tools that pass it on.
 //
+//   - The IFC file on disk: DownloadRunOutputs (or DownloadFile,
+//     DownloadFileInto) gets a run's output from iTwin Storage. The 302 to
+//     the blob store is never followed automatically; the blob URL is fetched
+//     with no credential of the client, over https only, streamed into a
+//     temporary file that is renamed into place once its size matches the
+//     metadata, resumed with Range after a cut. RunOutputs lists a run's
+//     file ids; none means the output went to your own blob container.
+//
 //   - Many exports at once: ExportMany runs a request for many connections, a
 //     bounded number at a time; Options.Budget spends a rate-limit tier
 //     evenly across everything the client sends.

@@ -59,6 +59,7 @@ func commands() []command {
 		{"connections", "list the export connections of an iModel", cmdConnections},
 		{"connection", "create, get or delete an export connection", cmdConnection},
 		{"auth-info", "tell whether the user is authorized for User connections", cmdAuthInfo},
+		{"download", "download a file of iTwin Storage, such as a run's IFC output", cmdDownload},
 		{"fake-server", "serve the in-memory Export API on a local port until interrupted", cmdFakeServer},
 		{"demo", "show the whole flow against the in-memory Export API", cmdDemo},
 	}
@@ -170,7 +171,7 @@ func (a *app) client(ctx context.Context, cf *clientFlags) (*wrapper.Client, err
 	if base == "" {
 		base = wrapper.DefaultBaseURL
 	}
-	opts := wrapper.Options{BaseURL: base, UserAgent: userAgent}
+	opts := wrapper.Options{BaseURL: base, UserAgent: userAgent, StorageURL: a.getenv(envStorageURL)}
 	token := cf.token
 	if token == "" {
 		token = a.getenv(envAccessToken)

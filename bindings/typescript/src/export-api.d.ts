@@ -155,6 +155,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get file
+         * @description Gets a file's metadata: its display name and its size in bytes, which a
+         *     download is checked against. A run's output file is named by the
+         *     `exportOutputFileId` of its tasks.
+         */
+        get: operations["getFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{fileId}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download file
+         * @description Answers 302 Found with a `Location` that links to the file's content: a
+         *     blob URL on another origin, which carries a shared access signature (SAS)
+         *     in its query and so authenticates by itself. A client does not follow the
+         *     redirect automatically: it requests that URL without an `Authorization`
+         *     header (the blob store refuses a request with both a SAS and a bearer
+         *     token) and keeps the signature out of logs. The link expires; when the
+         *     blob store answers 403, this operation gives a fresh one. The blob store
+         *     answers `Range: bytes=N-` with 206 Partial Content.
+         */
+        get: operations["downloadFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -456,6 +517,56 @@ export interface components {
         "authorization-information-response": {
             authorizationInformation: components["schemas"]["authorization-information"];
         };
+        /**
+         * Storage File
+         * @description A file in iTwin Storage.
+         */
+        "storage-file": {
+            /** @description Id of the file. */
+            id: string;
+            /** @description Name of the file, chosen by whoever stored it; untrusted as a local file name. */
+            displayName: string;
+            /** @description Description of the file. */
+            description?: string;
+            /** @description Path of the file from the root folder of its iTwin. */
+            path?: string;
+            /**
+             * Format: int64
+             * @description Size of the file's content in bytes.
+             */
+            size: number;
+            /** @description Name of whoever last changed the file. */
+            lastModifiedByDisplayName?: string;
+            /**
+             * Format: date-time
+             * @description When the file was created.
+             */
+            createdDateTime?: string;
+            /**
+             * Format: date-time
+             * @description When the file was last changed.
+             */
+            lastModifiedDateTime?: string;
+            /** @description Id of the folder that holds the file. */
+            parentFolderId?: string;
+            _links?: components["schemas"]["storage-file-links"];
+        };
+        /**
+         * Storage File Links
+         * @description Links from a file to who created and last changed it and to its folder.
+         */
+        "storage-file-links": {
+            createdBy?: components["schemas"]["link"];
+            lastModifiedBy?: components["schemas"]["link"];
+            parentFolder?: components["schemas"]["link"];
+        };
+        /**
+         * Storage File Response
+         * @description A file.
+         */
+        "storage-file-response": {
+            file: components["schemas"]["storage-file"];
+        };
         /** @description Contains error information. */
         Error: {
             /** @description One of a server-defined set of error codes. */
@@ -522,6 +633,23 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description This response indicates that the specified file was not found. */
+        FileNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "FileNotFound",
+                 *         "message": "Requested file is not available."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description This response indicates that the client sent more requests than allowed by this API for the current tier of the client. */
         TooManyRequests: {
             headers: {
@@ -548,6 +676,16 @@ export interface components {
          */
         Accept: string;
         /**
+         * @description Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
+         * @example application/vnd.bentley.itwin-platform.v1+octet-stream
+         */
+        AcceptFile: string;
+        /**
+         * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+         * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+         */
+        FileId: string;
+        /**
          * @description Id of the export connection.
          * @example fc226d0d-1647-48d7-8c11-f1f74f2d9808
          */
@@ -570,6 +708,11 @@ export interface components {
          * @example https://api.bentley.com/export/connections/bc38cd8a-fd9f-4abf-9ad7-0c3b3d28720e/runs/a1ecbdc8c4f6173004f9f881914a57c5511a362b
          */
         Location: string;
+        /**
+         * @description An absolute URL of the file's content on the blob store's own origin, with a shared access signature (`sig`) in its query. It is a secret until it expires.
+         * @example https://example.blob.core.windows.net/files/BuildingA.ifc?sv=2024-08-04&se=2026-01-05T11%3A00%3A00Z&sr=b&sp=r&sig=REDACTED
+         */
+        BlobLocation: string;
         /**
          * @description Number of seconds to wait until client is allowed to make more requests.
          * @example 30
@@ -1216,6 +1359,77 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
+                 * @example application/vnd.bentley.itwin-platform.v1+json
+                 */
+                Accept?: components["parameters"]["Accept"];
+            };
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["storage-file-response"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["FileNotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    downloadFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
+                 * @example application/vnd.bentley.itwin-platform.v1+octet-stream
+                 */
+                Accept?: components["parameters"]["AcceptFile"];
+            };
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's content is at the URL in `Location`. */
+            302: {
+                headers: {
+                    Location: components["headers"]["BlobLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["FileNotFound"];
             429: components["responses"]["TooManyRequests"];
         };
     };

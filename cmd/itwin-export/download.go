@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// envStorageURL names the Storage API's base URL, where downloads go.
+const envStorageURL = "ITWIN_STORAGE_URL"
+
+// cmdDownload is `itwin-export download`.
+func cmdDownload(ctx context.Context, a *app, args []string) int {
+	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--json] [--timeout D] [--verbose]",
+		`Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
+of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL with
+/export replaced by /storage). The file is written to -o PATH, else into --dir
+under its name in Storage made safe, through a temporary file renamed into place
+once complete and of the right size; a cut transfer is resumed. An existing file
+is kept (exit 2) unless --force. stdout is the path written; progress goes to
+stderr.`,
+		"download FILE_ID",
+		"download FILE_ID --dir exports --json",
+		"download FILE_ID -o model.ifc --force")
+	var (
+		cf             clientFlags
+		out, dir       string
+		force, jsonOut bool
+		timeout        time.Duration
+	)
+	fs.StringVar(&out, "o", "", "write the file to `PATH`")
+	fs.StringVar(&dir, "dir", "", "write the file into `DIR`, under its name in Storage made safe (default .)")
+	fs.BoolVar(&force, "force", false, "replace an existing file")
+	fs.BoolVar(&jsonOut, "json", false, `write {"fileId", "path", "size"} to stdout`)
+	fs.DurationVar(&timeout, "timeout", 0, "give up after `DURATION` with exit 5 (default none)")
+	cf.add(fs)
+	pos, code, done := fs.parse(args, 1, 1)
+	switch {
+	case done:
+		return code
+	case out != "" && dir != "":
+		return fs.usageError("-o and --dir exclude each other")
+	case strings.TrimSpace(pos[0]) == "":
+		return fs.usageError("FILE_ID must not be empty")
+	case timeout < 0:
+		return fs.usageError("--timeout must not be negative")
+	}
+	client, err := a.client(ctx, &cf)
+	if err != nil {
+		return a.fail(err)
+	}
+	ctx, cancel := timeoutContext(ctx, timeout)
+	defer cancel()
+	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
+	opts := wrapper.DownloadOptions{Overwrite: force, Progress: bar.update}
+	var f *wrapper.DownloadedFile
+	if out != "" {
+		f, err = client.DownloadFile(ctx, pos[0], out, opts)
+	} else {
+		f, err = client.DownloadFileInto(ctx, pos[0], dir, opts)
+	}
+	bar.finish()
+	if err != nil {
+		return a.downloadFailed(err)
+	}
+	return a.writeDownloaded([]wrapper.DownloadedFile{*f}, jsonOut)
+}
+
+// downloadOutputs downloads every output file of a run completed with
+// Success into dir, as `download --dir` does, for `run|status --download`.
+// A run whose output went to USER_BLOB_STORAGE has nothing to download:
+// stderr says so and it returns 0.
+func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *api.ExportRun, dir string, jsonOut bool) int {
+	ids, err := wrapper.RunOutputs(run)
+	if err != nil {
+		return a.fail(err)
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(a.stderr, "nothing to download: the run put no file in iTwin Storage; its output went to the blob container of --output-sas-url (USER_BLOB_STORAGE)")
+		return exitOK
+	}
+	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
+	files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{Progress: bar.update})
+	bar.finish()
+	if err != nil {
+		for _, f := range files {
+			fmt.Fprintf(a.stderr, "downloaded before the failure: %s\n", f.Path)
+		}
+		return a.downloadFailed(err)
+	}
+	return a.writeDownloaded(files, jsonOut)
+}
+
+// downloadFailed reports a failed download: an existing file that was kept
+// is a usage error (exit 2, nothing written), anything else as a.fail does.
+func (a *app) downloadFailed(err error) int {
+	if errors.Is(err, wrapper.ErrFileExists) {
+		fmt.Fprintf(a.stderr, "itwin-export: %s; nothing was written (--force replaces it)\n", oneLine(err.Error()))
+		return exitUsage
+	}
+	return a.fail(err)
+}
+
+// writeDownloaded writes the paths written, one a line, or with --json one
+// object per file (an array when there are several).
+func (a *app) writeDownloaded(files []wrapper.DownloadedFile, jsonOut bool) int {
+	var err error
+	switch {
+	case jsonOut && len(files) == 1:
+		err = writeJSON(a.stdout, files[0])
+	case jsonOut:
+		err = writeJSON(a.stdout, files)
+	default:
+		for _, f := range files {
+			if _, err = fmt.Fprintln(a.stdout, f.Path); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return a.fail(err)
+	}
+	return exitOK
+}
+
+// timeoutContext returns ctx bounded by a --timeout, if any.
+func timeoutContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, timeout, fmt.Errorf("--timeout %s reached: %w", timeout, context.DeadlineExceeded))
+}
+
+// transferProgress shows a download's progress: on a terminal a live bar
+// (bytes, total, rate) redrawn at most ten times a second, otherwise a line
+// per 10 %. A fall of the byte count starts a new file (several outputs).
+type transferProgress struct {
+	w     io.Writer
+	live  bool
+	now   func() time.Time
+	start time.Time
+	drawn time.Time // when the live bar was last drawn; zero: not on screen
+	last  int64     // bytes done at the last call
+	next  int64     // the next tenth (in percent) to print a line for
+}
+
+// newTransferProgress shows progress on w; now is the clock.
+func newTransferProgress(w io.Writer, live bool, now func() time.Time) *transferProgress {
+	return &transferProgress{w: w, live: live, now: now, start: now(), next: 10}
+}
+
+// update is the DownloadOptions.Progress of a download.
+func (p *transferProgress) update(done, total int64) {
+	if done < p.last {
+		p.finish()
+		p.start, p.next = p.now(), 10
+	}
+	p.last = done
+	percent := int64(100)
+	if total > 0 {
+		percent = done * 100 / total
+	}
+	if !p.live {
+		if percent >= p.next {
+			fmt.Fprintf(p.w, "downloaded %3d%%  %s of %s\n", percent/10*10, formatBytes(done), formatBytes(total))
+			p.next = percent/10*10 + 10
+		}
+		return
+	}
+	now := p.now()
+	if done < total && !p.drawn.IsZero() && now.Sub(p.drawn) < 100*time.Millisecond {
+		return
+	}
+	const width = 30
+	bar := strings.Repeat("#", int(percent*width/100)) + strings.Repeat(".", width-int(percent*width/100))
+	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3)
+	fmt.Fprintf(p.w, "\r\033[K[%s] %3d%%  %s / %s  %s/s", bar, percent, formatBytes(done), formatBytes(total), formatBytes(int64(rate)))
+	p.drawn = now
+}
+
+// finish ends a live bar's line.
+func (p *transferProgress) finish() {
+	if p.live && !p.drawn.IsZero() {
+		fmt.Fprintln(p.w)
+		p.drawn = time.Time{}
+	}
+}
+
+// formatBytes writes a byte count in B, KiB, MiB or GiB.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	value, suffix := float64(n)/unit, "KiB"
+	for _, s := range []string{"MiB", "GiB", "TiB"} {
+		if value < unit {
+			break
+		}
+		value, suffix = value/unit, s
+	}
+	return fmt.Sprintf("%.1f %s", value, suffix)
+}

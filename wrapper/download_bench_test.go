@@ -1,0 +1,161 @@
+package wrapper_test
+
+// BenchmarkDownload measures what the wrapper costs on a large download:
+// a 256 MiB file of apitest's blob origin on loopback, by the wrapper
+// (metadata, link, streamed transfer, checks, fsync, rename) and by a raw
+// net/http GET of the same blob io.Copy'd into a file that is then synced,
+// the same durable result. The two run interleaved, alternating which goes
+// first, so that both meet the shared machine in the same state. It reports
+// "download/raw" (median of the per-pair time ratios), the peak growth of
+// the heap during the wrapper's downloads, and the same for raw; `make
+// bench` prints them as "download/raw: X.XX" and "peak heap growth".
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// benchFileSize is the size of the benchmark's file.
+const benchFileSize = 256 << 20
+
+func BenchmarkDownload(b *testing.B) {
+	fake := apitest.NewServer(apitest.Options{})
+	b.Cleanup(fake.Close)
+	id := fake.AddPatternFile("big.ifc", benchFileSize)
+	transport := &http.Transport{}
+	b.Cleanup(transport.CloseIdleConnections)
+	c, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken(testToken), HTTPClient: &http.Client{Transport: transport}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := &http.Client{Transport: &http.Transport{}}
+	b.Cleanup(raw.Transport.(*http.Transport).CloseIdleConnections)
+	link := benchLink(b, raw, c.StorageURL()+"/files/"+id+"/download")
+	dir := b.TempDir()
+
+	var ratios []float64
+	var rawPeak, wrapperPeak uint64
+	var rawTime, wrapperTime time.Duration
+	wrapped := func() {
+		if _, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "wrapper.ifc"), wrapper.DownloadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	plain := func() { benchRawDownload(b, raw, link, filepath.Join(dir, "raw.ifc")) }
+	b.ResetTimer()
+	for i := range b.N {
+		var tr, tw time.Duration
+		var pr, pw uint64
+		if i%2 == 0 {
+			tr, pr = measured(plain)
+			tw, pw = measured(wrapped)
+		} else {
+			tw, pw = measured(wrapped)
+			tr, pr = measured(plain)
+		}
+		// Each contender writes a new file every time: neither pays for
+		// truncating or replacing the last one's 256 MiB.
+		for _, name := range []string{"raw.ifc", "wrapper.ifc"} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ratios = append(ratios, float64(tw)/float64(tr))
+		rawTime, wrapperTime = rawTime+tr, wrapperTime+tw
+		rawPeak, wrapperPeak = max(rawPeak, pr), max(wrapperPeak, pw)
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "download/raw")
+	b.ReportMetric(float64(wrapperPeak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(rawPeak)/(1<<20), "raw-peak-heap-MiB")
+	b.ReportMetric(float64(benchFileSize)*float64(b.N)/(1<<20)/wrapperTime.Seconds(), "wrapper-MiB/s")
+	b.ReportMetric(float64(benchFileSize)*float64(b.N)/(1<<20)/rawTime.Seconds(), "raw-MiB/s")
+}
+
+// benchLink asks the Storage API for a download link, as a raw client would.
+func benchLink(b *testing.B, hc *http.Client, u string) string {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		b.Fatalf("download link: %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
+
+// benchRawDownload is the raw contender: GET, io.Copy into a file, Sync.
+func benchRawDownload(b *testing.B, hc *http.Client, link, path string) {
+	resp, err := hc.Get(link)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.Copy(f, resp.Body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n != benchFileSize {
+		b.Fatalf("raw download: %d bytes, %v", n, err)
+	}
+}
+
+// measured runs f and returns how long it took and how far the heap grew
+// above what it held before (sampled every millisecond).
+func measured(f func()) (time.Duration, uint64) {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > base {
+				peak = max(peak, v-base)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	start := time.Now()
+	f()
+	d := time.Since(start)
+	close(stop)
+	wg.Wait()
+	return d, peak
+}

@@ -1,0 +1,299 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/itwin-export/itwin-export/api"
+)
+
+// DownloadFile downloads a Storage file to path: its metadata first (the
+// size the content must have), then GET /files/{id}/download, whose 302 is
+// not followed automatically: its Location, a blob URL carrying a signature
+// (SAS), is fetched by a request that carries no Authorization and no other
+// credential, only over https (plain http to a loopback address only). That
+// request uses Options.HTTPClient's Transport when it is an *http.Transport,
+// else http.DefaultTransport, and never the client's token source.
+//
+// The content is streamed through one small buffer into a temporary file
+// beside path, synced, checked against the metadata's size (and
+// Content-Length), then renamed to path: path never holds a partial file,
+// and the temporary file is removed on any failure or cancellation. A cut
+// transfer resumes with Range (DownloadOptions.MaxResumes times at most); a
+// blob store answering 403 (an expired link) gets a fresh link once. An
+// existing path is kept unless DownloadOptions.Overwrite: ErrFileExists,
+// nothing written.
+//
+// Errors are classified: a file that does not exist matches ErrNotFound, a
+// content whose size is not the metadata's ErrMalformedResponse, an insecure
+// link ErrInsecureLink. 429 answers of the Storage API are retried after
+// their Retry-After like every other call of the client.
+func (c *Client) DownloadFile(ctx context.Context, fileID, path string, opts DownloadOptions) (*DownloadedFile, error) {
+	if err := c.checkStorage("fileID", fileID); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(path) == "" {
+		return nil, &ValidationError{Problems: []Problem{{Field: "path", Message: "must not be empty"}}}
+	}
+	if err := checkFree(path, opts.Overwrite); err != nil {
+		return nil, err
+	}
+	meta, err := c.GetFile(ctx, fileID)
+	if err != nil {
+		return nil, err
+	}
+	return c.download(ctx, meta, path, opts)
+}
+
+// DownloadFileInto downloads a Storage file into the directory dir, under
+// its displayName made safe (see SafeFileName): never outside dir. It is
+// DownloadFile otherwise.
+func (c *Client) DownloadFileInto(ctx context.Context, fileID, dir string, opts DownloadOptions) (*DownloadedFile, error) {
+	if err := c.checkStorage("fileID", fileID); err != nil {
+		return nil, err
+	}
+	meta, err := c.GetFile(ctx, fileID)
+	if err != nil {
+		return nil, err
+	}
+	path, err := pathIn(dir, SafeFileName(meta.DisplayName, fileID))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFree(path, opts.Overwrite); err != nil {
+		return nil, err
+	}
+	return c.download(ctx, meta, path, opts)
+}
+
+// RunOutputs returns the Storage file ids a completed run names in its
+// tasks' exportOutputFileId, in job and task order, each once. A run
+// completed with Success or PartialSuccess whose list is empty put nothing
+// in iTwin Storage: its output went to the caller's own blob container
+// (outputOptions.location USER_BLOB_STORAGE), so there is nothing to
+// download, and that is not an error. A run that is not Completed is a
+// *ValidationError; one with another result is RunResult's *RunError.
+func RunOutputs(run *api.ExportRun) ([]string, error) {
+	if run == nil || deref(run.State) != api.ExecutionStateCompleted {
+		return nil, &ValidationError{Problems: []Problem{{Field: "run", Message: "is not Completed: its output files are not known yet"}}}
+	}
+	if r := deref(run.Result); r != api.ExecutionResultSuccess && r != api.ExecutionResultPartialSuccess {
+		return nil, RunResult(run)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, job := range deref(run.Jobs) {
+		for _, task := range deref(job.Tasks) {
+			if id := deref(task.ExportOutputFileID); id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// DownloadRunOutputs downloads every output file of a completed run (see
+// RunOutputs) into dir, as DownloadFileInto does, one after the other; two
+// outputs with the same name get distinct ones ("name (2).ifc"). An empty
+// list and a nil error mean the run's output is not in Storage (it went to
+// USER_BLOB_STORAGE): nothing to download. On an error, the files written so
+// far are returned with it.
+func (c *Client) DownloadRunOutputs(ctx context.Context, run *api.ExportRun, dir string, opts DownloadOptions) ([]DownloadedFile, error) {
+	ids, err := RunOutputs(run)
+	if err != nil {
+		return nil, err
+	}
+	var done []DownloadedFile
+	used := map[string]bool{}
+	for _, id := range ids {
+		meta, err := c.GetFile(ctx, id)
+		if err != nil {
+			return done, err
+		}
+		name := uniqueName(SafeFileName(meta.DisplayName, id), used)
+		path, err := pathIn(dir, name)
+		if err == nil {
+			err = checkFree(path, opts.Overwrite)
+		}
+		if err != nil {
+			return done, err
+		}
+		f, err := c.download(ctx, meta, path, opts)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, *f)
+	}
+	return done, nil
+}
+
+// uniqueName returns name, or "base (n).ext" when a former output of the
+// same run took it.
+func uniqueName(name string, used map[string]bool) string {
+	candidate := name
+	ext := filepath.Ext(name)
+	for n := 2; used[strings.ToLower(candidate)]; n++ {
+		candidate = fmt.Sprintf("%s (%d)%s", strings.TrimSuffix(name, ext), n, ext)
+	}
+	used[strings.ToLower(candidate)] = true
+	return candidate
+}
+
+// maxNameBytes is the longest local name SafeFileName returns (most file
+// systems allow 255 bytes).
+const maxNameBytes = 200
+
+// SafeFileName makes a local file name from a displayName chosen by whoever
+// stored the file: its last path element only (both / and \ separate), no
+// control or invisible formatting characters, none of <>:"|?* , no leading
+// or trailing dots or spaces, at most 200 bytes (the extension kept). A name
+// that is left empty, such as ".." or "/", becomes fallback made safe the
+// same way, or "download".
+func SafeFileName(displayName, fallback string) string {
+	name := displayName
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+			return -1
+		case strings.ContainsRune(`<>:"|?*`, r):
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.Trim(name, ". \u00a0")
+	if len(name) > maxNameBytes {
+		ext := filepath.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		cut := maxNameBytes - len(ext)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + ext
+	}
+	if name == "" {
+		if fallback != "" {
+			return SafeFileName(fallback, "")
+		}
+		return "download"
+	}
+	return name
+}
+
+// pathIn joins dir and a safe name, and checks that the result is a direct
+// child of dir.
+func pathIn(dir, name string) (string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	path := filepath.Join(dir, name)
+	if filepath.Dir(path) != filepath.Clean(dir) || name == "." || name == ".." {
+		return "", &ValidationError{Problems: []Problem{{Field: "displayName", Message: fmt.Sprintf("%q is not a plain file name", name)}}}
+	}
+	return path, nil
+}
+
+// checkFree fails with ErrFileExists when path exists and may not be
+// replaced.
+func checkFree(path string, overwrite bool) error {
+	if overwrite {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%w: %s", ErrFileExists, path)
+	}
+	return nil
+}
+
+// download writes a file whose metadata is known to path, through a
+// temporary file in the same directory.
+func (c *Client) download(ctx context.Context, meta *api.StorageFile, path string, opts DownloadOptions) (*DownloadedFile, error) {
+	opts = opts.withDefaults()
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, file: tmp, opts: opts}
+	if err := t.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+	}
+	if st, err := tmp.Stat(); err != nil || st.Size() != meta.Size {
+		return nil, fmt.Errorf("download of file %s: the temporary file does not hold %d bytes: %w", meta.ID, meta.Size, errors.Join(err, ErrMalformedResponse))
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+	}
+	if err := commit(tmp.Name(), path, opts.Overwrite); err != nil {
+		return nil, err
+	}
+	committed = true
+	syncDir(filepath.Dir(path))
+	return &DownloadedFile{FileID: meta.ID, Path: path, Size: meta.Size}, nil
+}
+
+// commit puts the complete temporary file at path: a rename when
+// overwriting; otherwise a hard link, which fails if path appeared in the
+// meantime, falling back to a check and a rename where links are not
+// supported.
+func commit(tmp, path string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	err := os.Link(tmp, path)
+	switch {
+	case err == nil:
+		_ = os.Remove(tmp)
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%w: %s", ErrFileExists, path)
+	}
+	if err := checkFree(path, false); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// syncDir makes a rename in dir durable, where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// blobClient is the HTTP client of blob requests: a plain transport, no
+// cookie jar, no redirects followed, and nothing that could add the
+// client's credentials.
+func (c *Client) blobClient() *http.Client {
+	transport := http.DefaultTransport
+	if t, ok := c.http.Transport.(*http.Transport); ok {
+		transport = t
+	}
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
