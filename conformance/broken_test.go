@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -123,5 +124,54 @@ func TestBrokenClientsFail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// tokenEverywhere is a download that sends the bearer token with every
+// request, the blob's included: the Performer of a client that treats the
+// blob link like any other API URL. Its result is the blob's status.
+func tokenEverywhere(ctx context.Context, _ conformance.ClientConfig, apiURL string, op conformance.Operation) conformance.Outcome {
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+conformance.Token)
+		resp, err := hc.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	file := strings.TrimSuffix(apiURL, "/export") + "/storage/files/" + op.FileID
+	if _, err := get(file); err != nil {
+		return conformance.Outcome{Result: "transport", Detail: err.Error()}
+	}
+	link, err := get(file + "/download")
+	if err != nil {
+		return conformance.Outcome{Result: "transport", Detail: err.Error()}
+	}
+	blob, err := get(link.Header.Get("Location"))
+	if err != nil {
+		return conformance.Outcome{Result: "transport", Detail: err.Error()}
+	}
+	return conformance.Outcome{Result: "status " + strconv.Itoa(blob.StatusCode)}
+}
+
+// TestTokenToTheBlobFails: a download that sends the token to the blob
+// origin fails download-blob-without-credentials, on the blob request.
+func TestTokenToTheBlobFails(t *testing.T) {
+	fake := startFake(t)
+	i := slices.IndexFunc(loadScenarios(t), func(s conformance.Scenario) bool { return s.Name == "download-blob-without-credentials" })
+	failures, err := conformance.Run(context.Background(), fake, loadScenarios(t)[i], tokenEverywhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`result "status 400", want "ok"`, "GET * on blob: request 1 (GET /exports/"} {
+		if !slices.ContainsFunc(failures, func(f string) bool { return strings.HasPrefix(f, want) }) {
+			t.Errorf("no failure %q among %q", want, failures)
+		}
 	}
 }

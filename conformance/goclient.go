@@ -2,9 +2,14 @@ package conformance
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
@@ -35,6 +40,9 @@ func GoClient(hc *http.Client) Performer {
 		})
 		if err != nil {
 			return Outcome{Result: "clientSetup", Detail: err.Error()}
+		}
+		if op.Name == "download" {
+			return goDownload(ctx, c, cfg, op)
 		}
 		wait := wrapper.WaitOptions{MinInterval: millis(cfg.PollMinMillis), MaxInterval: millis(cfg.PollMaxMillis)}
 		return goOperation(ctx, c, wait, op)
@@ -81,6 +89,11 @@ func goOperation(ctx context.Context, c *wrapper.Client, wait wrapper.WaitOption
 	case "listConnections":
 		out.Items, err = count(c.Connections(ctx, op.IModelID))
 	}
+	return classified(out, err)
+}
+
+// classified sets out's result from err (nil: ok).
+func classified(out Outcome, err error) Outcome {
 	if err == nil {
 		out.Result = "ok"
 		return out
@@ -91,6 +104,33 @@ func goOperation(ctx context.Context, c *wrapper.Client, wait wrapper.WaitOption
 		out.RetryAfterSeconds = apiErr.RetryAfter.Seconds()
 	}
 	return out
+}
+
+// goDownload downloads op's file into a new temporary folder and reports
+// what its destination holds afterwards.
+func goDownload(ctx context.Context, c *wrapper.Client, cfg ClientConfig, op Operation) Outcome {
+	dir, err := os.MkdirTemp("", "conformance-download-")
+	if err != nil {
+		return Outcome{Result: "clientSetup", Detail: err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "downloaded")
+	_, err = c.DownloadFile(ctx, op.FileID, path, wrapper.DownloadOptions{MaxResumes: cfg.MaxResumes})
+	out := classified(Outcome{}, err)
+	out.FileExists, out.Size, out.Sha256 = describeFile(path)
+	return out
+}
+
+// describeFile tells whether path exists, and its size and SHA-256.
+func describeFile(path string) (exists bool, size int64, sum string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, 0, ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, _ = io.Copy(h, f)
+	return true, size, hex.EncodeToString(h.Sum(nil))
 }
 
 // runResult is the run's result, or "" without one.
@@ -130,6 +170,7 @@ var classes = []struct {
 	{wrapper.ErrMalformedResponse, "malformed"},
 	{wrapper.ErrUnexpectedStatus, "unexpectedStatus"},
 	{wrapper.ErrRunFailed, "runFailed"},
+	{wrapper.ErrInsecureLink, "insecureLink"},
 }
 
 // Classify names the result class of an error of the Go client, with

@@ -22,6 +22,11 @@ type Outcome struct {
 	Items int
 	// RetryAfterSeconds is the wait a rateLimited error carried.
 	RetryAfterSeconds float64
+	// Sha256 (hex), Size and FileExists describe a download's destination
+	// after the operation.
+	Sha256     string
+	Size       int64
+	FileExists bool
 	// Detail is the error's text, for the failure message.
 	Detail string
 }
@@ -125,6 +130,22 @@ func compare(exp Expect, got Outcome) []string {
 	}
 	if exp.RetryAfterSeconds != nil && got.RetryAfterSeconds != *exp.RetryAfterSeconds {
 		failures = append(failures, fmt.Sprintf("retry after %gs, want %gs", got.RetryAfterSeconds, *exp.RetryAfterSeconds))
+	}
+	return append(failures, compareFile(exp, got)...)
+}
+
+// compareFile returns one line per way a download's destination differs
+// from exp.
+func compareFile(exp Expect, got Outcome) []string {
+	var failures []string
+	if exp.FileExists != nil && got.FileExists != *exp.FileExists {
+		failures = append(failures, fmt.Sprintf("destination exists: %t, want %t", got.FileExists, *exp.FileExists))
+	}
+	if exp.Sha256 != "" && got.Sha256 != exp.Sha256 {
+		failures = append(failures, fmt.Sprintf("content SHA-256 %s, want %s", got.Sha256, exp.Sha256))
+	}
+	if exp.Size != nil && got.Size != *exp.Size {
+		failures = append(failures, fmt.Sprintf("content of %d bytes, want %d", got.Size, *exp.Size))
 	}
 	return failures
 }

@@ -53,12 +53,15 @@ type ClientConfig struct {
 	PollMaxMillis int `json:"pollMaxMillis"`
 	// TimeoutSeconds bounds the whole operation.
 	TimeoutSeconds float64 `json:"timeoutSeconds"`
+	// MaxResumes bounds how many times a cut download is resumed with Range.
+	MaxResumes int `json:"maxResumes,omitempty"`
 }
 
 // Operation is what the client does.
 type Operation struct {
 	// Name is createRun, getRun, waitRun, export (create, then wait),
-	// listRuns or listConnections.
+	// listRuns, listConnections or download (a Storage file to a new local
+	// file).
 	Name string `json:"name"`
 	// ConnectionID for createRun, export and listRuns.
 	ConnectionID string `json:"connectionId,omitempty"`
@@ -68,6 +71,8 @@ type Operation struct {
 	Location string `json:"location,omitempty"`
 	// Request is the create-run body for createRun and export.
 	Request json.RawMessage `json:"request,omitempty"`
+	// FileID is the Storage file for download.
+	FileID string `json:"fileId,omitempty"`
 }
 
 // Expect is what a scenario must observe.
@@ -83,6 +88,12 @@ type Expect struct {
 	Items *int `json:"items,omitempty"`
 	// RetryAfterSeconds is the wait a rateLimited error carries.
 	RetryAfterSeconds *float64 `json:"retryAfterSeconds,omitempty"`
+	// Sha256 (hex) and Size are the downloaded file's content, when set.
+	Sha256 string `json:"sha256,omitempty"`
+	Size   *int64 `json:"size,omitempty"`
+	// FileExists says whether the download's destination exists afterwards:
+	// a failed download leaves nothing under the final name.
+	FileExists *bool `json:"fileExists,omitempty"`
 	// Requests is the body's "requests" of POST /_fake/verify.
 	Requests json.RawMessage `json:"requests"`
 }
@@ -92,11 +103,11 @@ type Expect struct {
 var Results = []string{
 	"ok", "existing", "rateLimited", "server", "notFound", "conflict", "unauthorized", "forbidden",
 	"invalidRequest", "foreignLocation", "missingLocation", "malformed", "unexpectedStatus",
-	"runFailed", "transport", "timeout",
+	"runFailed", "transport", "timeout", "insecureLink",
 }
 
 // Operations are the operation names a scenario may use.
-var Operations = []string{"createRun", "getRun", "waitRun", "export", "listRuns", "listConnections"}
+var Operations = []string{"createRun", "getRun", "waitRun", "export", "listRuns", "listConnections", "download"}
 
 // Load reads every *.json file of dir, in name order, and checks that each
 // is a complete scenario whose name is its file name.

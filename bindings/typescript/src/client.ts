@@ -5,14 +5,18 @@
 
 import createClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./export-api.d.ts";
+import { checkBlobLink, type DownloadedFile, downloadFile, type DownloadOptions, type StorageFile } from "./download.ts";
 import { apiError, type Connection, ExportError, type Run } from "./errors.ts";
 
 export { ExportError, type Connection, type ErrorKind, type Run } from "./errors.ts";
+export type { DownloadedFile, DownloadOptions, StorageFile } from "./download.ts";
 
 export type RunCreate = components["schemas"]["export-connection-run-create"];
 
 /** The media type the API recommends; sent on every request. */
 export const ACCEPT = "application/vnd.bentley.itwin-platform.v1+json";
+/** The media type a file download asks for. */
+export const ACCEPT_FILE = "application/vnd.bentley.itwin-platform.v1+octet-stream";
 
 /** Bounds of the client's retries and waits. */
 export interface RetryPolicy {
@@ -28,6 +32,12 @@ export interface RetryPolicy {
 export interface ClientOptions {
   /** The API's base URL, for example https://api.bentley.com/export. */
   baseUrl: string;
+  /**
+   * The Storage API's base URL, for downloads; by default baseUrl with its
+   * final /export replaced by /storage. It must be on baseUrl's origin: the
+   * token goes there.
+   */
+  storageUrl?: string;
   /** The bearer token, or a function returning one per request. */
   token: string | (() => Promise<string>);
   retry?: Partial<RetryPolicy>;
@@ -73,6 +83,8 @@ export class ExportClient {
   private readonly base: URL;
   private readonly retry: RetryPolicy;
   private readonly api: Client<paths>;
+  private readonly storage: Client<paths>;
+  private readonly fetchImpl: (request: Request) => Promise<Response>;
 
   constructor(opts: ClientOptions) {
     this.base = new URL(opts.baseUrl.replace(/\/+$/, ""));
@@ -81,33 +93,11 @@ export class ExportClient {
     }
     this.baseUrl = this.base.href;
     this.retry = { maxAttempts: 5, minBackoffMs: 500, maxBackoffMs: 30_000, maxRetryAfterSeconds: 120, ...opts.retry };
-    const fetchImpl = opts.fetch ?? ((r: Request) => globalThis.fetch(r));
-    const origin = this.base.origin;
-    this.api = createClient<paths>({
-      baseUrl: this.baseUrl,
-      // Trap: fetch follows a 303 by default, losing the answer that says a
-      // run already exists, and would carry the request anywhere it points.
-      redirect: "manual",
-      headers: { Accept: ACCEPT },
-      fetch: async (request: Request) => {
-        try {
-          return await fetchImpl(request);
-        } catch (cause) {
-          if (request.signal.aborted) throw cause;
-          throw new ExportError("transport", `${request.method} ${request.url}: no answer`, { cause });
-        }
-      },
-    });
-    this.api.use({
-      async onRequest({ request }) {
-        // Trap: the token goes only to the API's own origin.
-        if (new URL(request.url).origin === origin) {
-          const token = typeof opts.token === "string" ? opts.token : await opts.token();
-          request.headers.set("Authorization", `Bearer ${token}`);
-        }
-        return request;
-      },
-    });
+    const storageUrl = new URL(opts.storageUrl ?? this.baseUrl.replace(/\/export$/, "/storage"));
+    if (storageUrl.origin !== this.base.origin) throw new Error("storageUrl must be on baseUrl's origin, where the token may go");
+    this.fetchImpl = opts.fetch ?? ((r: Request) => globalThis.fetch(r));
+    this.api = apiClient(this.baseUrl, opts);
+    this.storage = apiClient(storageUrl.href.replace(/\/+$/, ""), opts);
   }
 
   /**
@@ -181,6 +171,48 @@ export class ExportClient {
     yield* this.list<Connection>("getExportConnections", first, "connections", signal, (query) =>
       this.api.GET("/connections", { params: { query: { ...query, imodelId: iModelId } }, signal }),
     );
+  }
+
+  /** Gets a Storage file's metadata: its name and size. */
+  async getFile(fileId: string, signal?: AbortSignal): Promise<StorageFile> {
+    const op = "getFile";
+    const { data, response } = await this.send(op, "idempotent", signal, () =>
+      this.storage.GET("/files/{fileId}", { params: { path: { fileId } }, signal }),
+    );
+    if (response.status !== 200) throw unexpected(op, response);
+    const file = (data as { file?: StorageFile } | undefined)?.file;
+    if (typeof file !== "object" || file === null || typeof file.size !== "number") {
+      throw new ExportError("malformed", `${op}: the body has no file with a size`, { status: 200 });
+    }
+    return file;
+  }
+
+  /**
+   * Downloads a Storage file to path (see download.ts): written beside it and
+   * renamed only when complete and of the metadata's size.
+   */
+  downloadFile(fileId: string, path: string, opts: DownloadOptions = {}): Promise<DownloadedFile> {
+    return downloadFile(
+      {
+        getFile: (id, signal) => this.getFile(id, signal),
+        downloadLink: (id, signal) => this.downloadLink(id, signal),
+        backoff: (attempt, signal) => sleep(this.backoff(attempt), signal),
+        fetch: this.fetchImpl,
+      },
+      fileId,
+      path,
+      opts,
+    );
+  }
+
+  /** The blob link of a file: the Location of the download operation's 302, which is not followed. */
+  private async downloadLink(fileId: string, signal?: AbortSignal): Promise<URL> {
+    const op = "downloadFile";
+    const { response } = await this.send(op, "idempotent", signal, () =>
+      this.storage.GET("/files/{fileId}/download", { params: { path: { fileId } }, headers: { Accept: ACCEPT_FILE }, signal }),
+    );
+    if (response.status !== 302) throw unexpected(op, response);
+    return checkBlobLink(response.headers.get("Location"), response.url);
   }
 
   /**
@@ -287,6 +319,40 @@ export class ExportClient {
     }
     return url;
   }
+}
+
+/**
+ * An openapi-fetch client of the API at baseUrl. Trap: fetch follows a 303
+ * (or 302) by default, losing the answer that says a run already exists (or
+ * carrying the token towards a blob link); redirects are never followed.
+ * Trap: the token goes only to the API's own origin.
+ */
+function apiClient(baseUrl: string, opts: ClientOptions): Client<paths> {
+  const fetchImpl = opts.fetch ?? ((r: Request) => globalThis.fetch(r));
+  const origin = new URL(baseUrl).origin;
+  const client = createClient<paths>({
+    baseUrl,
+    redirect: "manual",
+    headers: { Accept: ACCEPT },
+    fetch: async (request: Request) => {
+      try {
+        return await fetchImpl(request);
+      } catch (cause) {
+        if (request.signal.aborted) throw cause;
+        throw new ExportError("transport", `${request.method} ${request.url}: no answer`, { cause });
+      }
+    },
+  });
+  client.use({
+    async onRequest({ request }) {
+      if (new URL(request.url).origin === origin) {
+        const token = typeof opts.token === "string" ? opts.token : await opts.token();
+        request.headers.set("Authorization", `Bearer ${token}`);
+      }
+      return request;
+    },
+  });
+  return client;
 }
 
 /** The $top and $skip of a page URL, for the typed call. */

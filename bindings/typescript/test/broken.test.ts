@@ -45,6 +45,16 @@ const cases: { name: string; scenario: string; fetch: (r: Request) => Promise<Re
     want: ["* * on foreign: saw 1 requests, want 0"],
   },
   {
+    name: "sends the token to the blob origin",
+    scenario: "download-blob-without-credentials",
+    fetch: (r) => {
+      const headers = new Headers(r.headers);
+      if (!headers.has("Authorization")) headers.set("Authorization", "Bearer conformance-token");
+      return fetch(new Request(r, { headers }));
+    },
+    want: ['result "invalidRequest", want "ok"', "GET * on blob: request 1 (GET /exports/"],
+  },
+  {
     name: "retries a create after 500",
     scenario: "create-500-not-retried",
     fetch: async (r) => {

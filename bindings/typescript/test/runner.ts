@@ -4,6 +4,7 @@
 // the result class and the requests the fake received with the expectations.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,9 +26,10 @@ export interface Scenario {
     pollMinMillis: number;
     pollMaxMillis: number;
     timeoutSeconds: number;
+    maxResumes?: number;
   };
   script: unknown;
-  operation: { name: string; connectionId?: string; iModelId?: string; location?: string; request?: RunCreate };
+  operation: { name: string; connectionId?: string; iModelId?: string; location?: string; request?: RunCreate; fileId?: string };
   expect: {
     result: string;
     location?: string;
@@ -35,6 +37,9 @@ export interface Scenario {
     runResult?: string;
     items?: number;
     retryAfterSeconds?: number;
+    sha256?: string;
+    size?: number;
+    fileExists?: boolean;
     requests: unknown[];
   };
 }
@@ -48,6 +53,8 @@ export interface Outcome {
   items?: number;
   retryAfterSeconds?: number;
   detail?: string;
+  /** A download's destination afterwards. */
+  file?: { exists: boolean; size?: number; sha256?: string };
 }
 
 /** Every scenario file, in name order. */
@@ -145,6 +152,7 @@ export const performWithBinding = (fetchImpl?: (r: Request) => Promise<Response>
       },
     });
     const wait = { minIntervalMs: c.pollMinMillis, maxIntervalMs: c.pollMaxMillis, signal };
+    if (op.name === "download") return download(client, op.fileId!, c.maxResumes, signal);
     let items = 0;
     try {
       switch (op.name) {
@@ -169,12 +177,38 @@ export const performWithBinding = (fetchImpl?: (r: Request) => Promise<Response>
       }
       return { result: "unknownOperation", detail: op.name };
     } catch (err) {
-      // The caller's deadline ends the call with the signal's own reason.
-      if (err instanceof DOMException && err.name === "TimeoutError") return { result: "timeout", items, detail: err.message };
-      if (!(err instanceof ExportError)) return { result: "unclassified", items, detail: String(err) };
-      return { result: err.kind, items, runResult: err.run?.result, retryAfterSeconds: err.retryAfterSeconds, detail: err.message };
+      return classify(err, items);
     }
   };
+
+/** Downloads into a new temporary folder and describes the destination afterwards. */
+async function download(client: ExportClient, fileId: string, maxResumes: number | undefined, signal: AbortSignal): Promise<Outcome> {
+  const dir = mkdtempSync(join(tmpdir(), "conformance-download-"));
+  const path = join(dir, "downloaded");
+  let outcome: Outcome;
+  try {
+    await client.downloadFile(fileId, path, { maxResumes, signal });
+    outcome = { result: "ok" };
+  } catch (err) {
+    outcome = classify(err, 0);
+  }
+  try {
+    const content = readFileSync(path);
+    outcome.file = { exists: true, size: content.length, sha256: createHash("sha256").update(content).digest("hex") };
+  } catch {
+    outcome.file = { exists: false };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return outcome;
+}
+
+/** The result class of a failed operation. */
+function classify(err: unknown, items: number): Outcome {
+  // The caller's deadline ends the call with the signal's own reason.
+  if (err instanceof DOMException && err.name === "TimeoutError") return { result: "timeout", items, detail: err.message };
+  if (!(err instanceof ExportError)) return { result: "unclassified", items, detail: String(err) };
+  return { result: err.kind, items, runResult: err.run?.result, retryAfterSeconds: err.retryAfterSeconds, detail: err.message };
+}
 
 /** Runs one scenario and returns its failures (none: it passed). */
 export async function runScenario(fake: Fake, sc: Scenario, perform: Perform): Promise<string[]> {
@@ -192,6 +226,9 @@ export async function runScenario(fake: Fake, sc: Scenario, perform: Perform): P
   if (exp.retryAfterSeconds !== undefined && got.retryAfterSeconds !== exp.retryAfterSeconds) {
     failures.push(`retry after ${got.retryAfterSeconds}s, want ${exp.retryAfterSeconds}s`);
   }
+  if (exp.fileExists !== undefined && got.file?.exists !== exp.fileExists) failures.push(`destination exists: ${got.file?.exists}, want ${exp.fileExists}`);
+  if (exp.sha256 !== undefined && got.file?.sha256 !== exp.sha256) failures.push(`content SHA-256 ${got.file?.sha256}, want ${exp.sha256}`);
+  if (exp.size !== undefined && got.file?.size !== exp.size) failures.push(`content of ${got.file?.size} bytes, want ${exp.size}`);
   const verdict = await control(fake, "POST", "verify", { requests: exp.requests });
   return [...failures, ...verdict.failures];
 }
