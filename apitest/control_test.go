@@ -1,6 +1,8 @@
 package apitest_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -201,5 +203,41 @@ func TestControlRefusesBadScripts(t *testing.T) {
 	}
 	if r := controlCall(t, s, http.MethodGet, "/_fake/nothing", ""); r.status != http.StatusNotFound {
 		t.Errorf("unknown control path: %d, want 404", r.status)
+	}
+}
+
+// TestControlFilesAndBlobFaults: a script stores a file (its id, size and
+// SHA-256 as variables) and spoils its next transfer; the blob origin's
+// requests are verified like the others, listed without their signed query,
+// and forgotten by reset.
+func TestControlFilesAndBlobFaults(t *testing.T) {
+	s := newServer(t, apitest.Options{Control: true})
+	r := controlCall(t, s, http.MethodPost, "/_fake/script", `{"files": [{"name": "f", "displayName": "a.ifc", "size": 3}],
+		"blobFaults": [{"fileId": "{f}", "kind": "expired"}]}`)
+	vars := decode[struct{ Variables map[string]string }](t, r).Variables
+	// PatternByte(0..2) = 0, 7, 14.
+	sum := sha256.Sum256([]byte{0, 7, 14})
+	if vars["fSize"] != "3" || vars["fSha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("variables %v", vars)
+	}
+	link := call(t, http.MethodGet, strings.TrimSuffix(s.URL, "/export")+"/storage/files/"+vars["f"]+"/download", "")
+	if link.status != http.StatusFound {
+		t.Fatalf("download: %d %s", link.status, link.body)
+	}
+	for _, want := range []int{http.StatusForbidden, http.StatusOK} {
+		if got := callWith(t, http.MethodGet, link.header.Get("Location"), "", nil); got.status != want {
+			t.Errorf("blob: %d, want %d", got.status, want)
+		}
+	}
+	if v := verify(t, s, `[{"origin": "blob", "method": "GET", "path": "/exports/*/a.ifc", "count": 2, "headers": {"Authorization": "absent"}},
+		{"method": "GET", "path": "/storage/files/*/download", "count": 1, "headers": {"Authorization": "present"}}]`); !v.OK {
+		t.Errorf("verify: %v", v.Failures)
+	}
+	if body := controlCall(t, s, http.MethodGet, "/_fake/requests", ""); strings.Contains(string(body.body), "sig=") {
+		t.Errorf("requests show the link's signature:\n%s", body.body)
+	}
+	controlCall(t, s, http.MethodPost, "/_fake/reset", "")
+	if v := verify(t, s, `[{"origin": "any", "count": 0}]`); !v.OK {
+		t.Errorf("after reset: %v", v.Failures)
 	}
 }
