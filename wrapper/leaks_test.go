@@ -171,13 +171,16 @@ func TestTaskFailureString(t *testing.T) {
 }
 
 // TestLocationAndLogsScrubbed: a token echoed in a Location is in neither
-// the LocationError of a foreign Location nor the logged URL of a run whose
-// id carries it.
+// the LocationError of a foreign Location or of one that names no run, nor
+// the logged URL of a run whose id carries it.
 func TestLocationAndLogsScrubbed(t *testing.T) {
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPost && n == 0:
 			w.Header().Set("Location", "https://evil.example/steal/"+url.PathEscape(plantedToken))
+			w.WriteHeader(http.StatusAccepted)
+		case r.Method == http.MethodPost && n == 1:
+			w.Header().Set("Location", "/export/connections/"+url.PathEscape(plantedToken))
 			w.WriteHeader(http.StatusAccepted)
 		case r.Method == http.MethodPost:
 			w.Header().Set("Location", "/export/connections/c1/runs/"+url.PathEscape(plantedToken))
@@ -197,6 +200,10 @@ func TestLocationAndLogsScrubbed(t *testing.T) {
 	if !errors.Is(errLoc, wrapper.ErrForeignLocation) {
 		t.Fatalf("error %v, want ErrForeignLocation", errLoc)
 	}
+	_, errNotRun := c.CreateRun(ctx, "c1", ifcRequest())
+	if !errors.Is(errNotRun, wrapper.ErrMissingLocation) {
+		t.Fatalf("error %v, want ErrMissingLocation", errNotRun)
+	}
 	ref, err := c.CreateRun(ctx, "c1", ifcRequest())
 	if err != nil || ref.RunID != plantedToken {
 		t.Fatalf("ref %+v, %v", ref, err)
@@ -205,7 +212,7 @@ func TestLocationAndLogsScrubbed(t *testing.T) {
 	if !errors.Is(err2, wrapper.ErrServer) || !strings.Contains(logs.String(), "status=500") {
 		t.Fatalf("error %v, logs:\n%s", err2, logs.String())
 	}
-	scanPlanted(t, "errors and logs", errLoc.Error()+"\n"+err2.Error()+"\n"+logs.String())
+	scanPlanted(t, "errors and logs", errLoc.Error()+"\n"+errNotRun.Error()+"\n"+err2.Error()+"\n"+logs.String())
 }
 
 // rotatingTokens gives a new token on every call.

@@ -112,7 +112,8 @@ func (c *Client) runRefFromLocation(reqURL *url.URL, loc string) (RunRef, error)
 	if err != nil {
 		return RunRef{}, err
 	}
-	return runRefFromURL(u)
+	ref, err := runRefFromURL(u)
+	return ref, c.scrubLocation(err)
 }
 
 // resolve resolves a Location or link href against the URL of the request
@@ -183,7 +184,7 @@ func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 		return nil, &LocationError{Location: c.redactURL(ref.Location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
 	}
 	if _, _, err := runIDs(u); err != nil {
-		return nil, err
+		return nil, c.scrubLocation(err)
 	}
 	if !c.sameOrigin(u) || !c.underBase(u) {
 		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not on the API's origin and base path; refused before any request", kind: ErrForeignLocation}

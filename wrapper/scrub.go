@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"sort"
 	"strings"
@@ -251,6 +252,16 @@ func (c *Client) runResult(run *api.ExportRun) error {
 	err := RunResult(run)
 	if re, ok := err.(*RunError); ok {
 		re.redact = c.scrub
+	}
+	return err
+}
+
+// scrubLocation removes the client's known secrets from the Location of a
+// *LocationError made without the client (by runIDs); other errors pass.
+func (c *Client) scrubLocation(err error) error {
+	var le *LocationError
+	if errors.As(err, &le) {
+		le.Location = c.scrub(le.Location)
 	}
 	return err
 }
