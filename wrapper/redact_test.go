@@ -94,3 +94,18 @@ func knownFound(text, secret string) []secretscan.Finding {
 	}
 	return found
 }
+
+// TestRedactLeavesOrdinaryText: words and members that only look like the
+// sensitive names are kept.
+func TestRedactLeavesOrdinaryText(t *testing.T) {
+	for _, text := range []string{
+		"Basic authentication is not supported",
+		`{"errorCode":"TAE_BRW_1000","description":"Failed to export your file.","token_type":"Bearer"}`,
+		"https://api.bentley.com/export/connections/c1/runs?$top=10&signal=1&design=ok",
+		"the task exited with code 3; tokens expire after an hour",
+	} {
+		if got := redactText(text, "unrelated-secret"); got != text {
+			t.Errorf("redactText(%q) = %q", text, got)
+		}
+	}
+}

@@ -45,9 +45,9 @@ func CheckEndpointURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return problem(fmt.Sprintf("%q does not parse as a URL", redactURL(raw)))
+		return problem(fmt.Sprintf("%q does not parse as a URL", redactText(raw)))
 	case !u.IsAbs() || u.Host == "":
-		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redactURL(raw)))
+		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redactText(raw)))
 	case u.Scheme != "https" && u.Scheme != "http":
 		return problem(fmt.Sprintf("%q: scheme %q is not https", redactURL(raw), u.Scheme))
 	case u.User != nil:

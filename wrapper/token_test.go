@@ -137,6 +137,7 @@ func TestTokenErrorsClassified(t *testing.T) {
 		{"400 invalid_grant", answer(400, "application/json", oauthErr("invalid_grant")), wrapper.ErrUnauthorized, "invalid_grant"},
 		{"400 unauthorized_client", answer(400, "application/json", oauthErr("unauthorized_client")), wrapper.ErrUnauthorized, "unauthorized_client"},
 		{"503", answer(503, "text/html", "<html>down "+secret+"</html>"), wrapper.ErrServer, ""},
+		{"429", answer(429, "application/json", `{"error":"slow_down"}`), wrapper.ErrRateLimited, "slow_down"},
 		{"200 not a token", answer(200, "application/json", `{"nothing":"here"}`), wrapper.ErrServer, ""},
 		{"200 not json", answer(200, "application/json", `<html>`+secret), wrapper.ErrServer, ""},
 		{"refused connection", nil, nil, ""},
