@@ -59,7 +59,8 @@ type Options struct {
 	MayUse func(token, connectionID string) bool
 	// DefaultOutcome is how runs end on connections without SetOutcome.
 	DefaultOutcome Outcome
-	// UserAuthorized is the isUserAuthorized of the authorization information.
+	// UserAuthorized makes every user authorized in the authorization
+	// information; otherwise a user is once they visited its authorizationUrl.
 	UserAuthorized bool
 	// RateLimit is how many requests each token may make per RateWindow;
 	// 0 means unlimited. Requests over the budget answer 429
@@ -78,6 +79,8 @@ type Options struct {
 	// behaviour). Answers of injected faults are not validated. Tests set it
 	// to a func calling t.Errorf.
 	OnContractViolation func(error)
+	// OAuth configures the authorization server beside the API (oauth.go).
+	OAuth OAuthOptions
 }
 
 // RecordedRequest is a request as the server received it.
@@ -119,6 +122,7 @@ type Server struct {
 	rates       map[string]*rateWindow // by token
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
+	oauth       *oauthState            // the authorization server's memory
 }
 
 // NewServer starts a Server listening on 127.0.0.1 on a free port. It panics
@@ -180,7 +184,7 @@ func newServer(opts Options) *Server {
 		BaseRouter:       mux,
 		ErrorHandlerFunc: paramError,
 	})
-	s.handler = s.chain(routes)
+	s.handler = s.withOAuth(s.chain(routes))
 	return s
 }
 
