@@ -41,8 +41,16 @@ type Options struct {
 	// on a loopback address (for apitest and local fakes).
 	BaseURL string
 	// TokenSource gives the bearer tokens. See StaticToken and
-	// ClientCredentials. Wrap yours in oauth2.ReuseTokenSource to cache tokens.
+	// ClientCredentials. A source that implements ContextTokenSource gets
+	// the context of each request; one that does not cannot be interrupted.
 	TokenSource oauth2.TokenSource
+	// Secrets are values scrubbed from every error and log line, in every
+	// encoding (percent-encoded, base64, JSON-escaped), besides the tokens
+	// the client sends: a client secret or refresh token your TokenSource
+	// uses. New adds the Secrets() of a TokenSource that has the method
+	// (ClientCredentialsSource); a source wrapped in another (for example
+	// oauth2.ReuseTokenSource) hides it, so list them here then.
+	Secrets []string
 	// HTTPClient is the client whose Transport and Timeout are used; it is
 	// never modified (the Client builds its own http.Client on the same
 	// Transport, which does not follow redirects). Nil means
@@ -207,8 +215,9 @@ func New(opts Options) (*Client, error) {
 		}
 		c.spacing = per / time.Duration(b.Requests)
 	}
-	if s, ok := opts.TokenSource.(interface{ secretsToRedact() []string }); ok {
-		c.secrets = s.secretsToRedact()
+	c.secrets = append(c.secrets, opts.Secrets...)
+	if s, ok := opts.TokenSource.(interface{ Secrets() []string }); ok {
+		c.secrets = append(c.secrets, s.Secrets()...)
 	}
 	return c, nil
 }
@@ -436,14 +445,15 @@ func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
 }
 
 // authorize attaches the bearer token, only for the API's own origin and
-// never over plain http except to loopback.
+// never over plain http except to loopback. A ContextTokenSource gets the
+// request's context.
 func (c *Client) authorize(req *http.Request) error {
 	if !c.sameOrigin(req.URL) {
 		return &LocationError{Location: RedactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
 	}
 	// The URL is on the base URL's origin, which New checked is https or
 	// loopback: a bearer token never goes over plain http elsewhere.
-	tok, err := c.tokens.Token()
+	tok, err := c.token(req.Context())
 	if err != nil {
 		return fmt.Errorf("getting a token: %w", scrubbedError{err, c.scrub(err.Error())})
 	}
@@ -456,6 +466,18 @@ func (c *Client) authorize(req *http.Request) error {
 	}
 	req.Header["Authorization"] = last.header
 	return nil
+}
+
+// token asks the token source for a token within ctx when it can.
+func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+	if s, ok := c.tokens.(ContextTokenSource); ok {
+		return s.TokenContext(ctx)
+	}
+	tok, err := c.tokens.Token()
+	if err == nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return tok, err
 }
 
 // scrub redacts free text with the client's known secrets.

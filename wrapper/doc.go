@@ -4,9 +4,8 @@
 // Start with New and Client.Export (create a run and wait for it), or
 // CreateRun and WaitRun separately:
 //
-//	client, err := wrapper.New(wrapper.Options{
-//		TokenSource: wrapper.ClientCredentials(ctx, id, secret, ""),
-//	})
+//	tokens, err := wrapper.ClientCredentials(id, secret, "")
+//	client, err := wrapper.New(wrapper.Options{TokenSource: tokens})
 //	ref, err := client.CreateRun(ctx, connectionID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
 //	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{})
 //

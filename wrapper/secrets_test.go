@@ -3,6 +3,7 @@ package wrapper_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/internal/secretscan"
@@ -62,7 +65,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	c := newClient(t, srv.base(), func(o *wrapper.Options) {
-		o.TokenSource = wrapper.ClientCredentials(ctx, "client-id", clientSecret, ims.URL)
+		o.TokenSource = mustClientCredentials(t, "client-id", clientSecret, ims.URL)
 		o.Logger = logger
 	})
 	var texts []string
@@ -91,7 +94,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	record(err)
 
 	refused := newClient(t, srv.base(), func(o *wrapper.Options) {
-		o.TokenSource = wrapper.ClientCredentials(ctx, "client-id", clientSecret, refusingIMS.URL)
+		o.TokenSource = mustClientCredentials(t, "client-id", clientSecret, refusingIMS.URL)
 		o.Logger = logger
 	})
 	_, err = refused.GetConnection(ctx, "c1") // the identity service echoes the secret
@@ -110,5 +113,32 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("scanned text:\n%s", all)
+	}
+}
+
+// TestSecretsSurviveWrapping: a ClientCredentialsSource wrapped in
+// oauth2.ReuseTokenSource hides its Secrets method; listed in
+// Options.Secrets, the client secret is still scrubbed from an API error
+// that echoes it bare.
+func TestSecretsSurviveWrapping(t *testing.T) {
+	const clientSecret = "wrapped-secret-0123456789"
+	ims := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"access_token":"wrapped-token-abcdef","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer ims.Close()
+	srv := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 404, `{"error":{"code":"ConnectionNotFound","message":"no connection for `+clientSecret+`"}}`)
+	})
+	src := mustClientCredentials(t, "client-id", clientSecret, ims.URL)
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.TokenSource = oauth2.ReuseTokenSource(nil, src)
+		o.Secrets = src.Secrets()
+	})
+	_, err := c.GetConnection(context.Background(), "c1")
+	if !errors.Is(err, wrapper.ErrNotFound) {
+		t.Fatalf("error %v, want ErrNotFound", err)
+	}
+	for _, f := range secretscan.Scan(err.Error(), clientSecret, "wrapped-token-abcdef") {
+		t.Errorf("secret found in %q: %s", err, f)
 	}
 }

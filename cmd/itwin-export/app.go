@@ -182,7 +182,11 @@ func (a *app) client(ctx context.Context, cf *clientFlags) (*wrapper.Client, err
 	case id != "" && secret == "":
 		return nil, usagef("%s is set but %s is not: set both for a service app, or set %s", envClientID, envClientSecret, envAccessToken)
 	case id != "":
-		opts.TokenSource = wrapper.ClientCredentials(ctx, id, secret, a.getenv(envTokenURL))
+		src, err := wrapper.ClientCredentials(id, secret, a.getenv(envTokenURL))
+		if err != nil {
+			return nil, usagef("%s: %v", envTokenURL, err)
+		}
+		opts.TokenSource = src
 	default:
 		return nil, usagef("no credentials: set %s (or pass --token), or set %s and %s for a service app", envAccessToken, envClientID, envClientSecret)
 	}
