@@ -58,15 +58,12 @@ type LoginConfig struct {
 	// ClientID of the native app. Required.
 	ClientID string
 	// AuthorizeURL and TokenURL of the identity service; empty means
-	// DefaultAuthorizeURL and DefaultTokenURL. Both must be https (http only
-	// on a loopback address).
+	// DefaultAuthorizeURL and DefaultTokenURL. Both are checked by
+	// CheckEndpointURL: https, or http only on a loopback address.
 	AuthorizeURL, TokenURL string
 	// Port of the loopback redirect listener on 127.0.0.1; 0 picks a free
 	// one. Set it when the app registration names a fixed port.
 	Port int
-	// HTTPClient carries the token request (its Transport and Timeout);
-	// nil means http.DefaultTransport. Redirects are never followed.
-	HTTPClient *http.Client
 }
 
 // Login is a sign-in under way: the browser is to open URL; Wait receives it
@@ -74,7 +71,6 @@ type LoginConfig struct {
 type Login struct {
 	cfg      *oauth2.Config
 	tokenURL string
-	hc       *http.Client
 	verifier string
 	state    string
 	authURL  string
@@ -96,7 +92,7 @@ func StartLogin(cfg LoginConfig) (*Login, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Login{tokenURL: tokenURL, hc: cfg.HTTPClient, verifier: oauth2.GenerateVerifier(), state: randomState()}
+	l := &Login{tokenURL: tokenURL, verifier: oauth2.GenerateVerifier(), state: randomState()}
 	l.listener, err = listenLoopback(cfg.Port, loginCallbackPath, l.judge)
 	if err != nil {
 		return nil, err
@@ -111,18 +107,14 @@ func StartLogin(cfg LoginConfig) (*Login, error) {
 	return l, nil
 }
 
-// checkEndpoint returns raw (or def when raw is empty) when it is an
-// absolute https URL, or http on a loopback address.
+// checkEndpoint returns raw, or def when raw is empty, once CheckEndpointURL
+// accepts it.
 func checkEndpoint(field, raw, def string) (string, error) {
 	if raw == "" {
 		raw = def
 	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Fragment != "" {
-		return "", &ValidationError{Problems: []Problem{{Field: field, Message: "must be an absolute https URL"}}}
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", fmt.Errorf("%s %s: %w", field, RedactURL(raw), ErrInsecureToken)
+	if err := CheckEndpointURL(raw); err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
 	}
 	return raw, nil
 }
@@ -176,9 +168,12 @@ func (l *Login) Wait(ctx context.Context) (*Session, error) {
 	case q.Get("code") == "":
 		return nil, &LoginError{Reason: "the redirect carries no authorization code"}
 	}
-	tok, err := l.cfg.Exchange(tokenContext(ctx, l.hc), q.Get("code"), oauth2.VerifierOption(l.verifier))
+	tctx, cancel := tokenContext(ctx, defaultTokenLimit)
+	defer cancel()
+	tok, err := l.cfg.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		return nil, &LoginError{Reason: "exchanging the authorization code", Err: classifyTokenError(err, q.Get("code"), l.verifier)}
+		scrub := func(text string) string { return RedactText(text, q.Get("code"), l.verifier) }
+		return nil, &LoginError{Reason: "exchanging the authorization code", Err: classifyTokenError(tctx, l.tokenURL, err, scrub)}
 	}
 	return (&Session{ClientID: l.cfg.ClientID, TokenURL: l.tokenURL}).withToken(tok), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"golang.org/x/oauth2"
@@ -34,25 +33,37 @@ func (e *SessionExpiredError) Unwrap() error { return e.Err }
 
 // SessionOptions configure SessionTokenSource.
 type SessionOptions struct {
-	// HTTPClient carries the refresh requests (its Transport and Timeout);
-	// nil means http.DefaultTransport. Redirects are never followed.
-	HTTPClient *http.Client
 	// OnSaveError, when set, hears of a refreshed session that could not be
 	// saved back: the token is still used, but the next process will refresh
 	// again (and fail, if the identity service rotates refresh tokens).
 	OnSaveError func(error)
 }
 
-// SessionTokenSource gives the tokens of a signed-in person: the session's
-// access token while it is valid, else a new one by the refresh-token grant
-// at the session's token URL (x/oauth2's refresh), written back to store
+// SessionSource gives the tokens of a signed-in person: the session's access
+// token while it is valid, else a new one by the refresh-token grant at the
+// session's token URL (x/oauth2's refresh), written back to the store
 // before it is used. No client secret is involved: the session belongs to a
 // native app. A refresh the token endpoint refuses is a *SessionExpiredError.
-// ctx is used for token requests that come without a context of their own.
-func SessionTokenSource(ctx context.Context, store *SessionStore, s *Session, opts SessionOptions) oauth2.TokenSource {
-	return &sessionSource{
-		ctx:   ctx,
-		hc:    opts.HTTPClient,
+// Its token requests never follow a redirect and end with the context of the
+// API request that needs the token (30 seconds without a deadline).
+type SessionSource struct {
+	cache       *tokenCache
+	store       *SessionStore
+	cfg         *oauth2.Config
+	onSaveError func(error)
+	secrets     []string
+
+	mu   sync.Mutex // guards sess; the cache runs one refresh at a time
+	sess *Session
+}
+
+// SessionTokenSource returns the token source of session s, saved in store.
+// The session's token URL is checked here, once (see CheckEndpointURL).
+func SessionTokenSource(store *SessionStore, s *Session, opts SessionOptions) (*SessionSource, error) {
+	if err := CheckEndpointURL(s.TokenURL); err != nil {
+		return nil, fmt.Errorf("the saved session's token URL: %w", err)
+	}
+	src := &SessionSource{
 		store: store,
 		sess:  s,
 		cfg: &oauth2.Config{
@@ -61,58 +72,60 @@ func SessionTokenSource(ctx context.Context, store *SessionStore, s *Session, op
 			Scopes:   []string{Scope, OfflineAccessScope},
 		},
 		onSaveError: opts.OnSaveError,
+		secrets:     s.secrets(),
 	}
+	src.cache = newTokenCache(src.refresh)
+	src.cache.tok = s.Token()
+	return src, nil
 }
 
-// sessionSource is the TokenSource of a saved session.
-type sessionSource struct {
-	ctx         context.Context
-	hc          *http.Client
-	store       *SessionStore
-	cfg         *oauth2.Config
-	onSaveError func(error)
+// Token returns a valid token, bounded by the default limit of 30 seconds.
+// A Client calls TokenContext instead.
+func (s *SessionSource) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
-	mu   sync.Mutex // one refresh at a time: a refresh token is good once
-	sess *Session
+// TokenContext returns the session's access token while it is valid, else
+// refreshes the session within ctx.
+func (s *SessionSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	return s.cache.token(ctx)
 }
 
-// Token returns a valid token, refreshing the session when needed.
-func (s *sessionSource) Token() (*oauth2.Token, error) { return s.TokenContext(s.ctx) }
+// Secrets returns the session's tokens as they were loaded, for a Client to
+// scrub from errors and logs (the token a Client sends is scrubbed anyway).
+func (s *SessionSource) Secrets() []string { return append([]string(nil), s.secrets...) }
 
-// TokenContext is Token with the token request bounded by ctx.
-func (s *sessionSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+// Session returns a copy of the session as last refreshed.
+func (s *SessionSource) Session() Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tok := s.sess.Token()
-	if tok.Valid() {
-		return tok, nil
-	}
-	if tok.RefreshToken == "" {
+	return *s.sess
+}
+
+// refresh makes one refresh-token request and saves the new session.
+func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
+	s.mu.Lock()
+	sess := s.sess
+	s.mu.Unlock()
+	if sess.RefreshToken == "" {
 		return nil, &SessionExpiredError{Reason: "the access token has expired and the session holds no refresh token"}
 	}
-	if _, err := checkEndpoint("TokenURL", s.sess.TokenURL, DefaultTokenURL); err != nil {
-		return nil, fmt.Errorf("refreshing the session: %w", err)
-	}
-	fresh, err := s.cfg.TokenSource(tokenContext(ctx, s.hc), tok).Token()
+	// A token with only a refresh token is invalid to x/oauth2: its token
+	// source refreshes at once.
+	tok, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: sess.RefreshToken}).Token()
 	if err != nil {
-		err = classifyTokenError(err, s.sess.secrets()...)
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+		scrub := func(text string) string { return RedactText(text, append(sess.secrets(), s.secrets...)...) }
+		err = classifyTokenError(ctx, s.cfg.Endpoint.TokenURL, err, scrub)
+		var te *TokenError
+		if errors.As(err, &te) && te.Code == "invalid_grant" {
 			return nil, &SessionExpiredError{Reason: "the token endpoint refused the refresh token (invalid_grant)", Err: err}
 		}
 		return nil, fmt.Errorf("refreshing the session: %w", err)
 	}
-	s.sess = s.sess.withToken(fresh)
-	if err := s.store.Save(s.sess); err != nil && s.onSaveError != nil {
+	next := sess.withToken(tok)
+	s.mu.Lock()
+	s.sess = next
+	s.mu.Unlock()
+	if err := s.store.Save(next); err != nil && s.onSaveError != nil {
 		s.onSaveError(err)
 	}
-	return s.sess.Token(), nil
-}
-
-// secretsToRedact tells a Client to scrub the session's tokens from its
-// errors.
-func (s *sessionSource) secretsToRedact() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sess.secrets()
+	return next.Token(), nil
 }

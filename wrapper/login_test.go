@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/apitest"
@@ -166,8 +167,8 @@ func TestStartLoginChecksItsConfig(t *testing.T) {
 		want error
 	}{
 		"no client id":      {wrapper.LoginConfig{}, wrapper.ErrValidation},
-		"plain http token":  {wrapper.LoginConfig{ClientID: "a", TokenURL: "http://ims.example.com/token"}, wrapper.ErrInsecureToken},
-		"plain http author": {wrapper.LoginConfig{ClientID: "a", AuthorizeURL: "http://ims.example.com/auth"}, wrapper.ErrInsecureToken},
+		"plain http token":  {wrapper.LoginConfig{ClientID: "a", TokenURL: "http://ims.example.com/token"}, wrapper.ErrValidation},
+		"plain http author": {wrapper.LoginConfig{ClientID: "a", AuthorizeURL: "http://ims.example.com/auth"}, wrapper.ErrValidation},
 		"relative":          {wrapper.LoginConfig{ClientID: "a", AuthorizeURL: "/auth"}, wrapper.ErrValidation},
 		"bad port":          {wrapper.LoginConfig{ClientID: "a", Port: 70000}, wrapper.ErrValidation},
 	} {
@@ -194,7 +195,7 @@ func TestSessionStore(t *testing.T) {
 		}
 	}
 	got, err := st.Load()
-	if err != nil || *got != *want {
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
 		t.Fatalf("Load = %+v, %v; want %+v", got, err, want)
 	}
 	// An interrupted save leaves a temporary file: Delete takes it too.
