@@ -25,8 +25,10 @@ const OfflineAccessScope = "offline_access"
 // loginCallbackPath is the path of the loopback redirect URL of a sign-in.
 const loginCallbackPath = "/callback"
 
-// ErrLoginFailed: a sign-in did not give a session: the browser came back
-// with an error or a foreign state, or the token endpoint refused the code.
+// ErrLoginFailed: a sign-in was refused: the browser came back with an
+// error or a foreign state, or the token endpoint refused the code. (A token
+// endpoint that gives no usable answer is a *TokenError matching ErrServer,
+// or a *TransportError, as for any token request.)
 var ErrLoginFailed = errors.New("sign-in failed")
 
 // LoginError is a sign-in that failed; it matches ErrLoginFailed. Its text
@@ -173,7 +175,11 @@ func (l *Login) Wait(ctx context.Context) (*Session, error) {
 	tok, err := l.cfg.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
 		scrub := func(text string) string { return RedactText(text, q.Get("code"), l.verifier) }
-		return nil, &LoginError{Reason: "exchanging the authorization code", Err: classifyTokenError(tctx, l.tokenURL, err, scrub)}
+		err = classifyTokenError(tctx, l.tokenURL, err, scrub)
+		if errors.Is(err, ErrUnauthorized) {
+			return nil, &LoginError{Reason: "the token endpoint refused the authorization code", Err: err}
+		}
+		return nil, fmt.Errorf("exchanging the authorization code: %w", err)
 	}
 	return (&Session{ClientID: l.cfg.ClientID, TokenURL: l.tokenURL}).withToken(tok), nil
 }
