@@ -3,6 +3,7 @@ package wrapper_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/internal/secretscan"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -226,6 +228,41 @@ func TestSessionStoreRefusesABrokenFile(t *testing.T) {
 		var le *wrapper.SessionLoadError
 		if !errors.As(err, &le) || strings.Contains(err.Error(), "secret-at-9") {
 			t.Errorf("Load of %.30q = %v, want a SessionLoadError that does not quote the file", content, err)
+		}
+	}
+}
+
+// TestLoginErrorsCarryNoSecret: a token endpoint that echoes the exchange
+// back (the code and the verifier) in a refusal or a failure: the errors are
+// classified and carry neither.
+func TestLoginErrorsCarryNoSecret(t *testing.T) {
+	const code = "code-SECRET-0123456789"
+	ims := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader([]int{http.StatusBadRequest, http.StatusInternalServerError}[n%2])
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":%q}`, "you sent "+string(body))
+	})
+	for _, want := range []error{wrapper.ErrLoginFailed, wrapper.ErrServer} {
+		l, err := wrapper.StartLogin(wrapper.LoginConfig{ClientID: "native-app", AuthorizeURL: ims.URL + "/authorize", TokenURL: ims.URL + "/token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(l.URL())
+		done := make(chan struct{})
+		go func() { defer close(done); browse(t, l.RedirectURL()+"?code="+code+"&state="+u.Query().Get("state")) }()
+		_, err = l.Wait(context.Background())
+		<-done
+		if !errors.Is(err, want) {
+			t.Fatalf("Wait = %v, want %v", err, want)
+		}
+		sent := ims.seen()
+		form, _ := url.ParseQuery(sent[len(sent)-1].Body)
+		if form.Get("code") != code || form.Get("code_verifier") == "" {
+			t.Fatalf("the exchange sent %v", form)
+		}
+		for _, f := range secretscan.Scan(err.Error(), code, form.Get("code_verifier")) {
+			t.Errorf("secret in %v: %s", want, f)
 		}
 	}
 }

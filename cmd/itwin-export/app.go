@@ -119,7 +119,11 @@ Environment:
   %s, %s
       a service app: tokens by the OAuth2 client-credentials grant, scope %s
   %s
-      token endpoint of that grant (default %s)
+      token endpoint of that grant and of login (default %s)
+  %s
+      authorization endpoint of login (default %s)
+  Without any of them, commands use the session 'itwin-export login' saved
+  (ITWIN_CLIENT_ID alone naming the native app to sign in through).
 
 Exit codes:
   0  success: run created or already active; with --wait, run completed with Success
@@ -132,7 +136,7 @@ Examples:
   itwin-export demo
   ITWIN_ACCESS_TOKEN=... itwin-export run --connection CONNECTION_ID --wait
 `, envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
-		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL)
+		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL)
 }
 
 // usageError is a mistake in the command line or the configuration: exit 2,

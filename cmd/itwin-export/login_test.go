@@ -219,3 +219,41 @@ func TestCredentialsPrecedence(t *testing.T) {
 		wantCode(t, r, exitUsage)
 	}
 }
+
+// TestLoginUsageErrors: a configuration that cannot work exits 2 before
+// anything is sent.
+func TestLoginUsageErrors(t *testing.T) {
+	s := newFake(t, apitest.Options{})
+	env := loginEnv(t, s)
+	with := func(k, v string) map[string]string {
+		e := map[string]string{}
+		for key, val := range env {
+			e[key] = val
+		}
+		e[k] = v
+		return e
+	}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		"no client id":         {with(envClientID, ""), nil, envClientID},
+		"plain http authorize": {with(envAuthorizeURL, "http://ims.example.com/connect/authorize"), nil, envAuthorizeURL},
+		"plain http token":     {with(envTokenURL, "http://ims.example.com/connect/token"), nil, envTokenURL},
+		"no config dir":        {with(envXDGConfigHome, ""), nil, envXDGConfigHome},
+		"bad port":             {env, []string{"--port", "70000"}, "--port"},
+		"bad timeout":          {env, []string{"--timeout", "0s"}, "--timeout"},
+	} {
+		if name == "no config dir" {
+			tc.env[envHome] = ""
+		}
+		r := runIn(tc.env, append([]string{"login", "--no-browser"}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming %s", name, r.code, r.stderr, tc.want)
+		}
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+}
