@@ -2,8 +2,10 @@ package apitest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -71,10 +73,24 @@ func postToken(t *testing.T, s *apitest.Server, form url.Values) tokenAnswer {
 	return tokenAnswer{resp.StatusCode, body}
 }
 
+// String shows the answer without its tokens: which fields it has, and its
+// non-secret values.
+func (a tokenAnswer) String() string {
+	var parts []string
+	for k, v := range a.body {
+		if strings.HasSuffix(k, "_token") {
+			v = "(set)"
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
 func wantOAuthError(t *testing.T, a tokenAnswer, status int, code string) {
 	t.Helper()
 	if a.status != status || a.body["error"] != code {
-		t.Errorf("token answer %d %v, want %d error %s", a.status, a.body, status, code)
+		t.Errorf("token answer %d %s, want %d error %s", a.status, a, status, code)
 	}
 }
 
@@ -88,7 +104,7 @@ func TestOAuthAuthorizationCodeWithPKCE(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	back := authorize(t, s, authorizeQuery(verifier, "state-1"))
 	if back.Get("state") != "state-1" || back.Get("code") == "" || back.Get("error") != "" {
-		t.Fatalf("redirect query %v, want the state and a code", back)
+		t.Fatalf("redirect query: state %q, code given %t, error %q; want the state and a code", back.Get("state"), back.Get("code") != "", back.Get("error"))
 	}
 	code := back.Get("code")
 	wantOAuthError(t, postToken(t, s, codeForm(code, oauth2.GenerateVerifier())), http.StatusBadRequest, "invalid_grant")
@@ -104,7 +120,7 @@ func TestOAuthAuthorizationCodeWithPKCE(t *testing.T) {
 	a := postToken(t, s, codeForm(code, verifier))
 	if a.status != http.StatusOK || a.body["token_type"] != "Bearer" || a.body["expires_in"] != 5.0 ||
 		!strings.HasPrefix(a.body["access_token"].(string), "fake-at-") || !strings.HasPrefix(a.body["refresh_token"].(string), "fake-rt-") {
-		t.Fatalf("token answer %d %v, want a bearer token expiring in 5s and a refresh token", a.status, a.body)
+		t.Fatalf("token answer %d %s, want a bearer token expiring in 5s and a refresh token", a.status, a)
 	}
 	wantOAuthError(t, postToken(t, s, codeForm(code, verifier)), http.StatusBadRequest, "invalid_grant")
 }
@@ -124,7 +140,7 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 		change(q)
 		back := authorize(t, s, q)
 		if back.Get("error") == "" || back.Get("code") != "" {
-			t.Errorf("%s: redirect query %v, want an error and no code", name, back)
+			t.Errorf("%s: redirect error %q, code given %t; want an error and no code", name, back.Get("error"), back.Get("code") != "")
 		}
 	}
 	authURL, _ := s.OAuthURLs()
@@ -151,7 +167,7 @@ func TestOAuthRefreshRotates(t *testing.T) {
 	second := postToken(t, s, refresh)
 	if second.status != http.StatusOK || second.body["access_token"] == first.body["access_token"] ||
 		second.body["refresh_token"] == first.body["refresh_token"] || second.body["expires_in"] != 3600.0 {
-		t.Fatalf("refresh answer %d %v, want new tokens for an hour", second.status, second.body)
+		t.Fatalf("refresh answer %d %s, want new tokens for an hour", second.status, second)
 	}
 	wantOAuthError(t, postToken(t, s, refresh), http.StatusBadRequest, "invalid_grant") // used up
 }
@@ -160,7 +176,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 	s := newServer(t, apitest.Options{})
 	a := postToken(t, s, url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}, "client_secret": {"s3cret"}, "scope": {"itwin-platform"}})
 	if a.status != http.StatusOK || a.body["access_token"] == nil || a.body["refresh_token"] != nil {
-		t.Errorf("client credentials: %d %v, want an access token and no refresh token", a.status, a.body)
+		t.Errorf("client credentials: %d %s, want an access token and no refresh token", a.status, a)
 	}
 	wantOAuthError(t, postToken(t, s, url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}}), http.StatusUnauthorized, "invalid_client")
 	wantOAuthError(t, postToken(t, s, url.Values{"grant_type": {"password"}, "client_id": {"svc"}}), http.StatusBadRequest, "unsupported_grant_type")

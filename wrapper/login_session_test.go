@@ -76,14 +76,14 @@ func TestSessionUsedThenRefreshedAndSavedBack(t *testing.T) {
 	forms := tokenRequests(t, fake)
 	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken ||
 		forms[1].Get("client_id") != "native-app" || forms[1].Get("client_secret") != "" {
-		t.Fatalf("token requests %v, want a refresh_token grant of the native app with the saved refresh token", forms)
+		t.Fatalf("token requests %v, want a refresh_token grant of the native app with the saved refresh token", grants(forms))
 	}
 	saved, err := store.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if saved.AccessToken == first.AccessToken || saved.RefreshToken == first.RefreshToken || cmp.Diff(*saved, src.Session()) != "" {
-		t.Errorf("saved session %+v, want the refreshed (rotated) tokens", *saved)
+		t.Error("the saved session does not hold the refreshed (rotated) tokens")
 	}
 	if got := bearers(fake); got[len(got)-1] != saved.AccessToken {
 		t.Errorf("the API got %q, want the refreshed token", got[len(got)-1])
@@ -101,7 +101,7 @@ func TestShortLivedTokensRefreshAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if forms := tokenRequests(t, fake); len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" {
-		t.Fatalf("token requests %v, want the sign-in then a refresh", forms)
+		t.Fatalf("token requests %v, want the sign-in then a refresh", grants(forms))
 	}
 }
 
@@ -129,7 +129,7 @@ func TestRefusedRefreshSaysSignInAgain(t *testing.T) {
 		t.Error("the API was called without a valid token")
 	}
 	if saved, _ := store.Load(); cmp.Diff(saved, sess) != "" {
-		t.Errorf("a refused refresh changed the saved session: %+v", *saved)
+		t.Error("a refused refresh changed the saved session")
 	}
 }
 

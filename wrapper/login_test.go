@@ -63,6 +63,16 @@ func tokenRequests(t *testing.T, fake *apitest.Server) []url.Values {
 	return forms
 }
 
+// grants are the grant types of token requests: what a failure may show of
+// them (their other fields are secrets).
+func grants(forms []url.Values) []string {
+	var out []string
+	for _, f := range forms {
+		out = append(out, f.Get("grant_type"))
+	}
+	return out
+}
+
 // login signs in at the fake with a browser that follows the URL.
 func login(t *testing.T, fake *apitest.Server) *wrapper.Session {
 	t.Helper()
@@ -102,11 +112,11 @@ func TestLoginWithPKCE(t *testing.T) {
 	forms := tokenRequests(t, fake)
 	if len(forms) != 1 || forms[0].Get("grant_type") != "authorization_code" ||
 		oauth2.S256ChallengeFromVerifier(forms[0].Get("code_verifier")) != q.Get("code_challenge") || forms[0].Get("client_secret") != "" {
-		t.Fatalf("token requests %v, want one authorization_code exchange with the verifier of the challenge and no secret", forms)
+		t.Fatalf("token requests %v, want one authorization_code exchange with the verifier of the challenge and no secret", grants(forms))
 	}
 	if sess.ClientID != "native-app" || sess.AccessToken == "" || sess.RefreshToken == "" || sess.TokenType != "Bearer" ||
 		time.Until(sess.Expiry) < 50*time.Minute {
-		t.Fatalf("session %+v, want the client, both tokens and an expiry an hour away", *sess)
+		t.Fatalf("session of client %q, expiry %v: want the client, both tokens and an expiry an hour away", sess.ClientID, sess.Expiry)
 	}
 	// The listener is gone once Wait returned.
 	if _, err := http.Get(redirect); err == nil {
@@ -137,7 +147,7 @@ func TestLoginRefusesAForeignState(t *testing.T) {
 		t.Fatalf("Wait = %v, %v; want no session and ErrLoginFailed about the state", sess, err)
 	}
 	if forms := tokenRequests(t, fake); len(forms) != 0 {
-		t.Errorf("the code of a forged redirect was exchanged: %v", forms)
+		t.Errorf("the code of a forged redirect was exchanged: %v", grants(forms))
 	}
 }
 

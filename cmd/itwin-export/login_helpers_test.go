@@ -142,6 +142,16 @@ func tokenForms(t *testing.T, s *apitest.Server) []url.Values {
 	return forms
 }
 
+// grants are the grant types of token requests: what a failure may show of
+// them (their other fields are secrets).
+func grants(forms []url.Values) []string {
+	var out []string
+	for _, f := range forms {
+		out = append(out, f.Get("grant_type"))
+	}
+	return out
+}
+
 // lastBearer is the bearer token of the last API request the fake received.
 func lastBearer(s *apitest.Server) string {
 	reqs := s.Requests()

@@ -57,7 +57,7 @@ func TestLoginFlow(t *testing.T) {
 		t.Errorf("forged redirect: stdout %q, stderr:\n%s", r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(store.Path); !errors.Is(err, os.ErrNotExist) || len(tokenForms(t, s)) != 0 {
-		t.Fatalf("a forged redirect saved a session (%v) or reached the token endpoint (%v)", err, tokenForms(t, s))
+		t.Fatalf("a forged redirect saved a session (%v) or reached the token endpoint (%v)", err, grants(tokenForms(t, s)))
 	}
 
 	// The sign-in: the browser follows the printed URL.
@@ -75,7 +75,7 @@ func TestLoginFlow(t *testing.T) {
 	forms := tokenForms(t, s)
 	if len(forms) != 1 || forms[0].Get("grant_type") != "authorization_code" ||
 		oauth2.S256ChallengeFromVerifier(forms[0].Get("code_verifier")) != challenge.Query().Get("code_challenge") {
-		t.Fatalf("token requests %v, want one code exchange with the verifier of the challenge", forms)
+		t.Fatalf("token requests %v, want one code exchange with the verifier of the challenge", grants(forms))
 	}
 	for path, mode := range map[string]os.FileMode{store.Path: 0o600, filepath.Dir(store.Path): 0o700 | os.ModeDir} {
 		if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
@@ -105,11 +105,11 @@ func TestLoginFlow(t *testing.T) {
 	wantCode(t, r, exitOK)
 	forms = tokenForms(t, s)
 	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken {
-		t.Fatalf("token requests %v, want the sign-in then a refresh_token grant", forms)
+		t.Fatalf("token requests %v, want the sign-in then a refresh_token grant of the saved refresh token", grants(forms))
 	}
 	second, err := store.Load()
 	if err != nil || second.AccessToken == first.AccessToken || second.RefreshToken == first.RefreshToken || lastBearer(s) != second.AccessToken {
-		t.Fatalf("after the refresh the saved session is %+v (%v); the API got a token of its own", second, err)
+		t.Fatalf("after the refresh (%v) the saved session does not hold new tokens, or the API got another token", err)
 	}
 
 	// logout deletes it all; a later command has no credentials.
