@@ -28,8 +28,8 @@ const maxSessionFile = 64 << 10
 var ErrNoSession = errors.New("no saved session: nobody has signed in")
 
 // Session is what signing in leaves: the tokens of the person, and the app and
-// token endpoint that refresh them. It is saved as JSON; every field but the
-// client id and the token URL is a secret.
+// token endpoint that refresh them. It is saved as JSON; the two tokens are
+// secrets, never shown.
 type Session struct {
 	ClientID     string    `json:"client_id"`
 	TokenURL     string    `json:"token_url"`

@@ -29,15 +29,124 @@ var noFollowBrowser = &http.Client{Timeout: 10 * time.Second,
 // Everything printed is then searched for every secret of the flow.
 func TestLoginFlow(t *testing.T) {
 	s := newFake(t, apitest.Options{})
-	env := loginEnv(t, s)
-	store := storeOf(env)
-	var printed strings.Builder
-	keep := func(r result) result {
-		printed.WriteString(r.stdout + r.stderr)
-		return r
+	f := &loginFlow{t: t, s: s, env: loginEnv(t, s)}
+	f.store = storeOf(f.env)
+
+	f.forgedStateSavesNothing()
+	first, exchange := f.signIn()
+
+	// A later command uses the saved token, and says so with --verbose.
+	r := f.keep(runIn(f.env, "auth-info", "--verbose"))
+	wantCode(t, r, exitOK)
+	if lastBearer(s) != first.AccessToken || !strings.Contains(r.stderr, "credentials: the session saved by 'itwin-export login'") {
+		t.Fatalf("the API got another token than the session's; stderr:\n%s", r.stderr)
 	}
 
-	// A redirect with another state is refused: nothing exchanged, nothing saved.
+	second := f.refreshAfterExpiry(first)
+
+	// logout deletes it all; a later command has no credentials.
+	r = f.keep(runIn(f.env, "logout"))
+	wantCode(t, r, exitOK)
+	if _, err := os.Stat(filepath.Dir(f.store.Path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after logout: %v, want the itwin-export folder gone", err)
+	}
+	r = f.keep(runIn(f.env, "auth-info"))
+	wantCode(t, r, exitUsage)
+	if !strings.Contains(r.stderr, "itwin-export login") || !strings.Contains(r.stderr, envAccessToken) {
+		t.Errorf("no credentials: stderr does not say what to set or run:\n%s", r.stderr)
+	}
+
+	secrets := []string{first.AccessToken, first.RefreshToken, second.AccessToken, second.RefreshToken,
+		exchange.Get("code"), exchange.Get("code_verifier")}
+	for _, found := range secretscan.Scan(f.printed.String(), secrets...) {
+		t.Errorf("secret found: %s", found)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", f.printed.String())
+	}
+}
+
+// loginFlow is the state of TestLoginFlow: the fake, the person's
+// environment and session store, and everything the commands printed.
+type loginFlow struct {
+	t       *testing.T
+	s       *apitest.Server
+	env     map[string]string
+	store   *wrapper.SessionStore
+	printed strings.Builder
+}
+
+// keep adds what a command printed to the text the secret scanner reads.
+func (f *loginFlow) keep(r result) result {
+	f.printed.WriteString(r.stdout + r.stderr)
+	return r
+}
+
+// forgedStateSavesNothing: a redirect with another state is refused,
+// nothing is exchanged and nothing saved.
+func (f *loginFlow) forgedStateSavesNothing() {
+	t := f.t
+	t.Helper()
+	r := f.keep(loginWithForgedState(t, f.env))
+	wantCode(t, r, exitRefused)
+	if !strings.Contains(r.stderr, "sign-in failed") || !strings.Contains(r.stderr, "state") || r.stdout != "" {
+		t.Errorf("forged redirect: stdout %q, stderr:\n%s", r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(f.store.Path); !errors.Is(err, os.ErrNotExist) || len(tokenForms(t, f.s)) != 0 {
+		t.Fatalf("a forged redirect saved a session (%v) or reached the token endpoint (%v)", err, grants(tokenForms(t, f.s)))
+	}
+}
+
+// signIn: the browser follows the printed URL; the code is exchanged with
+// the verifier of the challenge and the session saved 0600. It returns the
+// session and the exchange's form.
+func (f *loginFlow) signIn() (*wrapper.Session, url.Values) {
+	t := f.t
+	t.Helper()
+	r, authURL := loginThroughBrowser(t, f.env)
+	f.keep(r)
+	wantCode(t, r, exitOK)
+	if r.stdout != "" || !strings.Contains(r.stderr, f.store.Path) {
+		t.Errorf("login: stdout %q (want empty), stderr:\n%s", r.stdout, r.stderr)
+	}
+	challenge, _ := url.Parse(authURL)
+	forms := tokenForms(t, f.s)
+	if len(forms) != 1 || forms[0].Get("grant_type") != "authorization_code" ||
+		oauth2.S256ChallengeFromVerifier(forms[0].Get("code_verifier")) != challenge.Query().Get("code_challenge") {
+		t.Fatalf("token requests %v, want one code exchange with the verifier of the challenge", grants(forms))
+	}
+	wantModes(t, map[string]os.FileMode{f.store.Path: 0o600, filepath.Dir(f.store.Path): 0o700 | os.ModeDir})
+	sess, err := f.store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, forms[0]
+}
+
+// refreshAfterExpiry: an hour later the access token has expired; the next
+// command refreshes it (grant_type=refresh_token), saves the new session and
+// uses the new token. It returns the new session.
+func (f *loginFlow) refreshAfterExpiry(first *wrapper.Session) *wrapper.Session {
+	t := f.t
+	t.Helper()
+	expire(t, f.store, first)
+	r := f.keep(runIn(f.env, "auth-info", "--verbose"))
+	wantCode(t, r, exitOK)
+	forms := tokenForms(t, f.s)
+	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken {
+		t.Fatalf("token requests %v, want the sign-in then a refresh_token grant of the saved refresh token", grants(forms))
+	}
+	second, err := f.store.Load()
+	if err != nil || second.AccessToken == first.AccessToken || second.RefreshToken == first.RefreshToken || lastBearer(f.s) != second.AccessToken {
+		t.Fatalf("after the refresh (%v) the saved session does not hold new tokens, or the API got another token", err)
+	}
+	return second
+}
+
+// loginWithForgedState runs login and plays a browser that comes back with
+// another state than the one sent.
+func loginWithForgedState(t *testing.T, env map[string]string) result {
+	t.Helper()
 	forged := start(context.Background(), env, "login", "--no-browser")
 	resp, err := noFollowBrowser.Get(forged.nextURL(t))
 	if err != nil {
@@ -51,86 +160,39 @@ func TestLoginFlow(t *testing.T) {
 	if status, _ := visit(t, back.String()); status != http.StatusBadRequest {
 		t.Errorf("forged redirect: page status %d, want 400", status)
 	}
-	r := keep(forged.wait())
-	wantCode(t, r, exitRefused)
-	if !strings.Contains(r.stderr, "sign-in failed") || !strings.Contains(r.stderr, "state") || r.stdout != "" {
-		t.Errorf("forged redirect: stdout %q, stderr:\n%s", r.stdout, r.stderr)
-	}
-	if _, err := os.Stat(store.Path); !errors.Is(err, os.ErrNotExist) || len(tokenForms(t, s)) != 0 {
-		t.Fatalf("a forged redirect saved a session (%v) or reached the token endpoint (%v)", err, grants(tokenForms(t, s)))
-	}
+	return forged.wait()
+}
 
-	// The sign-in: the browser follows the printed URL.
+// loginThroughBrowser runs login and plays a browser that follows the
+// printed URL; it returns the result and that URL.
+func loginThroughBrowser(t *testing.T, env map[string]string) (result, string) {
+	t.Helper()
 	login := start(context.Background(), env, "login", "--no-browser")
 	authURL := login.nextURL(t)
 	if status, page := visit(t, authURL); status != http.StatusOK || !strings.Contains(page, "Signed in") {
 		t.Errorf("browser ended on %d %q", status, page)
 	}
-	r = keep(login.wait())
-	wantCode(t, r, exitOK)
-	if r.stdout != "" || !strings.Contains(r.stderr, store.Path) {
-		t.Errorf("login: stdout %q (want empty), stderr:\n%s", r.stdout, r.stderr)
-	}
-	challenge, _ := url.Parse(authURL)
-	forms := tokenForms(t, s)
-	if len(forms) != 1 || forms[0].Get("grant_type") != "authorization_code" ||
-		oauth2.S256ChallengeFromVerifier(forms[0].Get("code_verifier")) != challenge.Query().Get("code_challenge") {
-		t.Fatalf("token requests %v, want one code exchange with the verifier of the challenge", grants(forms))
-	}
-	for path, mode := range map[string]os.FileMode{store.Path: 0o600, filepath.Dir(store.Path): 0o700 | os.ModeDir} {
+	return login.wait(), authURL
+}
+
+// wantModes fails the test unless each path has its mode.
+func wantModes(t *testing.T, modes map[string]os.FileMode) {
+	t.Helper()
+	for path, mode := range modes {
 		if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
 			t.Fatalf("%s: %v, want mode %v", path, err, mode)
 		}
 	}
-	first, err := store.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+}
 
-	// A later command uses the saved token, and says so with --verbose.
-	r = keep(runIn(env, "auth-info", "--verbose"))
-	wantCode(t, r, exitOK)
-	if lastBearer(s) != first.AccessToken || !strings.Contains(r.stderr, "credentials: the session saved by 'itwin-export login'") {
-		t.Fatalf("the API got another token than the session's; stderr:\n%s", r.stderr)
-	}
-
-	// An hour later the access token has expired: the command refreshes it
-	// and saves the new session.
-	expired := *first
+// expire saves sess with an access token that expired a minute ago: the
+// hour of its life has passed.
+func expire(t *testing.T, store *wrapper.SessionStore, sess *wrapper.Session) {
+	t.Helper()
+	expired := *sess
 	expired.Expiry = time.Now().Add(-time.Minute)
 	if err := store.Save(&expired); err != nil {
 		t.Fatal(err)
-	}
-	r = keep(runIn(env, "auth-info", "--verbose"))
-	wantCode(t, r, exitOK)
-	forms = tokenForms(t, s)
-	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken {
-		t.Fatalf("token requests %v, want the sign-in then a refresh_token grant of the saved refresh token", grants(forms))
-	}
-	second, err := store.Load()
-	if err != nil || second.AccessToken == first.AccessToken || second.RefreshToken == first.RefreshToken || lastBearer(s) != second.AccessToken {
-		t.Fatalf("after the refresh (%v) the saved session does not hold new tokens, or the API got another token", err)
-	}
-
-	// logout deletes it all; a later command has no credentials.
-	r = keep(runIn(env, "logout"))
-	wantCode(t, r, exitOK)
-	if _, err := os.Stat(filepath.Dir(store.Path)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after logout: %v, want the itwin-export folder gone", err)
-	}
-	r = keep(runIn(env, "auth-info"))
-	wantCode(t, r, exitUsage)
-	if !strings.Contains(r.stderr, "itwin-export login") || !strings.Contains(r.stderr, envAccessToken) {
-		t.Errorf("no credentials: stderr does not say what to set or run:\n%s", r.stderr)
-	}
-
-	secrets := []string{first.AccessToken, first.RefreshToken, second.AccessToken, second.RefreshToken,
-		forms[0].Get("code"), forms[0].Get("code_verifier")}
-	for _, f := range secretscan.Scan(printed.String(), secrets...) {
-		t.Errorf("secret found: %s", f)
-	}
-	if t.Failed() {
-		t.Logf("output:\n%s", printed.String())
 	}
 }
 
