@@ -40,6 +40,7 @@ type ClientCredentialsSource struct {
 	cfg      clientcredentials.Config
 	cache    *tokenCache
 	secrets  []string
+	scrubber *scrubber
 	tokenURL string
 }
 
@@ -70,6 +71,7 @@ func ClientCredentials(clientID, clientSecret, tokenURL string) (*ClientCredenti
 		secrets:  []string{clientSecret, clientID + ":" + clientSecret, url.QueryEscape(clientID) + ":" + url.QueryEscape(clientSecret)},
 		tokenURL: tokenURL,
 	}
+	s.scrubber = newScrubber(s.secrets)
 	s.cache = newTokenCache(s.fetch)
 	return s, nil
 }
@@ -99,10 +101,7 @@ func (s *ClientCredentialsSource) Secrets() []string {
 func (s *ClientCredentialsSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	tok, err := s.cfg.Token(ctx)
 	if err != nil {
-		return nil, classifyTokenError(ctx, s.tokenURL, err, s.scrub)
+		return nil, classifyTokenError(ctx, s.tokenURL, err, s.scrubber.scrub)
 	}
 	return tok, nil
 }
-
-// scrub removes the source's credentials from text.
-func (s *ClientCredentialsSource) scrub(text string) string { return RedactText(text, s.secrets...) }

@@ -218,35 +218,53 @@ type TaskFailure struct {
 	Error         api.TaskError // as the API reported it
 }
 
+// String is the one text of a task error, shared by RunError and the
+// command line: "task ID: CODE: description", the message when there is no
+// description, then whether the user can fix it and the article to read.
+// It is the API's text as is: redact it before showing it (Client.Redact).
+func (t TaskFailure) String() string {
+	var b strings.Builder
+	te := t.Error
+	fmt.Fprintf(&b, "task %s: %s", t.TaskID, deref(te.ErrorCode))
+	if d := deref(te.Description); d != "" {
+		fmt.Fprintf(&b, ": %s", d)
+	} else if m := deref(te.Message); m != "" {
+		fmt.Fprintf(&b, ": %s", m)
+	}
+	if te.CanUserFix != nil {
+		fmt.Fprintf(&b, " (user can fix: %t)", *te.CanUserFix)
+	}
+	if kb := deref(te.KbArticleLink); kb != "" {
+		fmt.Fprintf(&b, " (see %s)", kb)
+	}
+	return b.String()
+}
+
 // RunError is a run that completed with a result other than Success. It
 // carries the run as the API returned it and every task error. It matches
-// ErrRunFailed.
+// ErrRunFailed. Its fields hold the API's text as is; Error redacts it.
 type RunError struct {
 	Run    *api.ExportRun      // as the API last returned it
 	Result api.ExecutionResult // the run's result, never Success
 	Tasks  []TaskFailure       // every task error of every job
+	// redact removes credentials from the text of Error: the client's own
+	// (tokens, secrets) when a Client made the error, the patterns' (SAS
+	// signatures, sensitive parameters) otherwise.
+	redact func(string) string
 }
 
-// Error names the run, its result and each task error.
+// Error names the run, its result and each task error, without credentials
+// the run may echo.
 func (e *RunError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "run %s completed with result %s", deref(e.Run.ID), e.Result)
 	for _, t := range e.Tasks {
-		te := t.Error
-		fmt.Fprintf(&b, "; task %s: %s", t.TaskID, deref(te.ErrorCode))
-		if d := deref(te.Description); d != "" {
-			fmt.Fprintf(&b, ": %s", d)
-		} else if m := deref(te.Message); m != "" {
-			fmt.Fprintf(&b, ": %s", m)
-		}
-		if te.CanUserFix != nil {
-			fmt.Fprintf(&b, " (user can fix: %t)", *te.CanUserFix)
-		}
-		if kb := deref(te.KbArticleLink); kb != "" {
-			fmt.Fprintf(&b, " (see %s)", kb)
-		}
+		b.WriteString("; " + t.String())
 	}
-	return b.String()
+	if e.redact != nil {
+		return e.redact(b.String())
+	}
+	return redactText(b.String())
 }
 
 // Is matches ErrRunFailed.

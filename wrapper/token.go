@@ -45,15 +45,15 @@ func CheckEndpointURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return problem(fmt.Sprintf("%q does not parse as a URL", RedactURL(raw)))
+		return problem(fmt.Sprintf("%q does not parse as a URL", redactURL(raw)))
 	case !u.IsAbs() || u.Host == "":
-		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", RedactURL(raw)))
+		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redactURL(raw)))
 	case u.Scheme != "https" && u.Scheme != "http":
-		return problem(fmt.Sprintf("%q: scheme %q is not https", RedactURL(raw), u.Scheme))
+		return problem(fmt.Sprintf("%q: scheme %q is not https", redactURL(raw), u.Scheme))
 	case u.User != nil:
-		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", RedactURL(raw)))
+		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redactURL(raw)))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", RedactURL(raw)))
+		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redactURL(raw)))
 	}
 	return nil
 }
@@ -136,7 +136,7 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 // at all is a *TransportError; the end of ctx is returned as its cause.
 // scrub removes the source's credentials from the texts kept.
 func classifyTokenError(ctx context.Context, tokenURL string, err error, scrub func(string) string) error {
-	where := RedactURL(tokenURL)
+	where := redactURL(tokenURL)
 	if ctx.Err() != nil {
 		return fmt.Errorf("token request to %s: %w", where, context.Cause(ctx))
 	}
