@@ -174,7 +174,7 @@ func (l *Login) Wait(ctx context.Context) (*Session, error) {
 	defer cancel()
 	tok, err := l.cfg.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		scrub := func(text string) string { return RedactText(text, q.Get("code"), l.verifier) }
+		scrub := func(text string) string { return redactText(text, q.Get("code"), l.verifier) }
 		err = classifyTokenError(tctx, l.tokenURL, err, scrub)
 		if errors.Is(err, ErrUnauthorized) {
 			return nil, &LoginError{Reason: "the token endpoint refused the authorization code", Err: err}
@@ -200,5 +200,5 @@ func cleanRedirectText(s string) string {
 	if len(s) > 200 {
 		s = strings.ToValidUTF8(s[:200], "")
 	}
-	return RedactText(s)
+	return redactText(s)
 }

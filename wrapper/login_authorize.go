@@ -49,7 +49,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 		return err
 	}
 	malformed := func(reason string) error {
-		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: RedactURL(c.baseURL + "/authorizationinformation"),
+		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redactURL(c.baseURL + "/authorizationinformation"),
 			StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 	}
 	switch {
@@ -64,7 +64,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 	if u, err := url.Parse(href); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return malformed("the authorizationUrl is not an absolute http(s) URL")
 	}
-	return &AuthorizationRequiredError{URL: RedactURL(href)}
+	return &AuthorizationRequiredError{URL: redactURL(href)}
 }
 
 // AuthorizeOptions configure AuthorizeUser.

@@ -112,7 +112,7 @@ func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	// source refreshes at once.
 	tok, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: sess.RefreshToken}).Token()
 	if err != nil {
-		scrub := func(text string) string { return RedactText(text, append(sess.secrets(), s.secrets...)...) }
+		scrub := func(text string) string { return redactText(text, append(sess.secrets(), s.secrets...)...) }
 		err = classifyTokenError(ctx, s.cfg.Endpoint.TokenURL, err, scrub)
 		var te *TokenError
 		if errors.As(err, &te) && te.Code == "invalid_grant" {
