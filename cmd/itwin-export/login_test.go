@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,5 +318,41 @@ func TestLoginUsageErrors(t *testing.T) {
 	}
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests sent, want none", n)
+	}
+}
+
+// TestLoginAgainstFakeServer: fake-server names its OAuth2 endpoints on
+// stderr, and login and a later command work against them, offline.
+func TestLoginAgainstFakeServer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &watchedStderr{urls: make(chan string, 1)}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"fake-server", "--addr", "127.0.0.1:0"}, nil, stdout, stderr, func(string) string { return "" })
+	}()
+	stop := sync.OnceValue(func() int { cancel(); return <-done })
+	t.Cleanup(func() { stop() })
+	var base string
+	select {
+	case base = <-stdout.urls:
+	case code := <-done:
+		t.Fatalf("fake-server ended with %d: %s", code, stderr.String())
+	}
+	origin := strings.TrimSuffix(base, "/export")
+	env := map[string]string{envAPIURL: base, envClientID: "my-native-app", envXDGConfigHome: t.TempDir(),
+		envAuthorizeURL: origin + apitest.AuthorizePath, envTokenURL: origin + apitest.TokenPath}
+	r, _ := loginThroughBrowser(t, env)
+	wantCode(t, r, exitOK)
+	r = runIn(env, "connection", "create", "--imodel", "m1", "--auth", "User")
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stderr, "authorization required") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	// Once fake-server has ended, all it wrote is there to read.
+	if code := stop(); code != exitOK {
+		t.Errorf("fake-server exit %d", code)
+	}
+	if want := envAuthorizeURL + "=" + env[envAuthorizeURL]; !strings.Contains(stderr.String(), want) {
+		t.Errorf("fake-server's stderr does not name %s:\n%s", want, stderr.String())
 	}
 }
