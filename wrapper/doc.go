@@ -55,6 +55,12 @@
 //     bounded number at a time; Options.Budget spends a rate-limit tier
 //     evenly across everything the client sends.
 //
+//   - People, not only services: StartLogin signs a person in through the
+//     browser (authorization code with PKCE, loopback redirect), SessionStore
+//     keeps the session in a 0600 file, SessionTokenSource refreshes it; and
+//     AuthorizeUser makes sure the service holds the person's authorization
+//     before runs of User connections.
+//
 // A Client is safe for concurrent use. Package apitest provides an in-memory
 // Export service to test code that uses this package.
 package wrapper
