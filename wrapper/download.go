@@ -78,9 +78,9 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
-		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q must be an absolute http(s) URL without query or fragment", c.redactURL(raw))
+		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q must be an absolute http(s) URL without query or fragment", redactURL(raw))
 	case !c.sameOrigin(u):
-		problem := &LocationError{Location: c.redactURL(u.String()), kind: ErrForeignLocation,
+		problem := &LocationError{Location: redactURL(u.String()), kind: ErrForeignLocation,
 			Reason: "the Storage URL is not on the API's scheme, host and port, where the token may go; set Options.StorageURL (ITWIN_STORAGE_URL)"}
 		if explicit {
 			return storageBase{}, fmt.Errorf("wrapper.New: %w", problem)
