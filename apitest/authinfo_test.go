@@ -3,6 +3,7 @@ package apitest_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,13 +20,18 @@ func TestAuthorizationInformation(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("status %d, body %s", r.status, r.body)
 		}
+		got := decode[api.AuthorizationInformationResponse](t, r)
+		href := authorizationHref(t, got)
+		// The link is the fake's own page, named by a random ticket.
+		prefix := strings.TrimSuffix(s.URL, "/export") + apitest.ExportAuthorizePath + "?ticket="
+		if !strings.HasPrefix(href, prefix) || !strings.HasSuffix(href, "&redirect_url=https%3A%2F%2FmyUrl.com%2Fback%3Fx%3D1%26y%3D2") {
+			t.Errorf("authorizationUrl %q, want %s...&redirect_url=<the redirect URL>", href, prefix)
+		}
 		want := api.AuthorizationInformationResponse{AuthorizationInformation: api.AuthorizationInformation{
 			IsUserAuthorized: &authorized,
-			Links: &api.AuthorizationInformationLinks{AuthorizationURL: &api.Link{
-				Href: "https://connect-itwinbridgeportal.bentley.com/authenticate?redirect_url=https%3A%2F%2FmyUrl.com%2Fback%3Fx%3D1%26y%3D2",
-			}},
+			Links:            &api.AuthorizationInformationLinks{AuthorizationURL: &api.Link{Href: href}},
 		}}
-		if diff := cmp.Diff(want, decode[api.AuthorizationInformationResponse](t, r)); diff != "" {
+		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("authorized %v (-want +got):\n%s", authorized, diff)
 		}
 	}

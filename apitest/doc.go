@@ -51,6 +51,16 @@
 // your own; InjectBlobFault cuts, stalls, slows, lengthens or expires
 // transfers.
 //
+// Beside the API, on the same origin, is an OAuth2 authorization server
+// (OAuthURLs): AuthorizePath redirects straight back with a code and the
+// state, as a consenting user would; TokenPath grants client_credentials,
+// authorization_code (checking the PKCE S256 verifier) and refresh_token
+// (rotating refresh tokens), with Options.OAuth.TokenLifetime to make tokens
+// expire soon. The authorizationUrl of the authorization information is a
+// page of the fake: a user is authorized once they visited it, and with
+// Options.OAuth.RequireUserAuthorization runs of User connections of users
+// who have not complete with Error (the fake's model).
+//
 // For other languages' clients: Options.Control (fake-server --control)
 // serves a control API under ControlPrefix (/_fake/), documented in
 // conformance/control-api.yaml: a script queues answers (as faults), creates

@@ -229,6 +229,7 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		outcome = s.opts.DefaultOutcome
 	}
+	outcome = s.runOutcome(r, c.authType, outcome)
 	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome}
 	run.ifcVersion, run.userBlob = ifcOptions(body)
 	s.addRunLocked(c, run)
@@ -280,12 +281,12 @@ func (h service) GetAuthorizationInformation(w http.ResponseWriter, r *http.Requ
 		invalidRequest(w, r, detail("InvalidValue", "redirectUrl must be a valid URL.", "$redirectUrl"))
 		return
 	}
-	authorized := h.s.opts.UserAuthorized
+	authorized := h.s.userAuthorized(r)
 	writeJSON(w, http.StatusOK, api.AuthorizationInformationResponse{
 		AuthorizationInformation: api.AuthorizationInformation{
 			IsUserAuthorized: &authorized,
 			Links: &api.AuthorizationInformationLinks{AuthorizationURL: &api.Link{
-				Href: "https://connect-itwinbridgeportal.bentley.com/authenticate?redirect_url=" + url.QueryEscape(params.RedirectURL),
+				Href: h.s.authorizationURL(r, params.RedirectURL),
 			}},
 		},
 	})

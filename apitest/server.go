@@ -58,7 +58,8 @@ type Options struct {
 	MayUse func(token, connectionID string) bool
 	// DefaultOutcome is how runs end on connections without SetOutcome.
 	DefaultOutcome Outcome
-	// UserAuthorized is the isUserAuthorized of the authorization information.
+	// UserAuthorized makes every user authorized in the authorization
+	// information; otherwise a user is once they visited its authorizationUrl.
 	UserAuthorized bool
 	// RateLimit is how many requests each token may make per RateWindow;
 	// 0 means unlimited. Requests over the budget answer 429
@@ -108,6 +109,8 @@ type Options struct {
 	// IdleTimeout bounds how long an idle keep-alive connection stays open;
 	// 0 means 2 minutes, a negative value means no limit.
 	IdleTimeout time.Duration
+	// OAuth configures the authorization server beside the API (oauth.go).
+	OAuth OAuthOptions
 
 	// Control turns on the control API under ControlPrefix (/_fake/): scripted
 	// answers, run outcomes, the clock's pace and the requests received, for
@@ -165,6 +168,7 @@ type Server struct {
 	rateSweepAt int                    // sweep expired windows at this many
 	conns       map[net.Conn]struct{}  // open TCP connections
 	accepted    int                    // TCP connections accepted so far
+	oauth       *oauthState            // the authorization server's memory
 	control     *control               // nil unless Options.Control
 
 	files files       // files added by tests (storage.go)
@@ -233,7 +237,7 @@ func newServer(opts Options) *Server {
 		conns:       map[net.Conn]struct{}{},
 	}
 	s.blob = newBlobOrigin(s)
-	s.handler = s.withControl(s.chain(s.routes()))
+	s.handler = s.withControl(s.withOAuth(s.chain(s.routes())))
 	return s
 }
 

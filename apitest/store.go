@@ -194,6 +194,9 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 		case OutcomeError:
 			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
 			task.Error = taskError()
+		case outcomeUserNotAuthorized:
+			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
+			task.Error = userNotAuthorizedError()
 		default:
 			result, taskResult = api.ExecutionResultSuccess, api.ExecutionResultSuccess
 			task.ExportOutputFileID = ptr(r.fileID)

@@ -78,9 +78,9 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
-		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q must be an absolute http(s) URL without query or fragment", RedactURL(raw))
+		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q must be an absolute http(s) URL without query or fragment", redactURL(raw))
 	case !c.sameOrigin(u):
-		problem := &LocationError{Location: RedactURL(u.String()), kind: ErrForeignLocation,
+		problem := &LocationError{Location: redactURL(u.String()), kind: ErrForeignLocation,
 			Reason: "the Storage URL is not on the API's scheme, host and port, where the token may go; set Options.StorageURL (ITWIN_STORAGE_URL)"}
 		if explicit {
 			return storageBase{}, fmt.Errorf("wrapper.New: %w", problem)
@@ -176,16 +176,16 @@ func blobURL(reqURL *url.URL, loc string) (*url.URL, error) {
 	}
 	ref, err := url.Parse(loc)
 	if err != nil {
-		return nil, &LocationError{Location: RedactURL(loc), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return nil, &LocationError{Location: redactURL(loc), Reason: "does not parse as a URL", kind: ErrMissingLocation}
 	}
 	u := reqURL.ResolveReference(ref)
 	switch {
 	case u.User != nil:
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "carries user information", kind: ErrForeignLocation}
+		return nil, &LocationError{Location: redactURL(u.String()), Reason: "carries user information", kind: ErrForeignLocation}
 	case strings.EqualFold(u.Scheme, "https"):
 	case strings.EqualFold(u.Scheme, "http") && isLoopback(u.Hostname()):
 	default:
-		return nil, &LocationError{Location: RedactURL(u.String()),
+		return nil, &LocationError{Location: redactURL(u.String()),
 			Reason: "a file's content is fetched over https only (plain http to a loopback address); refused before any request", kind: ErrInsecureLink}
 	}
 	return u, nil

@@ -145,7 +145,7 @@ func TestDownloadRefusesInsecureLink(t *testing.T) {
 			wantErr = wrapper.ErrForeignLocation
 		}
 		if !errors.Is(err, wantErr) || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), ":pw@") {
-			t.Errorf("%s: err = %v, want %v without the signature", wrapper.RedactURL(loc), err, wantErr)
+			t.Errorf("%s: err = %v, want %v without the signature", c.Redact(loc), err, wantErr)
 		}
 		for _, addr := range dialed {
 			if addr != host {

@@ -148,7 +148,7 @@ func (t *transfer) send(ctx context.Context, link *url.URL, attempt int) (*http.
 	resp, err := t.http.Do(req)
 	if t.c.log.Enabled(ctx, slog.LevelDebug) {
 		attrs := []slog.Attr{slog.String("op", "downloadContent"), slog.String("method", http.MethodGet),
-			slog.String("url", RedactURL(link.String())), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt)}
+			slog.String("url", t.c.redactURL(link.String())), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt)}
 		if err == nil {
 			attrs = append(attrs, slog.Int("status", resp.StatusCode))
 		}
@@ -167,8 +167,8 @@ func (t *transfer) failed(parent, ctx context.Context, link *url.URL, err error)
 	if errors.Is(context.Cause(ctx), errStalled) {
 		cause = errStalled
 	}
-	return errCut{err: &TransportError{Operation: "downloadContent", Method: http.MethodGet, URL: RedactURL(link.String()),
-		Err: scrubbedError{cause, RedactText(cause.Error(), t.c.knownSecrets()...)}}}
+	return errCut{err: &TransportError{Operation: "downloadContent", Method: http.MethodGet, URL: t.c.redactURL(link.String()),
+		Err: scrubbedError{cause, t.c.scrub(cause.Error())}}}
 }
 
 // accept checks an answer's status and headers before its body is read.
@@ -254,6 +254,6 @@ func (t *transfer) copy(body io.Reader, link *url.URL, watchdog *time.Timer) err
 // mismatch is a content whose size is not the metadata's: a malformed
 // answer, never resumed.
 func (t *transfer) mismatch(link *url.URL, reason string) error {
-	return &ResponseError{Operation: "downloadContent", Method: http.MethodGet, URL: RedactURL(link.String()), StatusCode: http.StatusOK,
+	return &ResponseError{Operation: "downloadContent", Method: http.MethodGet, URL: t.c.redactURL(link.String()), StatusCode: http.StatusOK,
 		Reason: "file " + t.fileID + ": size mismatch: " + strings.TrimSpace(reason), kind: ErrMalformedResponse}
 }

@@ -60,6 +60,8 @@ func commands() []command {
 		{"connection", "create, get or delete an export connection", cmdConnection},
 		{"auth-info", "tell whether the user is authorized for User connections", cmdAuthInfo},
 		{"download", "download a file of iTwin Storage, such as a run's IFC output", cmdDownload},
+		{"login", "sign in through the browser; later commands use the saved session", cmdLogin},
+		{"logout", "delete the session login saved", cmdLogout},
 		{"fake-server", "serve the in-memory Export API on a local port until interrupted", cmdFakeServer},
 		{"demo", "show the whole flow against the in-memory Export API", cmdDemo},
 	}
@@ -118,7 +120,11 @@ Environment:
   %s, %s
       a service app: tokens by the OAuth2 client-credentials grant, scope %s
   %s
-      token endpoint of that grant (default %s)
+      token endpoint of that grant and of login (default %s)
+  %s
+      authorization endpoint of login (default %s)
+  Without any of them, commands use the session 'itwin-export login' saved
+  (ITWIN_CLIENT_ID alone naming the native app to sign in through).
 
 Exit codes:
   0  success: run created or already active; with --wait, run completed with Success
@@ -131,7 +137,7 @@ Examples:
   itwin-export demo
   ITWIN_ACCESS_TOKEN=... itwin-export run --connection CONNECTION_ID --wait
 `, envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
-		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL)
+		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL)
 }
 
 // usageError is a mistake in the command line or the configuration: exit 2,
@@ -172,22 +178,13 @@ func (a *app) client(ctx context.Context, cf *clientFlags) (*wrapper.Client, err
 		base = wrapper.DefaultBaseURL
 	}
 	opts := wrapper.Options{BaseURL: base, UserAgent: userAgent, StorageURL: a.getenv(envStorageURL)}
-	token := cf.token
-	if token == "" {
-		token = a.getenv(envAccessToken)
+	creds, err := a.resolveCredentials(cf.token)
+	if err != nil {
+		return nil, err
 	}
-	id, secret := a.getenv(envClientID), a.getenv(envClientSecret)
-	switch {
-	case token != "":
-		opts.TokenSource = wrapper.StaticToken(token)
-	case id != "" && secret == "":
-		return nil, usagef("%s is set but %s is not: set both for a service app, or set %s", envClientID, envClientSecret, envAccessToken)
-	case id != "":
-		opts.TokenSource = wrapper.ClientCredentials(ctx, id, secret, a.getenv(envTokenURL))
-	default:
-		return nil, usagef("no credentials: set %s (or pass --token), or set %s and %s for a service app", envAccessToken, envClientID, envClientSecret)
-	}
+	opts.TokenSource, opts.Secrets = creds.source, creds.secrets
 	if cf.verbose {
+		fmt.Fprintf(a.stderr, "credentials: %s\n", creds.from)
 		opts.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if cf.perMinute > 0 {
@@ -221,6 +218,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, wrapper.ErrRunFailed):
 		return exitRunFail
+	case errors.Is(err, wrapper.ErrAuthorizationRequired), errors.Is(err, wrapper.ErrLoginFailed), errors.Is(err, wrapper.ErrUnauthorized):
+		return exitRefused
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
 		return exitRefused
 	case errors.As(err, &tokenErr) && tokenErr.Response != nil && tokenErr.Response.StatusCode >= 400 && tokenErr.Response.StatusCode < 500:
@@ -241,6 +240,8 @@ var classes = []struct {
 }{
 	{wrapper.ErrValidation, wrapper.ErrValidation.Error()},
 	{wrapper.ErrRunFailed, wrapper.ErrRunFailed.Error()},
+	{wrapper.ErrAuthorizationRequired, wrapper.ErrAuthorizationRequired.Error()},
+	{wrapper.ErrLoginFailed, wrapper.ErrLoginFailed.Error()},
 	{wrapper.ErrUnauthorized, wrapper.ErrUnauthorized.Error()},
 	{wrapper.ErrForbidden, wrapper.ErrForbidden.Error()},
 	{wrapper.ErrNotFound, wrapper.ErrNotFound.Error()},

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -140,9 +141,11 @@ func TestAuthInfo(t *testing.T) {
 	env := envFor(s.URL)
 	r := runCLI(t, env, "auth-info")
 	wantCode(t, r, exitOK)
-	want := "authorized: false\nauthorization-url: https://connect-itwinbridgeportal.bentley.com/authenticate?redirect_url=" +
-		url.QueryEscape(defaultRedirectURL) + "\n"
-	if d := diff(want, r.stdout); d != "" {
+	// The fake's authorization page is on its origin, named by a random ticket.
+	page := strings.TrimSuffix(s.URL, "/export") + apitest.ExportAuthorizePath + "?ticket=T"
+	ticket := regexp.MustCompile(`ticket=[0-9a-f]{32}`)
+	want := "authorized: false\nauthorization-url: " + page + "&redirect_url=" + url.QueryEscape(defaultRedirectURL) + "\n"
+	if d := diff(want, ticket.ReplaceAllString(r.stdout, "ticket=T")); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 	gets := requestsTo(t, s, "GET", "/export/authorizationinformation")
@@ -155,13 +158,13 @@ func TestAuthInfo(t *testing.T) {
 	want = `{
   "_links": {
     "authorizationUrl": {
-      "href": "https://connect-itwinbridgeportal.bentley.com/authenticate?redirect_url=https%3A%2F%2Fapp.example.com%2Fcb"
+      "href": "` + page + `&redirect_url=https%3A%2F%2Fapp.example.com%2Fcb"
     }
   },
   "isUserAuthorized": false
 }
 `
-	if d := diff(want, r.stdout); d != "" {
+	if d := diff(want, ticket.ReplaceAllString(r.stdout, "ticket=T")); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }

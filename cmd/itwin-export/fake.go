@@ -43,7 +43,16 @@ first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
 It accepts any non-empty bearer token, lets clients create connections
 (POST /connections), and runs advance on real time, one state per --step, and
 finish with --outcome. Every exchange is checked against openapi.yaml; a
-violation is reported on stderr.`,
+violation is reported on stderr.
+
+An OAuth2 authorization server lives on the same origin, so that login and
+client credentials can be tried offline: /oauth/authorize (redirects straight
+back with a code, as a consenting user would) and /oauth/token
+(client_credentials, authorization_code with a PKCE S256 verifier,
+refresh_token); set ITWIN_AUTHORIZE_URL and ITWIN_TOKEN_URL to them. The
+authorizationUrl of the authorization information is a page of the fake too;
+with --require-user-authorization, runs of User connections whose user has not
+visited it complete with Error (the fake's model of the real service).`,
 		"fake-server --addr 127.0.0.1:0",
 		"fake-server & ITWIN_API_URL=http://127.0.0.1:8080/export ITWIN_ACCESS_TOKEN=anything itwin-export connection create --imodel my-imodel")
 	var (
@@ -51,10 +60,13 @@ violation is reported on stderr.`,
 		step    time.Duration
 		outcome string
 		control bool
+		// requireAuth: see apitest.OAuthOptions.RequireUserAuthorization.
+		requireAuth bool
 	)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
 	fs.DurationVar(&step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
 	fs.StringVar(&outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
+	fs.BoolVar(&requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
 	fs.BoolVar(&control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	if _, code, done := fs.parse(args, 0, 0); done {
 		return code
@@ -70,6 +82,7 @@ violation is reported on stderr.`,
 	s, err := apitest.NewServerOn(addr, apitest.Options{
 		StepDuration:   step,
 		DefaultOutcome: o,
+		OAuth:          apitest.OAuthOptions{RequireUserAuthorization: requireAuth},
 		Control:        control,
 		OnContractViolation: func(err error) {
 			fmt.Fprintf(stderr, "contract violation: %s\n", oneLine(err.Error()))
@@ -87,6 +100,8 @@ violation is reported on stderr.`,
 	fmt.Fprintf(stderr, "fake Export API serving at %s (any non-empty bearer token; runs complete with %s after %s); interrupt to stop\n",
 		s.URL, outcome, 5*step)
 	fmt.Fprintf(stderr, "try: ITWIN_API_URL=%s ITWIN_ACCESS_TOKEN=anything itwin-export connection create --imodel my-imodel\n", s.URL)
+	authorizeURL, tokenURL := s.OAuthURLs()
+	fmt.Fprintf(stderr, "OAuth2: %s=%s %s=%s (any client id; login needs no secret)\n", envAuthorizeURL, authorizeURL, envTokenURL, tokenURL)
 	<-ctx.Done()
 	s.Close()
 	fmt.Fprintln(stderr, "fake Export API stopped")

@@ -218,6 +218,7 @@ for the service app.`,
 		return a.fail(withFlagNames(err))
 	}
 	fmt.Fprintf(a.stderr, "created connection %s\n", deref(conn.ID))
+	a.noteUserAuthorization(ctx, client, conn)
 	return a.writeConnection(conn, jsonOutFlag)
 }
 

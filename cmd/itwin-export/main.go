@@ -13,6 +13,8 @@
 //	itwin-export connection get ID [--json]
 //	itwin-export connection delete ID
 //	itwin-export auth-info [--redirect-url URL] [--json]
+//	itwin-export login [--no-browser] [--port N]
+//	itwin-export logout
 //	itwin-export fake-server [--addr 127.0.0.1:8080]
 //	itwin-export demo
 //

@@ -133,6 +133,7 @@ the connections' codes.`,
 		location, outputSAS, logsSAS, folderID optString
 		replace, saveLogs                      optBool
 		jsonOut                                bool
+		af                                     authorizeFlags
 	)
 	fs.Var(&connections, "connection", "`ID` of the export connection; repeat it to export several")
 	fs.StringVar(&connectionsFile, "connections-file", "", "`FILE` of connection IDs, one a line ('-': stdin; blank and # lines skipped)")
@@ -151,6 +152,7 @@ the connections' codes.`,
 	fs.Var(&replace, "replace", "replace the older file of the same iModel (outputOptions.replaceOlderFile: true)")
 	fs.Var(&saveLogs, "save-logs", "save the logs of the export (outputOptions.saveLogs: true)")
 	wf.add(fs)
+	af.add(fs)
 	fs.BoolVar(&jsonOut, "json", false, "write JSON to stdout: {location, runId, existing}, or with --wait the run object")
 	cf.add(fs)
 	if _, code, done := fs.parse(args, 0, 0); done {
@@ -217,6 +219,9 @@ the connections' codes.`,
 	}
 	ctx, cancel := wf.context(ctx)
 	defer cancel()
+	if code, failed := a.authorizeIfAsked(ctx, client, af, wf.timeout); failed {
+		return code
+	}
 
 	if len(ids) > 1 || connectionsFile != "" {
 		return a.runMany(ctx, client, ids, req, parallel, wf, jsonOut)

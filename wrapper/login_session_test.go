@@ -1,0 +1,213 @@
+package wrapper_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/internal/secretscan"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// bearers returns the bearer tokens the fake's API received, in order.
+func bearers(fake *apitest.Server) []string {
+	var out []string
+	for _, r := range fake.Requests() {
+		if strings.HasPrefix(r.Path, "/export/") {
+			out = append(out, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		}
+	}
+	return out
+}
+
+// sessionClient is a Client on the session saved in store.
+func sessionClient(t *testing.T, fake *apitest.Server, store *wrapper.SessionStore) (*wrapper.Client, *wrapper.SessionSource) {
+	t.Helper()
+	sess, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := wrapper.SessionTokenSource(store, sess, wrapper.SessionOptions{OnSaveError: func(err error) { t.Errorf("save: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, src
+}
+
+func TestSessionUsedThenRefreshedAndSavedBack(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	store := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
+	first := login(t, fake)
+	if err := store.Save(first); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := sessionClient(t, fake, store)
+	if _, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/cb"); err != nil {
+		t.Fatal(err)
+	}
+	if got := bearers(fake); len(got) != 1 || got[0] != first.AccessToken {
+		t.Fatalf("bearers %q, want the signed-in access token", got)
+	}
+	if n := len(tokenRequests(t, fake)); n != 1 {
+		t.Fatalf("%d token requests, want only the sign-in's: a valid token is not refreshed", n)
+	}
+
+	// The access token expires: the next call refreshes it.
+	expired := *first
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if err := store.Save(&expired); err != nil {
+		t.Fatal(err)
+	}
+	c, src := sessionClient(t, fake, store)
+	if _, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/cb"); err != nil {
+		t.Fatal(err)
+	}
+	forms := tokenRequests(t, fake)
+	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken ||
+		forms[1].Get("client_id") != "native-app" || forms[1].Get("client_secret") != "" {
+		t.Fatalf("token requests %v, want a refresh_token grant of the native app with the saved refresh token", grants(forms))
+	}
+	saved, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.AccessToken == first.AccessToken || saved.RefreshToken == first.RefreshToken || cmp.Diff(*saved, src.Session()) != "" {
+		t.Error("the saved session does not hold the refreshed (rotated) tokens")
+	}
+	if got := bearers(fake); got[len(got)-1] != saved.AccessToken {
+		t.Errorf("the API got %q, want the refreshed token", got[len(got)-1])
+	}
+}
+
+func TestShortLivedTokensRefreshAtOnce(t *testing.T) {
+	fake := newFake(t, apitest.Options{OAuth: apitest.OAuthOptions{TokenLifetime: 5 * time.Second}})
+	store := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
+	if err := store.Save(login(t, fake)); err != nil {
+		t.Fatal(err)
+	}
+	_, src := sessionClient(t, fake, store)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	if forms := tokenRequests(t, fake); len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" {
+		t.Fatalf("token requests %v, want the sign-in then a refresh", grants(forms))
+	}
+}
+
+func TestRefusedRefreshSaysSignInAgain(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	_, tokenURL := fake.OAuthURLs()
+	store := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
+	const refresh, access = "revoked-refresh-token-42", "old-access-token-42"
+	sess := &wrapper.Session{ClientID: "native-app", TokenURL: tokenURL, AccessToken: access, RefreshToken: refresh, Expiry: time.Now().Add(-time.Hour)}
+	if err := store.Save(sess); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := sessionClient(t, fake, store)
+	_, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/cb")
+	var expired *wrapper.SessionExpiredError
+	var te *wrapper.TokenError
+	if !errors.As(err, &expired) || !errors.Is(err, wrapper.ErrUnauthorized) || !errors.As(err, &te) || te.Code != "invalid_grant" ||
+		!strings.Contains(err.Error(), "sign in again") {
+		t.Fatalf("err = %v, want a SessionExpiredError (ErrUnauthorized, invalid_grant) saying to sign in again", err)
+	}
+	for _, f := range secretscan.Scan(err.Error(), refresh, access) {
+		t.Errorf("secret in the error: %s", f)
+	}
+	if len(bearers(fake)) != 0 {
+		t.Error("the API was called without a valid token")
+	}
+	if saved, _ := store.Load(); cmp.Diff(saved, sess) != "" {
+		t.Error("a refused refresh changed the saved session")
+	}
+}
+
+// authorizeClient is a Client with a token of its own on fake.
+func authorizeClient(t *testing.T, fake *apitest.Server, token string) *wrapper.Client {
+	t.Helper()
+	c, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestAuthorizeUserWaitsForTheVisit(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := authorizeClient(t, fake, "user-a")
+	var calls atomic.Int32
+	visited := make(chan struct{})
+	err := c.AuthorizeUser(context.Background(), wrapper.AuthorizeOptions{
+		MinInterval: time.Hour, // only the browser's return to the loopback page wakes the wait
+		OnAuthorizationURL: func(u string) {
+			calls.Add(1)
+			go func() {
+				defer close(visited)
+				if status, page := browse(t, u); status != http.StatusOK || !strings.Contains(page, "checks your authorization") {
+					t.Errorf("browser ended on %d %q, want the loopback page", status, page)
+				}
+			}()
+		},
+	})
+	<-visited
+	if err != nil || calls.Load() != 1 {
+		t.Fatalf("AuthorizeUser = %v after %d URL calls, want nil after 1", err, calls.Load())
+	}
+	if err := c.CheckUserAuthorization(context.Background(), "https://app.example.com/cb"); err != nil {
+		t.Errorf("CheckUserAuthorization after the visit = %v", err)
+	}
+	// Already authorized: no URL to open.
+	if err := c.AuthorizeUser(context.Background(), wrapper.AuthorizeOptions{OnAuthorizationURL: func(string) { t.Error("URL given to an authorized user") }}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAuthorizeUserEndsWithTheContext(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := authorizeClient(t, fake, "user-b")
+	ctx, cancel := context.WithCancel(context.Background())
+	var url string
+	err := c.AuthorizeUser(ctx, wrapper.AuthorizeOptions{
+		RedirectURL:        "https://app.example.com/cb",
+		MinInterval:        time.Millisecond,
+		OnAuthorizationURL: func(u string) { url = u; cancel() },
+	})
+	var required *wrapper.AuthorizationRequiredError
+	if !errors.As(err, &required) || !errors.Is(err, wrapper.ErrAuthorizationRequired) || required.URL != url ||
+		!errors.Is(required.Waited, context.Canceled) || !strings.Contains(err.Error(), url) {
+		t.Fatalf("err = %v, want an AuthorizationRequiredError with the URL %q, ended by the context", err, url)
+	}
+	if !strings.Contains(url, apitest.ExportAuthorizePath) || !strings.Contains(url, "redirect_url=https%3A%2F%2Fapp.example.com%2Fcb") {
+		t.Errorf("URL %q, want the fake's authorization page sending back to the redirect URL", url)
+	}
+}
+
+func TestCheckUserAuthorizationMalformed(t *testing.T) {
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, []string{
+			`{"authorizationInformation":{}}`,
+			`{"authorizationInformation":{"isUserAuthorized":false}}`,
+			`{"authorizationInformation":{"isUserAuthorized":false,"_links":{"authorizationUrl":{"href":"javascript:alert(1)"}}}}`,
+		}[n%3])
+	})
+	c, err := wrapper.New(wrapper.Options{BaseURL: srv.URL + "/export", TokenSource: wrapper.StaticToken("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := c.CheckUserAuthorization(context.Background(), "https://app.example.com/cb"); !errors.Is(err, wrapper.ErrMalformedResponse) {
+			t.Errorf("err = %v, want ErrMalformedResponse", err)
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package wrapper_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/apitest"
+	"github.com/itwin-export/itwin-export/internal/secretscan"
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// browse plays the browser: GET u, following redirects as a browser does,
+// and returns the final status and page. It may run on its own goroutine.
+func browse(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(u)
+	if err != nil {
+		t.Errorf("browser: %v", err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// startLogin starts a sign-in at the fake's authorization server.
+func startLogin(t *testing.T, fake *apitest.Server) *wrapper.Login {
+	t.Helper()
+	authURL, tokenURL := fake.OAuthURLs()
+	l, err := wrapper.StartLogin(wrapper.LoginConfig{ClientID: "native-app", AuthorizeURL: authURL, TokenURL: tokenURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+// tokenRequests returns the forms the fake's token endpoint received.
+func tokenRequests(t *testing.T, fake *apitest.Server) []url.Values {
+	t.Helper()
+	var forms []url.Values
+	for _, r := range fake.Requests() {
+		if r.Path == apitest.TokenPath {
+			form, err := url.ParseQuery(string(r.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			forms = append(forms, form)
+		}
+	}
+	return forms
+}
+
+// grants are the grant types of token requests: what a failure may show of
+// them (their other fields are secrets).
+func grants(forms []url.Values) []string {
+	var out []string
+	for _, f := range forms {
+		out = append(out, f.Get("grant_type"))
+	}
+	return out
+}
+
+// login signs in at the fake with a browser that follows the URL.
+func login(t *testing.T, fake *apitest.Server) *wrapper.Session {
+	t.Helper()
+	l := startLogin(t, fake)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if status, page := browse(t, l.URL()); status != http.StatusOK || !strings.Contains(page, "Signed in") {
+			t.Errorf("browser ended on %d %q", status, page)
+		}
+	}()
+	sess, err := l.Wait(context.Background())
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+func TestLoginWithPKCE(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	l := startLogin(t, fake)
+	authURL, _ := url.Parse(l.URL())
+	q := authURL.Query()
+	redirect := l.RedirectURL()
+	if !strings.HasPrefix(redirect, "http://127.0.0.1:") || q.Get("redirect_uri") != redirect || q.Get("code_challenge_method") != "S256" ||
+		q.Get("scope") != "itwin-platform offline_access" || len(q.Get("state")) < 32 || q.Get("client_id") != "native-app" {
+		t.Fatalf("authorization URL %s lacks the loopback redirect, S256 PKCE, scopes, a random state or the client id", l.URL())
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); browse(t, l.URL()) }()
+	sess, err := l.Wait(context.Background())
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := tokenRequests(t, fake)
+	if len(forms) != 1 || forms[0].Get("grant_type") != "authorization_code" ||
+		oauth2.S256ChallengeFromVerifier(forms[0].Get("code_verifier")) != q.Get("code_challenge") || forms[0].Get("client_secret") != "" {
+		t.Fatalf("token requests %v, want one authorization_code exchange with the verifier of the challenge and no secret", grants(forms))
+	}
+	if sess.ClientID != "native-app" || sess.AccessToken == "" || sess.RefreshToken == "" || sess.TokenType != "Bearer" ||
+		time.Until(sess.Expiry) < 50*time.Minute {
+		t.Fatalf("session of client %q, expiry %v: want the client, both tokens and an expiry an hour away", sess.ClientID, sess.Expiry)
+	}
+	// The listener is gone once Wait returned.
+	if _, err := http.Get(redirect); err == nil {
+		t.Error("the loopback listener still answers after the sign-in")
+	}
+}
+
+func TestLoginRefusesAForeignState(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	l := startLogin(t, fake)
+	// The fake answers with a redirect to the callback; a forged one
+	// carries another state.
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(l.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	q := back.Query()
+	q.Set("state", "forged-state")
+	back.RawQuery = q.Encode()
+	status, page := browse(t, back.String())
+	if status != http.StatusBadRequest || !strings.Contains(page, "refused") {
+		t.Errorf("forged redirect answered %d %q, want 400 and a refusal", status, page)
+	}
+	sess, err := l.Wait(context.Background())
+	if !errors.Is(err, wrapper.ErrLoginFailed) || sess != nil || !strings.Contains(err.Error(), "state") {
+		t.Fatalf("Wait = %v, %v; want no session and ErrLoginFailed about the state", sess, err)
+	}
+	if forms := tokenRequests(t, fake); len(forms) != 0 {
+		t.Errorf("the code of a forged redirect was exchanged: %v", grants(forms))
+	}
+}
+
+func TestLoginReportsTheIdentityServiceError(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	l := startLogin(t, fake)
+	state := func() string { u, _ := url.Parse(l.URL()); return u.Query().Get("state") }()
+	browse(t, l.RedirectURL()+"?error=access_denied&error_description=the+user+said+no%1b[31m&state="+state)
+	_, err := l.Wait(context.Background())
+	var le *wrapper.LoginError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "access_denied: the user said no[31m") {
+		t.Fatalf("Wait = %v, want a LoginError with the service's error, control characters removed", err)
+	}
+}
+
+func TestLoginEndsWithTheContext(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	l := startLogin(t, fake)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait = %v, want context.Canceled", err)
+	}
+}
+
+func TestStartLoginChecksItsConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  wrapper.LoginConfig
+		want error
+	}{
+		"no client id":      {wrapper.LoginConfig{}, wrapper.ErrValidation},
+		"plain http token":  {wrapper.LoginConfig{ClientID: "a", TokenURL: "http://ims.example.com/token"}, wrapper.ErrValidation},
+		"plain http author": {wrapper.LoginConfig{ClientID: "a", AuthorizeURL: "http://ims.example.com/auth"}, wrapper.ErrValidation},
+		"relative":          {wrapper.LoginConfig{ClientID: "a", AuthorizeURL: "/auth"}, wrapper.ErrValidation},
+		"bad port":          {wrapper.LoginConfig{ClientID: "a", Port: 70000}, wrapper.ErrValidation},
+	} {
+		if _, err := wrapper.StartLogin(tc.cfg); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+func TestSessionStore(t *testing.T) {
+	dir := t.TempDir()
+	st := &wrapper.SessionStore{Path: wrapper.SessionPath(dir)}
+	if _, err := st.Load(); !errors.Is(err, wrapper.ErrNoSession) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load without a session = %v, want ErrNoSession", err)
+	}
+	want := &wrapper.Session{ClientID: "app", TokenURL: "https://ims.example.com/token", AccessToken: "at-1", RefreshToken: "rt-1",
+		TokenType: "Bearer", Expiry: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := st.Save(want); err != nil {
+		t.Fatal(err)
+	}
+	for path, mode := range map[string]os.FileMode{st.Path: 0o600, filepath.Dir(st.Path): 0o700 | os.ModeDir} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
+			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode(), err, mode)
+		}
+	}
+	got, err := st.Load()
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Fatalf("Load = %+v, %v; want %+v", got, err, want)
+	}
+	// An interrupted save leaves a temporary file: Delete takes it too.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(st.Path), ".session-123.tmp"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if existed, err := st.Delete(); !existed || err != nil {
+		t.Fatalf("Delete = %v, %v", existed, err)
+	}
+	if _, err := os.Stat(filepath.Dir(st.Path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the session directory is still there: %v", err)
+	}
+	if existed, err := st.Delete(); existed || err != nil {
+		t.Errorf("second Delete = %v, %v; want false, nil", existed, err)
+	}
+}
+
+func TestSessionStoreRefusesABrokenFile(t *testing.T) {
+	st := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
+	for _, content := range []string{`{"access_token":"secret-at-9"`, `{"access_token":"secret-at-9"}`, strings.Repeat(" ", 70<<10) + "{}"} {
+		if err := os.MkdirAll(filepath.Dir(st.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(st.Path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := st.Load()
+		var le *wrapper.SessionLoadError
+		if !errors.As(err, &le) || strings.Contains(err.Error(), "secret-at-9") {
+			t.Errorf("Load of %.30q = %v, want a SessionLoadError that does not quote the file", content, err)
+		}
+	}
+}
+
+// TestLoginErrorsCarryNoSecret: a token endpoint that echoes the exchange
+// back (the code and the verifier) in a refusal or a failure: the errors are
+// classified and carry neither.
+func TestLoginErrorsCarryNoSecret(t *testing.T) {
+	const code = "code-SECRET-0123456789"
+	ims := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader([]int{http.StatusBadRequest, http.StatusInternalServerError}[n%2])
+		fmt.Fprintf(w, `{"error":"invalid_grant","error_description":%q}`, "you sent "+string(body))
+	})
+	for _, want := range []error{wrapper.ErrLoginFailed, wrapper.ErrServer} {
+		l, err := wrapper.StartLogin(wrapper.LoginConfig{ClientID: "native-app", AuthorizeURL: ims.URL + "/authorize", TokenURL: ims.URL + "/token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(l.URL())
+		done := make(chan struct{})
+		go func() { defer close(done); browse(t, l.RedirectURL()+"?code="+code+"&state="+u.Query().Get("state")) }()
+		_, err = l.Wait(context.Background())
+		<-done
+		if !errors.Is(err, want) {
+			t.Fatalf("Wait = %v, want %v", err, want)
+		}
+		sent := ims.seen()
+		form, _ := url.ParseQuery(sent[len(sent)-1].Body)
+		if form.Get("code") != code || form.Get("code_verifier") == "" {
+			t.Fatalf("the exchange sent %v", form)
+		}
+		for _, f := range secretscan.Scan(err.Error(), code, form.Get("code_verifier")) {
+			t.Errorf("secret in %v: %s", want, f)
+		}
+	}
+}
