@@ -221,10 +221,13 @@ type AuthorizationInformationResponse struct {
 	AuthorizationInformation AuthorizationInformation `json:"authorizationInformation"`
 }
 
-// ExecutionResult The outcome of a run, job or task; `Undetermined` until its state is `Completed`.
+// ExecutionResult The outcome of a run, job or task; `Undetermined` until its state is
+// `Completed`. The list may grow: treat a result not listed here as not
+// `Success`.
 type ExecutionResult string
 
 // ExecutionState Where a run, job or task is in its life. Only `Completed` is terminal.
+// The list may grow: treat a state not listed here as not yet `Completed`.
 type ExecutionState string
 
 // ExportConnection An export connection of an iModel.
@@ -313,13 +316,16 @@ type ExportJob struct {
 	// ID Id of the job.
 	ID *string `json:"id,omitempty"`
 
-	// Result The outcome of a run, job or task; `Undetermined` until its state is `Completed`.
+	// Result The outcome of a run, job or task; `Undetermined` until its state is
+	// `Completed`. The list may grow: treat a result not listed here as not
+	// `Success`.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the job started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
+	// The list may grow: treat a state not listed here as not yet `Completed`.
 	State *ExecutionState `json:"state,omitempty"`
 
 	// Tasks Tasks of the job.
@@ -340,13 +346,16 @@ type ExportRun struct {
 	// Jobs Jobs of the run.
 	Jobs *[]ExportJob `json:"jobs,omitempty"`
 
-	// Result The outcome of a run, job or task; `Undetermined` until its state is `Completed`.
+	// Result The outcome of a run, job or task; `Undetermined` until its state is
+	// `Completed`. The list may grow: treat a result not listed here as not
+	// `Success`.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the run started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
+	// The list may grow: treat a state not listed here as not yet `Completed`.
 	State *ExecutionState `json:"state,omitempty"`
 }
 
@@ -418,7 +427,9 @@ type ExportTask struct {
 	// ID Id of the task.
 	ID *string `json:"id,omitempty"`
 
-	// Result The outcome of a run, job or task; `Undetermined` until its state is `Completed`.
+	// Result The outcome of a run, job or task; `Undetermined` until its state is
+	// `Completed`. The list may grow: treat a result not listed here as not
+	// `Success`.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// RetryAttempts How many times the task was retried.
@@ -428,6 +439,7 @@ type ExportTask struct {
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
+	// The list may grow: treat a state not listed here as not yet `Completed`.
 	State *ExecutionState `json:"state,omitempty"`
 }
 
@@ -545,12 +557,6 @@ type TaskError struct {
 	System *string `json:"system,omitempty"`
 }
 
-// Accept defines model for Accept.
-type Accept = string
-
-// AcceptFile defines model for AcceptFile.
-type AcceptFile = string
-
 // ConnectionID defines model for ConnectionId.
 type ConnectionID = string
 
@@ -565,6 +571,9 @@ type Top = int32
 
 // ConnectionNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type ConnectionNotFound = ErrorResponse
+
+// Failure Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
+type Failure = ErrorResponse
 
 // FileNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type FileNotFound = ErrorResponse
@@ -582,9 +591,6 @@ type Unauthorized = ErrorResponse
 type GetAuthorizationInformationParams struct {
 	// RedirectURL Absolute URL the user is sent back to after authorizing.
 	RedirectURL string `form:"redirectUrl" json:"redirectUrl"`
-
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
 }
 
 // GetExportConnectionsParams defines parameters for GetExportConnections.
@@ -597,27 +603,6 @@ type GetExportConnectionsParams struct {
 
 	// Skip The number of items to skip before the page starts.
 	Skip *Skip `form:"$skip,omitempty" json:"$skip,omitempty"`
-
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// CreateExportConnectionParams defines parameters for CreateExportConnection.
-type CreateExportConnectionParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// DeleteExportConnectionParams defines parameters for DeleteExportConnection.
-type DeleteExportConnectionParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// GetExportConnectionParams defines parameters for GetExportConnection.
-type GetExportConnectionParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
 }
 
 // GetExportConnectionRunsParams defines parameters for GetExportConnectionRuns.
@@ -627,33 +612,6 @@ type GetExportConnectionRunsParams struct {
 
 	// Skip The number of items to skip before the page starts.
 	Skip *Skip `form:"$skip,omitempty" json:"$skip,omitempty"`
-
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// CreateExportConnectionRunParams defines parameters for CreateExportConnectionRun.
-type CreateExportConnectionRunParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// GetExportConnectionRunParams defines parameters for GetExportConnectionRun.
-type GetExportConnectionRunParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// GetFileParams defines parameters for GetFile.
-type GetFileParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-	Accept *Accept `json:"Accept,omitempty"`
-}
-
-// DownloadFileParams defines parameters for DownloadFile.
-type DownloadFileParams struct {
-	// Accept Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
-	Accept *AcceptFile `json:"Accept,omitempty"`
 }
 
 // CreateExportConnectionJSONRequestBody defines body for CreateExportConnection for application/json ContentType.
@@ -868,7 +826,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /connections (the `CreateExportConnection` operationId).
-	CreateExportConnectionWithBody(ctx context.Context, params *CreateExportConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateExportConnectionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateExportConnection Create ExportConnection
 	//
@@ -877,21 +835,21 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /connections (the `CreateExportConnection` operationId).
-	CreateExportConnection(ctx context.Context, params *CreateExportConnectionParams, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateExportConnection(ctx context.Context, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteExportConnection Delete ExportConnection
 	//
 	// Deletes an export connection. A connection with an active run cannot be deleted.
 	//
 	// Corresponds with DELETE /connections/{connectionId} (the `DeleteExportConnection` operationId).
-	DeleteExportConnection(ctx context.Context, connectionID ConnectionID, params *DeleteExportConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteExportConnection(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetExportConnection Get ExportConnection
 	//
 	// Gets one export connection.
 	//
 	// Corresponds with GET /connections/{connectionId} (the `GetExportConnection` operationId).
-	GetExportConnection(ctx context.Context, connectionID ConnectionID, params *GetExportConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetExportConnection(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetExportConnectionRuns Get ExportConnection Runs
 	//
@@ -921,7 +879,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-	CreateExportConnectionRunWithBody(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateExportConnectionRunWithBody(ctx context.Context, connectionID ConnectionID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateExportConnectionRun Create ExportConnection Run
 	//
@@ -944,14 +902,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-	CreateExportConnectionRun(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateExportConnectionRun(ctx context.Context, connectionID ConnectionID, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetExportConnectionRun Get ExportConnection Run
 	//
 	// Gets one run of an export connection, with its jobs, tasks and task errors.
 	//
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
-	GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFile Get file
 	//
@@ -960,7 +918,7 @@ type ClientInterface interface {
 	// `exportOutputFileId` of its tasks.
 	//
 	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
-	GetFile(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadFile Download file
 	//
@@ -974,7 +932,7 @@ type ClientInterface interface {
 	// answers `Range: bytes=N-` with 206 Partial Content.
 	//
 	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
-	DownloadFile(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DownloadFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAuthorizationInformation Get Authorization Information
@@ -1020,8 +978,8 @@ func (c *Client) GetExportConnections(ctx context.Context, params *GetExportConn
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /connections (the `CreateExportConnection` operationId).
-func (c *Client) CreateExportConnectionWithBody(ctx context.Context, params *CreateExportConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateExportConnectionRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) CreateExportConnectionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateExportConnectionRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1039,8 +997,8 @@ func (c *Client) CreateExportConnectionWithBody(ctx context.Context, params *Cre
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /connections (the `CreateExportConnection` operationId).
-func (c *Client) CreateExportConnection(ctx context.Context, params *CreateExportConnectionParams, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateExportConnectionRequest(c.Server, params, body)
+func (c *Client) CreateExportConnection(ctx context.Context, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateExportConnectionRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1056,8 +1014,8 @@ func (c *Client) CreateExportConnection(ctx context.Context, params *CreateExpor
 // Deletes an export connection. A connection with an active run cannot be deleted.
 //
 // Corresponds with DELETE /connections/{connectionId} (the `DeleteExportConnection` operationId).
-func (c *Client) DeleteExportConnection(ctx context.Context, connectionID ConnectionID, params *DeleteExportConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteExportConnectionRequest(c.Server, connectionID, params)
+func (c *Client) DeleteExportConnection(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteExportConnectionRequest(c.Server, connectionID)
 	if err != nil {
 		return nil, err
 	}
@@ -1073,8 +1031,8 @@ func (c *Client) DeleteExportConnection(ctx context.Context, connectionID Connec
 // Gets one export connection.
 //
 // Corresponds with GET /connections/{connectionId} (the `GetExportConnection` operationId).
-func (c *Client) GetExportConnection(ctx context.Context, connectionID ConnectionID, params *GetExportConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetExportConnectionRequest(c.Server, connectionID, params)
+func (c *Client) GetExportConnection(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetExportConnectionRequest(c.Server, connectionID)
 	if err != nil {
 		return nil, err
 	}
@@ -1123,8 +1081,8 @@ func (c *Client) GetExportConnectionRuns(ctx context.Context, connectionID Conne
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-func (c *Client) CreateExportConnectionRunWithBody(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateExportConnectionRunRequestWithBody(c.Server, connectionID, params, contentType, body)
+func (c *Client) CreateExportConnectionRunWithBody(ctx context.Context, connectionID ConnectionID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateExportConnectionRunRequestWithBody(c.Server, connectionID, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1156,8 +1114,8 @@ func (c *Client) CreateExportConnectionRunWithBody(ctx context.Context, connecti
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-func (c *Client) CreateExportConnectionRun(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateExportConnectionRunRequest(c.Server, connectionID, params, body)
+func (c *Client) CreateExportConnectionRun(ctx context.Context, connectionID ConnectionID, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateExportConnectionRunRequest(c.Server, connectionID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1173,8 +1131,8 @@ func (c *Client) CreateExportConnectionRun(ctx context.Context, connectionID Con
 // Gets one run of an export connection, with its jobs, tasks and task errors.
 //
 // Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
-func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetExportConnectionRunRequest(c.Server, connectionID, runID, params)
+func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetExportConnectionRunRequest(c.Server, connectionID, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -1192,8 +1150,8 @@ func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID Connec
 // `exportOutputFileId` of its tasks.
 //
 // Corresponds with GET /files/{fileId} (the `GetFile` operationId).
-func (c *Client) GetFile(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetFileRequest(c.Server, fileID, params)
+func (c *Client) GetFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileRequest(c.Server, fileID)
 	if err != nil {
 		return nil, err
 	}
@@ -1216,8 +1174,8 @@ func (c *Client) GetFile(ctx context.Context, fileID FileID, params *GetFilePara
 // answers `Range: bytes=N-` with 206 Partial Content.
 //
 // Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
-func (c *Client) DownloadFile(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDownloadFileRequest(c.Server, fileID, params)
+func (c *Client) DownloadFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, fileID)
 	if err != nil {
 		return nil, err
 	}
@@ -1273,21 +1231,6 @@ func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizati
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
 	}
 
 	return req, nil
@@ -1364,37 +1307,22 @@ func NewGetExportConnectionsRequest(server string, params *GetExportConnectionsP
 		return nil, err
 	}
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewCreateExportConnectionRequest calls the generic CreateExportConnection builder with application/json body
-func NewCreateExportConnectionRequest(server string, params *CreateExportConnectionParams, body CreateExportConnectionJSONRequestBody) (*http.Request, error) {
+func NewCreateExportConnectionRequest(server string, body CreateExportConnectionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateExportConnectionRequestWithBody(server, params, "application/json", bodyReader)
+	return NewCreateExportConnectionRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewCreateExportConnectionRequestWithBody constructs an http.Request for the CreateExportConnection method, with any body, and a specified content type
-func NewCreateExportConnectionRequestWithBody(server string, params *CreateExportConnectionParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateExportConnectionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1419,26 +1347,11 @@ func NewCreateExportConnectionRequestWithBody(server string, params *CreateExpor
 
 	req.Header.Add("Content-Type", contentType)
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewDeleteExportConnectionRequest constructs an http.Request for the DeleteExportConnection method
-func NewDeleteExportConnectionRequest(server string, connectionID ConnectionID, params *DeleteExportConnectionParams) (*http.Request, error) {
+func NewDeleteExportConnectionRequest(server string, connectionID ConnectionID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1468,26 +1381,11 @@ func NewDeleteExportConnectionRequest(server string, connectionID ConnectionID, 
 		return nil, err
 	}
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewGetExportConnectionRequest constructs an http.Request for the GetExportConnection method
-func NewGetExportConnectionRequest(server string, connectionID ConnectionID, params *GetExportConnectionParams) (*http.Request, error) {
+func NewGetExportConnectionRequest(server string, connectionID ConnectionID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1515,21 +1413,6 @@ func NewGetExportConnectionRequest(server string, connectionID ConnectionID, par
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
 	}
 
 	return req, nil
@@ -1605,37 +1488,22 @@ func NewGetExportConnectionRunsRequest(server string, connectionID ConnectionID,
 		return nil, err
 	}
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewCreateExportConnectionRunRequest calls the generic CreateExportConnectionRun builder with application/json body
-func NewCreateExportConnectionRunRequest(server string, connectionID ConnectionID, params *CreateExportConnectionRunParams, body CreateExportConnectionRunJSONRequestBody) (*http.Request, error) {
+func NewCreateExportConnectionRunRequest(server string, connectionID ConnectionID, body CreateExportConnectionRunJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateExportConnectionRunRequestWithBody(server, connectionID, params, "application/json", bodyReader)
+	return NewCreateExportConnectionRunRequestWithBody(server, connectionID, "application/json", bodyReader)
 }
 
 // NewCreateExportConnectionRunRequestWithBody constructs an http.Request for the CreateExportConnectionRun method, with any body, and a specified content type
-func NewCreateExportConnectionRunRequestWithBody(server string, connectionID ConnectionID, params *CreateExportConnectionRunParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateExportConnectionRunRequestWithBody(server string, connectionID ConnectionID, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1667,26 +1535,11 @@ func NewCreateExportConnectionRunRequestWithBody(server string, connectionID Con
 
 	req.Header.Add("Content-Type", contentType)
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewGetExportConnectionRunRequest constructs an http.Request for the GetExportConnectionRun method
-func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams) (*http.Request, error) {
+func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, runID string) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1723,26 +1576,11 @@ func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, 
 		return nil, err
 	}
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewGetFileRequest constructs an http.Request for the GetFile method
-func NewGetFileRequest(server string, fileID FileID, params *GetFileParams) (*http.Request, error) {
+func NewGetFileRequest(server string, fileID FileID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1772,26 +1610,11 @@ func NewGetFileRequest(server string, fileID FileID, params *GetFileParams) (*ht
 		return nil, err
 	}
 
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewDownloadFileRequest constructs an http.Request for the DownloadFile method
-func NewDownloadFileRequest(server string, fileID FileID, params *DownloadFileParams) (*http.Request, error) {
+func NewDownloadFileRequest(server string, fileID FileID) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1819,21 +1642,6 @@ func NewDownloadFileRequest(server string, fileID FileID, params *DownloadFilePa
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.Accept != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept", headerParam0)
-		}
-
 	}
 
 	return req, nil
@@ -1910,7 +1718,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections (the `CreateExportConnection` operationId).
-	CreateExportConnectionWithBodyWithResponse(ctx context.Context, params *CreateExportConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error)
+	CreateExportConnectionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error)
 
 	// CreateExportConnectionWithResponse Create ExportConnection
 	//
@@ -1919,7 +1727,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections (the `CreateExportConnection` operationId).
-	CreateExportConnectionWithResponse(ctx context.Context, params *CreateExportConnectionParams, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error)
+	CreateExportConnectionWithResponse(ctx context.Context, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error)
 
 	// DeleteExportConnectionWithResponse Delete ExportConnection
 	//
@@ -1928,7 +1736,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /connections/{connectionId} (the `DeleteExportConnection` operationId).
-	DeleteExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, params *DeleteExportConnectionParams, reqEditors ...RequestEditorFn) (*DeleteExportConnectionResponse, error)
+	DeleteExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*DeleteExportConnectionResponse, error)
 
 	// GetExportConnectionWithResponse Get ExportConnection
 	//
@@ -1937,7 +1745,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /connections/{connectionId} (the `GetExportConnection` operationId).
-	GetExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, params *GetExportConnectionParams, reqEditors ...RequestEditorFn) (*GetExportConnectionResponse, error)
+	GetExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*GetExportConnectionResponse, error)
 
 	// GetExportConnectionRunsWithResponse Get ExportConnection Runs
 	//
@@ -1969,7 +1777,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-	CreateExportConnectionRunWithBodyWithResponse(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error)
+	CreateExportConnectionRunWithBodyWithResponse(ctx context.Context, connectionID ConnectionID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error)
 
 	// CreateExportConnectionRunWithResponse Create ExportConnection Run
 	//
@@ -1992,7 +1800,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-	CreateExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error)
+	CreateExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error)
 
 	// GetExportConnectionRunWithResponse Get ExportConnection Run
 	//
@@ -2001,7 +1809,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
-	GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error)
+	GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error)
 
 	// GetFileWithResponse Get file
 	//
@@ -2012,7 +1820,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
-	GetFileWithResponse(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+	GetFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
 
 	// DownloadFileWithResponse Download file
 	//
@@ -2028,7 +1836,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
-	DownloadFileWithResponse(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+	DownloadFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
 }
 
 // GetAuthorizationInformationResponse429Headers the declared response headers of an HTTP 429 response for GetAuthorizationInformation
@@ -2047,6 +1855,8 @@ type GetAuthorizationInformationResponse struct {
 	JSON422 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetAuthorizationInformationResponse429Headers
 }
@@ -2069,6 +1879,11 @@ func (r GetAuthorizationInformationResponse) GetJSON422() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetAuthorizationInformationResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAuthorizationInformationResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2120,6 +1935,8 @@ type GetExportConnectionsResponse struct {
 	JSON422 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetExportConnectionsResponse429Headers
 }
@@ -2152,6 +1969,11 @@ func (r GetExportConnectionsResponse) GetJSON422() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetExportConnectionsResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetExportConnectionsResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2199,6 +2021,8 @@ type CreateExportConnectionResponse struct {
 	JSON422 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateExportConnectionResponse429Headers
 }
@@ -2221,6 +2045,11 @@ func (r CreateExportConnectionResponse) GetJSON422() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateExportConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateExportConnectionResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2270,6 +2099,8 @@ type DeleteExportConnectionResponse struct {
 	JSON422 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteExportConnectionResponse429Headers
 }
@@ -2297,6 +2128,11 @@ func (r DeleteExportConnectionResponse) GetJSON422() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteExportConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteExportConnectionResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2346,6 +2182,8 @@ type GetExportConnectionResponse struct {
 	JSON404 *ConnectionNotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetExportConnectionResponse429Headers
 }
@@ -2373,6 +2211,11 @@ func (r GetExportConnectionResponse) GetJSON404() *ConnectionNotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetExportConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetExportConnectionResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2422,6 +2265,8 @@ type GetExportConnectionRunsResponse struct {
 	JSON404 *ConnectionNotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetExportConnectionRunsResponse429Headers
 }
@@ -2449,6 +2294,11 @@ func (r GetExportConnectionRunsResponse) GetJSON404() *ConnectionNotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetExportConnectionRunsResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetExportConnectionRunsResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2510,6 +2360,8 @@ type CreateExportConnectionRunResponse struct {
 	JSON422 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *CreateExportConnectionRunResponse202Headers
 	// Headers303 the parsed response headers for an HTTP 303 response
@@ -2546,6 +2398,11 @@ func (r CreateExportConnectionRunResponse) GetJSON422() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateExportConnectionRunResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateExportConnectionRunResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2595,6 +2452,8 @@ type GetExportConnectionRunResponse struct {
 	JSON404 *ErrorResponse
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetExportConnectionRunResponse429Headers
 }
@@ -2622,6 +2481,11 @@ func (r GetExportConnectionRunResponse) GetJSON404() *ErrorResponse {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetExportConnectionRunResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetExportConnectionRunResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2671,6 +2535,8 @@ type GetFileResponse struct {
 	JSON404 *FileNotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetFileResponse429Headers
 }
@@ -2698,6 +2564,11 @@ func (r GetFileResponse) GetJSON404() *FileNotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GetFileResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFileResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2750,6 +2621,8 @@ type DownloadFileResponse struct {
 	JSON404 *FileNotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
 	// Headers302 the parsed response headers for an HTTP 302 response
 	Headers302 *DownloadFileResponse302Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -2774,6 +2647,11 @@ func (r DownloadFileResponse) GetJSON404() *FileNotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DownloadFileResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DownloadFileResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -2844,8 +2722,8 @@ func (c *ClientWithResponses) GetExportConnectionsWithResponse(ctx context.Conte
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections (the `CreateExportConnection` operationId).
-func (c *ClientWithResponses) CreateExportConnectionWithBodyWithResponse(ctx context.Context, params *CreateExportConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error) {
-	rsp, err := c.CreateExportConnectionWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateExportConnectionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error) {
+	rsp, err := c.CreateExportConnectionWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2859,8 +2737,8 @@ func (c *ClientWithResponses) CreateExportConnectionWithBodyWithResponse(ctx con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections (the `CreateExportConnection` operationId).
-func (c *ClientWithResponses) CreateExportConnectionWithResponse(ctx context.Context, params *CreateExportConnectionParams, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error) {
-	rsp, err := c.CreateExportConnection(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) CreateExportConnectionWithResponse(ctx context.Context, body CreateExportConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionResponse, error) {
+	rsp, err := c.CreateExportConnection(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2874,8 +2752,8 @@ func (c *ClientWithResponses) CreateExportConnectionWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /connections/{connectionId} (the `DeleteExportConnection` operationId).
-func (c *ClientWithResponses) DeleteExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, params *DeleteExportConnectionParams, reqEditors ...RequestEditorFn) (*DeleteExportConnectionResponse, error) {
-	rsp, err := c.DeleteExportConnection(ctx, connectionID, params, reqEditors...)
+func (c *ClientWithResponses) DeleteExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*DeleteExportConnectionResponse, error) {
+	rsp, err := c.DeleteExportConnection(ctx, connectionID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2889,8 +2767,8 @@ func (c *ClientWithResponses) DeleteExportConnectionWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /connections/{connectionId} (the `GetExportConnection` operationId).
-func (c *ClientWithResponses) GetExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, params *GetExportConnectionParams, reqEditors ...RequestEditorFn) (*GetExportConnectionResponse, error) {
-	rsp, err := c.GetExportConnection(ctx, connectionID, params, reqEditors...)
+func (c *ClientWithResponses) GetExportConnectionWithResponse(ctx context.Context, connectionID ConnectionID, reqEditors ...RequestEditorFn) (*GetExportConnectionResponse, error) {
+	rsp, err := c.GetExportConnection(ctx, connectionID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2933,8 +2811,8 @@ func (c *ClientWithResponses) GetExportConnectionRunsWithResponse(ctx context.Co
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-func (c *ClientWithResponses) CreateExportConnectionRunWithBodyWithResponse(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error) {
-	rsp, err := c.CreateExportConnectionRunWithBody(ctx, connectionID, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateExportConnectionRunWithBodyWithResponse(ctx context.Context, connectionID ConnectionID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error) {
+	rsp, err := c.CreateExportConnectionRunWithBody(ctx, connectionID, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2962,8 +2840,8 @@ func (c *ClientWithResponses) CreateExportConnectionRunWithBodyWithResponse(ctx 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{connectionId}/runs (the `CreateExportConnectionRun` operationId).
-func (c *ClientWithResponses) CreateExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, params *CreateExportConnectionRunParams, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error) {
-	rsp, err := c.CreateExportConnectionRun(ctx, connectionID, params, body, reqEditors...)
+func (c *ClientWithResponses) CreateExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, body CreateExportConnectionRunJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExportConnectionRunResponse, error) {
+	rsp, err := c.CreateExportConnectionRun(ctx, connectionID, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2977,8 +2855,8 @@ func (c *ClientWithResponses) CreateExportConnectionRunWithResponse(ctx context.
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
-func (c *ClientWithResponses) GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, params *GetExportConnectionRunParams, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error) {
-	rsp, err := c.GetExportConnectionRun(ctx, connectionID, runID, params, reqEditors...)
+func (c *ClientWithResponses) GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error) {
+	rsp, err := c.GetExportConnectionRun(ctx, connectionID, runID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2994,8 +2872,8 @@ func (c *ClientWithResponses) GetExportConnectionRunWithResponse(ctx context.Con
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /files/{fileId} (the `GetFile` operationId).
-func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, fileID FileID, params *GetFileParams, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
-	rsp, err := c.GetFile(ctx, fileID, params, reqEditors...)
+func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
+	rsp, err := c.GetFile(ctx, fileID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3016,8 +2894,8 @@ func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, fileID Fi
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
-func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, fileID FileID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
-	rsp, err := c.DownloadFile(ctx, fileID, params, reqEditors...)
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, fileID, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3065,6 +2943,13 @@ func ParseGetAuthorizationInformationResponse(rsp *http.Response) (*GetAuthoriza
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -3140,6 +3025,13 @@ func ParseGetExportConnectionsResponse(rsp *http.Response) (*GetExportConnection
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -3199,6 +3091,13 @@ func ParseCreateExportConnectionResponse(rsp *http.Response) (*CreateExportConne
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -3270,6 +3169,13 @@ func ParseDeleteExportConnectionResponse(rsp *http.Response) (*DeleteExportConne
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -3337,6 +3243,13 @@ func ParseGetExportConnectionResponse(rsp *http.Response) (*GetExportConnectionR
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -3403,6 +3316,13 @@ func ParseGetExportConnectionRunsResponse(rsp *http.Response) (*GetExportConnect
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -3483,6 +3403,13 @@ func ParseCreateExportConnectionRunResponse(rsp *http.Response) (*CreateExportCo
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -3571,6 +3498,13 @@ func ParseGetExportConnectionRunResponse(rsp *http.Response) (*GetExportConnecti
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -3638,6 +3572,13 @@ func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	switch {
@@ -3700,6 +3641,13 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 

@@ -71,7 +71,7 @@ func pagingLinks(base string, skip, size, total int) *api.PagingLinks {
 
 // CreateExportConnection creates a connection: 201 with it, 422 for a body
 // that breaks the contract.
-func (h service) CreateExportConnection(w http.ResponseWriter, r *http.Request, _ api.CreateExportConnectionParams) {
+func (h service) CreateExportConnection(w http.ResponseWriter, r *http.Request) {
 	body, details := readBody(r, connectionCreateBody)
 	if len(details) > 0 {
 		invalidRequest(w, r, details...)
@@ -119,7 +119,7 @@ func (h service) GetExportConnections(w http.ResponseWriter, r *http.Request, pa
 
 // DeleteExportConnection deletes a connection: 204, or 409 while it has an
 // active run.
-func (h service) DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, _ api.DeleteExportConnectionParams) {
+func (h service) DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID) {
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}
@@ -142,7 +142,7 @@ func (h service) DeleteExportConnection(w http.ResponseWriter, r *http.Request, 
 }
 
 // GetExportConnection answers one connection.
-func (h service) GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, _ api.GetExportConnectionParams) {
+func (h service) GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID) {
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}
@@ -196,7 +196,7 @@ func (h service) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request,
 // iModel's active run when there is one, whichever of the iModel's
 // connections created it; 409 within the processing window of the iModel's
 // last accepted create; 422 for a body that breaks the contract.
-func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, _ api.CreateExportConnectionRunParams) {
+func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID) {
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}
@@ -248,7 +248,7 @@ func (h service) redirect(w http.ResponseWriter, r *http.Request, status int, co
 }
 
 // GetExportConnectionRun answers one run of a connection.
-func (h service) GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, runID string, _ api.GetExportConnectionRunParams) {
+func (h service) GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID api.ConnectionID, runID string) {
 	if !h.mayUse(w, r, connectionID) {
 		return
 	}

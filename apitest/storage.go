@@ -115,7 +115,7 @@ type storageService struct{ s *Server }
 var _ storageserver.ServerInterface = storageService{}
 
 // GetFile answers a file's metadata, or 404 FileNotFound.
-func (h storageService) GetFile(w http.ResponseWriter, _ *http.Request, fileID api.FileID, _ api.GetFileParams) {
+func (h storageService) GetFile(w http.ResponseWriter, _ *http.Request, fileID api.FileID) {
 	f := h.s.findFile(fileID)
 	if f == nil {
 		writeError(w, http.StatusNotFound, "FileNotFound", msgFileNotFound)
@@ -126,7 +126,7 @@ func (h storageService) GetFile(w http.ResponseWriter, _ *http.Request, fileID a
 
 // DownloadFile answers 302 with a signed link to the file's content on the
 // blob origin, or 404 FileNotFound.
-func (h storageService) DownloadFile(w http.ResponseWriter, _ *http.Request, fileID api.FileID, _ api.DownloadFileParams) {
+func (h storageService) DownloadFile(w http.ResponseWriter, _ *http.Request, fileID api.FileID) {
 	f := h.s.findFile(fileID)
 	if f == nil {
 		writeError(w, http.StatusNotFound, "FileNotFound", msgFileNotFound)

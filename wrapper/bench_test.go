@@ -172,7 +172,7 @@ func BenchmarkCreateRun(b *testing.B) {
 		{"generated", func(b *testing.B, base string) func(*testing.B) {
 			gc := generatedClient(b, base)
 			return func(b *testing.B) {
-				resp, err := gc.CreateExportConnectionRunWithResponse(ctx, "c1", nil, benchRequest())
+				resp, err := gc.CreateExportConnectionRunWithResponse(ctx, "c1", benchRequest())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -206,7 +206,7 @@ func BenchmarkGetRun(b *testing.B) {
 		{"generated", func(b *testing.B, base string) func(*testing.B) {
 			gc := generatedClient(b, base)
 			return func(b *testing.B) {
-				resp, err := gc.GetExportConnectionRunWithResponse(ctx, "c1", "r1", nil)
+				resp, err := gc.GetExportConnectionRunWithResponse(ctx, "c1", "r1")
 				if err != nil || resp.JSON200 == nil {
 					b.Fatal(err)
 				}

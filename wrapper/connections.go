@@ -22,7 +22,7 @@ func (c *Client) CreateConnection(ctx context.Context, req api.ExportConnectionC
 	if err != nil {
 		return nil, fmt.Errorf("createExportConnection: encoding the body: %w", err)
 	}
-	built, err := api.NewCreateExportConnectionRequestWithBody(c.baseURL+"/", nil, "application/json", nil)
+	built, err := api.NewCreateExportConnectionRequestWithBody(c.baseURL+"/", "application/json", nil)
 	if err != nil {
 		return nil, fmt.Errorf("createExportConnection: %w", err)
 	}
@@ -41,7 +41,7 @@ func (c *Client) GetConnection(ctx context.Context, connectionID string) (*api.E
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return nil, err
 	}
-	built, err := api.NewGetExportConnectionRequest(c.baseURL+"/", connectionID, nil)
+	built, err := api.NewGetExportConnectionRequest(c.baseURL+"/", connectionID)
 	if err != nil {
 		return nil, fmt.Errorf("getExportConnection: %w", err)
 	}
@@ -77,7 +77,7 @@ func (c *Client) DeleteConnection(ctx context.Context, connectionID string) erro
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return err
 	}
-	built, err := api.NewDeleteExportConnectionRequest(c.baseURL+"/", connectionID, nil)
+	built, err := api.NewDeleteExportConnectionRequest(c.baseURL+"/", connectionID)
 	if err != nil {
 		return fmt.Errorf("deleteExportConnection: %w", err)
 	}

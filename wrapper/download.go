@@ -99,7 +99,7 @@ func (c *Client) GetFile(ctx context.Context, fileID string) (*api.StorageFile, 
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
 	}
-	built, err := api.NewGetFileRequest(c.storage.url+"/", fileID, nil)
+	built, err := api.NewGetFileRequest(c.storage.url+"/", fileID)
 	if err != nil {
 		return nil, fmt.Errorf("getFile: %w", err)
 	}
@@ -151,7 +151,7 @@ func (c *Client) checkStorage(name, id string) error {
 // Location, which is never followed automatically and is checked by
 // blobURL before anything is sent to it.
 func (c *Client) downloadLink(ctx context.Context, fileID string) (*url.URL, error) {
-	built, err := api.NewDownloadFileRequest(c.storage.url+"/", fileID, nil)
+	built, err := api.NewDownloadFileRequest(c.storage.url+"/", fileID)
 	if err != nil {
 		return nil, fmt.Errorf("downloadFile: %w", err)
 	}

@@ -15,7 +15,7 @@ func TestRunsURLMatchesTheContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range []string{"c1", "a/b", "a?b#c", "100%", "a b", "é", "..a", "VRZHoBhrnkGrAev0-_-d_xwvyrzjgaVGka5wU967Q7M"} {
-			want, err := api.NewCreateExportConnectionRunRequestWithBody(c.baseURL+"/", id, nil, "application/json", nil)
+			want, err := api.NewCreateExportConnectionRunRequestWithBody(c.baseURL+"/", id, "application/json", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

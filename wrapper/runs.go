@@ -212,7 +212,7 @@ func (c *Client) RunRefFor(connectionID, runID string) (RunRef, error) {
 	if err := validateIDs("connectionID", connectionID, "runID", runID); err != nil {
 		return RunRef{}, err
 	}
-	req, err := api.NewGetExportConnectionRunRequest(c.baseURL+"/", connectionID, runID, nil)
+	req, err := api.NewGetExportConnectionRunRequest(c.baseURL+"/", connectionID, runID)
 	if err != nil {
 		return RunRef{}, err
 	}

@@ -30,22 +30,22 @@ type ServerInterface interface {
 	GetExportConnections(w http.ResponseWriter, r *http.Request, params GetExportConnectionsParams)
 	// CreateExportConnection Create ExportConnection
 	// (POST /connections)
-	CreateExportConnection(w http.ResponseWriter, r *http.Request, params CreateExportConnectionParams)
+	CreateExportConnection(w http.ResponseWriter, r *http.Request)
 	// DeleteExportConnection Delete ExportConnection
 	// (DELETE /connections/{connectionId})
-	DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params DeleteExportConnectionParams)
+	DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID)
 	// GetExportConnection Get ExportConnection
 	// (GET /connections/{connectionId})
-	GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params GetExportConnectionParams)
+	GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID)
 	// GetExportConnectionRuns Get ExportConnection Runs
 	// (GET /connections/{connectionId}/runs)
 	GetExportConnectionRuns(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params GetExportConnectionRunsParams)
 	// CreateExportConnectionRun Create ExportConnection Run
 	// (POST /connections/{connectionId}/runs)
-	CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params CreateExportConnectionRunParams)
+	CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID)
 	// GetExportConnectionRun Get ExportConnection Run
 	// (GET /connections/{connectionId}/runs/{runId})
-	GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string, params GetExportConnectionRunParams)
+	GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -77,27 +77,6 @@ func (siw *ServerInterfaceWrapper) GetAuthorizationInformation(w http.ResponseWr
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "redirectUrl", Err: err})
 		}
 		return
-	}
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,27 +138,6 @@ func (siw *ServerInterfaceWrapper) GetExportConnections(w http.ResponseWriter, r
 		return
 	}
 
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetExportConnections(w, r, params)
 	}))
@@ -194,35 +152,8 @@ func (siw *ServerInterfaceWrapper) GetExportConnections(w http.ResponseWriter, r
 // CreateExportConnection operation middleware
 func (siw *ServerInterfaceWrapper) CreateExportConnection(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateExportConnectionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateExportConnection(w, r, params)
+		siw.Handler.CreateExportConnection(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -247,32 +178,8 @@ func (siw *ServerInterfaceWrapper) DeleteExportConnection(w http.ResponseWriter,
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeleteExportConnectionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteExportConnection(w, r, connectionID, params)
+		siw.Handler.DeleteExportConnection(w, r, connectionID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -297,32 +204,8 @@ func (siw *ServerInterfaceWrapper) GetExportConnection(w http.ResponseWriter, r 
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetExportConnectionParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetExportConnection(w, r, connectionID, params)
+		siw.Handler.GetExportConnection(w, r, connectionID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -376,27 +259,6 @@ func (siw *ServerInterfaceWrapper) GetExportConnectionRuns(w http.ResponseWriter
 		return
 	}
 
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetExportConnectionRuns(w, r, connectionID, params)
 	}))
@@ -423,32 +285,8 @@ func (siw *ServerInterfaceWrapper) CreateExportConnectionRun(w http.ResponseWrit
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateExportConnectionRunParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.CreateExportConnectionRun(w, r, connectionID, params)
+		siw.Handler.CreateExportConnectionRun(w, r, connectionID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -482,32 +320,8 @@ func (siw *ServerInterfaceWrapper) GetExportConnectionRun(w http.ResponseWriter,
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetExportConnectionRunParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetExportConnectionRun(w, r, connectionID, runID, params)
+		siw.Handler.GetExportConnectionRun(w, r, connectionID, runID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -654,122 +468,136 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxu3suBfQc2eKtlZkiIp6ulKnVJkK5e5ju0jycnuRi4TnAFJRENgDoARxaT037e6gXmDFCnJzuNc",
-	"f3BRM3h0Nxr9Qjfm9yCU80QKJowOTn4P2B2dJzHD36EUgoWGSwF/6XQ+p2oZnASngrC7RCpDSi1awS2N",
-	"U9bs9znm4gbH4z/KiMXwa6bYJDgJZsYk+mR3lya8M2bCxGzZCeV8l8+hod7dj8aD/lGv32bj8VF7EO4f",
-	"tY+P6KDdZ5QeH7NudDQ+CO5bAb9acLHJuGbBhd4dmM2Gjak2F+kmA1ty7BaI691J2O8fRN2o3TsYHLYH",
-	"R9Fh+yjs9dqT3uRwMOlHx0fdo12VCr0bsYO1LQf7/b3g/r4V0NTMmDA8pDDF1TJhwUnwUTMVtIKI6ySm",
-	"y3d0Dg/3ukHLkXsYBSfBYTSO9vd6Ufvg+OCwPTgc99tHx4P9Nj3s9+lg75BGhzRwdNyqA7TdBNPgHhAo",
-	"6PNOmnOZiqjKWGf5eyKkIRNsUWIsppRUlsMiVmmfj9cK5kxrOoXXF+zfKdOGRaQ0MNc4Nr2lPKbjmHUs",
-	"aFzodDLhIWfCfGBqzrWGZazCNyw1Ikmp1RoYhysGLgN6NWMk1UyRGdWEr5iETKQiZsaIytGSCVPICw4J",
-	"ldZ3KoHdHTNoDC9LcLq2xZLguo/DvaMwOqLtSXQ8aQ/oeNI+ptFhuxvujfei/tFhv8uCVsBE9JoadsWR",
-	"2/rdfrfd67b7g6tu/2RweNLb6wx63eODg4P/lzEJ7bFwHIVH4WBy0Dvc63YHk+PJ0VHvuDeg+4fh/n6v",
-	"R/cO+uOgFfwqxzo4+eX39bMMfLNEBxvPophOYxOcBB+oMpzGl2kYMg3rog1VZvOJtaHGMqOjdNAKDNU3",
-	"j8Ah552x4tGUvbnj5gy5qH3Y7fZbQUgFbPdzfhecTGisGTwybCpxsaWZWVHAdKh4YuVvcE55zCJiZCaz",
-	"lzJVZMKB8ytt/5st8+ZX8g02xhaG8lgHJ8EbgI6wOw5yPwI+DBm/ZRGZKDknFmSyUDRJmOqQ17affeme",
-	"npCdnU6Gp8UsuDp98/m7i58/97pdEFo341NleBizt1zcBCdBZZ8UuEgVzpg2ihqGuJBESVg+LqYwQTKj",
-	"GjpYlD9DC1ippTZsDpjgY6ZAyNsm71OTpOacxwy3wYTu9bp0cNSOjo7D9uB4j7aPev1B+6g76B7QcHAw",
-	"OTjIxd/+9jxXMJtiRi1PjWHzBBRw9xnY7/7T/acvyt/3KGxmjEZMoYR8K61Kgt9V7rtCeaVlqkJGYtes",
-	"Q4aGzOmSjOFlTA2/ZbCoJeFGPl68RU6x5sh2qncTIWZV7xZSCQDjikXBiVEpawU6nLE5BYwnUs0pUDpV",
-	"vK3YhCkmQuA3YzW0NoqLKWrwC1jt9ukEeK9Bq3fpfMwUkROiWShFpIEmC8oNSYXhMQljVAlcExrHcmE3",
-	"wpzeMDKXKqecrpBtr7sR5FyYvT5sNS74PJ0jHzrouTBsClsF4E+oonNm3LKfhiFLTBORS2YMF1MAjyZJ",
-	"7OyV3VsR5SuHllg7iakBGDq3vf/9q7bKWbFQzudMRCyqMsB2Q8HuBFgslwatQFjLyMFcpkLEJtRula2n",
-	"aK7wWUWf1ikzjGB5gc8bBnQV2Y1sKodiQs2sQLCi0Nct/pyLt0xMzSw46fkwyYThahxQ8HJB0Gwkl0Yq",
-	"OmUtQjWhBDTgjiajpngdEYBUE26qKF/93x/0h3fdO3Pz8zDqLj+q/3NzuZ+82z/9129pGsfDm7vf9ulr",
-	"8fqHy6Ef84kF+Ck4X97wxC/ERL45uWFz3Jr6hidkzCaw+YAcCZ0ygsK1uge7Dtp/p0wtC3D/Af2Dx2/H",
-	"VnAlNwdWMZMqQaghc6lNh0AzzdQtDxmKYvd+whZMVaDfXwW+kZtC3/MLE8V0IoW2vuaZ1zUIpTBMoIgp",
-	"703cfSud1fIA/7B+2//aLbzc3azXrqcLwFWg5Ott3+pdtIYuHAoWofpCoDSzDQgXEUDPNDEzapBfdMJC",
-	"PuEsKkmBwu/pgHFyLtWYRxETWxJjjTezliKr+n0tsqATFElmfbQZvbVqDTbzFq4Q7Az5IxVL5wDqzann",
-	"8+AuqGFv+ZybN3chYxGLGr6b08wa/qvoYsBK5Op6vCQGsD/9MMwxCFOloJvhdsOafLjOV2XGL4RCxUys",
-	"WT8+hFzr3XJTROejoKmZScV/Y9HTlvO/cApvwMC+IqduJhySLKgudiWouxLjdcgpWtUkYoKDwfK1liwz",
-	"k2Ma3mhyS2MekWp4iISKRfAnjXUOppE3TJA5n84M4jRmTIDrdMsjFrUI1zrNFhlcOSmm9plqrdqVOpQJ",
-	"00SqHCS3hGTBFKiWGPRClTTIDG+yZaFRxAFgGn9QsIsNBxlmNXeVImdSGMqFJrikhAurcpzxlJR6Z4td",
-	"V47vBQMOpaj6mGpHbMIFYMEMPLfjQlfU4DX7oOQLN8ZNLAaEKkWXMBTuISfhQzswjokKeSPecA40zOsA",
-	"wcHh75xj63Ccklk6p6KtGI3oOIZ1ShSDTW15IjM+YXwvhoaqKTN+q8K+a4wh0hgDadmaNa2qwh77xa5L",
-	"gcGnvL0c/8pCAzBUsPeg6CHtV1r//wC65xJp5c50gacqnN/zWwZS0MV8pCJUOHKivJIhaomILGbgNMyo",
-	"iGJ0Ecuy9J00zDa36kOTHz9eXpF3768I1Tqdu5fslqklmdhYUCZ1FjyOQZJFachgbouWJRrXxO6sFsng",
-	"oXGcEbTgm0K4O6GLg44ZEVK0gdzo2+SLgHYzSsNEsVsmwAwxFaFtA2MMEA2l0EalobFubZVZcxX1oFBo",
-	"rKvtCsvJDbpRNkqXL6Nnnat6om3f1xnv55nUrKxDiEqFztV7YbCmGgOJTICl/0t2HHFpXYsyYKdV9YTH",
-	"F56dQMvKt12S8T4YmZkxa4RkvsxMxhH4n4pNFNMzp/EyUwXsyyb5ixOqdfRfCVjbdm8Fd+2pbDv36C0+",
-	"u28FXANJTivGS22Pq5SRxYwJS+KQCuC5OY0YkSIHe0eTMZvReFKSH2MpY0YFMkWZzIXxMizRbwUrrMPJ",
-	"R3KFsbrcGmuSszLoRxU/RFiYajMUyFtH6S0QUSWBVhPalWnWWhOV4YdVnnwUzzT28coZPm1Cl3Xbnd2x",
-	"MM1IgXEun5KRqQnl3GlHlYoW+VWOUVxSffOKjD6KiBnwwASLRi4gyY0mGB0mXJNRHh8eVeRBqR/IhTwK",
-	"bcVZqxmevrzhSYKNz6gIWRzj7ys+Z9H71FREXYYZ4A+YecRJgb2LY/s5uokz4MQF4hjzCeuQ9yJelrGE",
-	"BhYzGpcxfifNpaHKHgQNIzx5+Jlyw8X0SlqQK4/Q1QGCWEjFNGgF5zAo/83+UT5Y+lfKUhb5iXCJCHpp",
-	"kEhl2tVj+dpe8BzpIy8IYo+RHys1G3Ovl5a+I+6Ht1hdm93XzsMbkXZqOb2qyryGWXGIvjoOWlCo2T07",
-	"UV/TG6OnxThkzGIppuCs+YdcO9padO7LbIOrfVZO4PCIjvrihYq5XbSFcQjyZSwj9IvOcABipz+rANsU",
-	"uX9RTigOWzs2DLo25lzWAvkcn9asFHlhifhysyVboclxy1kLlZY3vZEo8ywkLfsbOZSKyEpDqg1Iy+aS",
-	"Ffk9D6v7UtLOJo1LqThbmRJN4q00IZqUW2M61Jil7nuWBe1W0tHjt+Wv1vLEeguggVn6yK08PD8jt0xp",
-	"VA/Wmd4Znp8NOns75IX98fn09ev+yxY+79/t7eS/yNlPpN/pugcDcvET6XX6O4RP3G6BTQ5aFV7veLyk",
-	"vBECHcfvJ5hisQGBrSz4VMfGkRHelrHZwRgyn4Q/WUw3n45PwrYjj2e6r0k8TGlKUmMjU5uqaeAL7NaW",
-	"rt99K5B4eLf9QLZfMVLdcy2Wcz1np1tKPL124+IpnZyUNrB+rG2T0CkX0/UGTWkav+FdapBHKwDGjYOF",
-	"HhlSjxiulCl6Len1JlLlVzn2x9nQlnbexEoZKdWVN/yA3FzVy1K1iGYMtg6RccQUusteVV1JuvIY/Nbc",
-	"AgDzPIP89DKihrUN9HwwxPaQLfarHHvBK/yw9eta89vuG6k7a1HT1gl5PHK5w7QZlLb5fZ781lhSeFwj",
-	"zTYMDsN6WbvGvz/I8Rp2dWmPTXZVaebweFMzVmn44YbWuA0spuIh634z1oWBvijruj3b6GVzM+v9fpBj",
-	"Xeu5zcqCCPGccnz5bQJk/IO2SZNvL1Kxnm9rmnk7w+3nGcXUMTscizrkuyVxmU9Ii5gapk1hn9jVXMxk",
-	"zFaGAMIZFVOmmfHtgrPsJRlGYKbkJzZ5L4ygSDJm20Ll3KwsPJ/39p7Z0CThYroqm+mjZqr92h0DubY2",
-	"sWkYYdgYjDYnEV64FCc8/XZh2lTbPDxrTe9OmcHe+mUZlVaOU2WGDH4YYx3s0Pi7WI5dLHVTBC5PLz+q",
-	"uIZEhwwneIxbZJ+Mnw6n9Vq1T6LkgsHWdBS+8avSxO5MB5t0yBULZ0LGcrrEkxXOFuSFZZpYTmG4fre/",
-	"3+712v2DlxVZ0wSMi6F92avJl6q5Zt3u12ixaXrLop84W/jY5TJ7SQpZmTN28bLO1S/waKtNzqUiO+5s",
-	"ZIc0QxwtHLAYZ55qAyPpGVUserlJRAfM5SEICpJZ7OuFSs1K31aqMJf8ZochU8k0RgoWTt7csMQ0BccE",
-	"DTgfgc+taTfETaWNrA6P7LjpNsSR6hsxz1vMmBrniIhLg1FSZj1L54NANi/jx6XE5808xLxH0z3Msqir",
-	"/ujHyzcXn797+/67z5dX7y9Ov3+zQ5CJ3B8dC8ZUX1LtlQ9OChhJ0iSWNCqTE7YTEsNIewCFIjcDg9ut",
-	"C8D4oIBV3oHN8lZO9Q601sxPJTvbYwB8LHArzO4kpiF7D4sL6sCbuGxzJbGhBQRZAeEAQarpnBFbnuY7",
-	"h7PSAwiycnBo4FCZIg5FpHDNqV5pc9tc2g139zpP2OuXqVRs7uI3PEt49skL9QaeJLhzG7numd/3pXx2",
-	"GH9FKUP6RC8difaAe47Te6m4kUOOfpLXxUkFx4yIhVQ31jV3blgtzraRC4JnZE/0QTbKe4CJ2rblinKd",
-	"1W6MSwiJ/KnqjzheAWCe2aevVQDV5/4vuSBzKpYEiKoL0i+oJtCV1xYgy76uZ1xv7hXh8H8at+gK2HkN",
-	"t3vDR+VjHatDQFEUNXBGdsjow+tzPMSlxGxpcGZHvcPzs6AVfHh97tmuq/JbyiHiJqOVi0MqEd0WKeLR",
-	"uVn4TEHkGkqDzl7QCmyP/Ifrav/OepbRBhcji5f7LCUs5/PkzS0TpuBlUw7ZmmufGHbFYevP0rB7CUAs",
-	"KPQwUryyeO39ShOsVTLASBarzG2TKp+9di4OrGRuPJVt2ApLNeYKWkH2q4xMBrSH1BUVt+LcD6vtnA7L",
-	"T/YE49PZWKZKvyIjwe6M3R5jTAp3ISw8/cs0X3W9oMem53mwzTZtq1k82frg7wMSYfVpX0mreCTh0lUw",
-	"kYhH1ltOw5D5Uvfqlbq/N46YsnLZSuEXU1nF6itMI2RYWkD2+mTMbflQWaAfDLwCvVwOvC43DqsqwFGa",
-	"8DsblqQua69pvxb1xI14jnvzcDJrpZ83XjGhIaxO6c1Wo2Kpcn3g/2Y5aKl/ju1yurMC5jJgNgGU3fn9",
-	"nFJZc4N4ZQ5YiWKt+Nm3dTH3jtwIuYhZNGVkTDUj1PYidCxTU8zxKiuyBdNiuV1G8+UM5Jd7/TDkruDa",
-	"J6zxFYxQlGiXcmhnNEmYYBHh/uXJarZ9I9t3Gw9Wkg5gVJAsA60mG1DihKniZnkJ0sXuc0lTM+tXMvD8",
-	"Kw38XS571WSKjt8NE5osuJkhvJV0PysfporaiplJLBfNrMNstmZ2ZV4azee6UhrtTh/yLESsgcd6DczW",
-	"qBS1utJYrbNCbGspf3CvQU9pjDUgJpvNi00t3R2JkYgYEsBfZ5jmfVYkGfu8ZpvX+yBFXQFTOWO5SdHQ",
-	"N+GfgiT2DpKJzGqbaIi61LmmFjCW3cmQVuaK2C2LQSdVZqQJz7zO3YZQdkaqLvL7yAtKIj7lhsYEJrP+",
-	"4TjlccTFtEWSmIIRoIiSNHoJFBmen7Vcxvy1GNPwZqqwbpGcltYCK5aoIN80DtW+yaoE3PxShDb8Ka5F",
-	"1vEbcIW/sdKHlju/IoyGMzy/ASPGChYWEaqXIpwpKWSq46U1bPS1kGOs98BQdyLjovIgFViMnJd1jTK7",
-	"auTKmPKDPJu2FtI47lyLa4HFWZEM07kryVeslOFv06qg3+mH4Y4mSTqOeUjyuwHQgNJYhHstqk9hwutg",
-	"RZYcuUjFdYDHJiD+7K0KAKFKzQzoeS1stUVeDAmwvsHYev6MGHoDi0LGjCqwEDBDPt9Ho+omGNkKrw5x",
-	"Rf3XYmRL6E+2rO0f1Yv7r8WZjOMs0wBxRyBG/zAyGeHajbBG2v4OqVJLMrJRntGrvEQEfKFrQREmQl0R",
-	"Nv+NEensH2qXFnwlqm8Ynup0SFYaSsZsKUVUEiE7+loo8HRjPueuqpEKvWCKDPrHDsZSfeKIvHD3NbxE",
-	"cp9aY1HrSRrnHKbRwC5HNbnwFse/si74Ql6LzEXIV06TF4ZOySh7AV30qGVtgI8Xb6/FaNUtGdp2Gb20",
-	"shOYBKGQAu2JiOubzjV6E05D1mSdc2pPPwyDVpC7r8FtD4V5wgRNeHAS7HW66Dwm1MxQolYz4GvVHP6K",
-	"JxbHmiy2Lu2ArQn7Gmy/FlnMeDi7FhivE2C4k1NrBi9mMr8CKq/JABILTUZ13TqCVaLXYqzkAtU6yhNb",
-	"JAsSD8TgSLGIKxYabE+BIxZURdqSM187vFbme2ZOV+X5Vy/XWHGKUDTZdRdZ3LcaPvVYyzg1yBGF+V8H",
-	"GwHNSeCuzWnetjJfflQxcFDgvwWghPwTLl74VLsMoN/tblfju64+o4gL+wpTahe7ORXTRhlmfTtgfBpX",
-	"dWtxcMf+mZHgc6rib5t0u/fWAOFp2ubFwhuUt3griPPSIbq61uW+FQy6vVUQ5OuyW6nAhk79/tMKsYcC",
-	"65ZX7QgnoctXUP1S7/sT3mZWLuEuMWQeJqOuQDoLG7laS8C34F5gwmKYMypARCRMofirXLT2bBXeDom8",
-	"hhENovUL1T9+eKHqlx8gxPmVcN8zQ9bWiNEpULpabBR8gkF2a8mMXvn9lttLAzxX3OhKRUkLVbINQIHm",
-	"NnyOMYmGyKxbQfr5ZGUjc39hyx5LIFPFSMy1qV9HtOkNiR6hyV2+xFOuqnkQ5yuZBBs0wxtvni6ACyGb",
-	"RQG3vjHznxlZvt2EtNdpt9s/QPvw2577w8jk2145YvgVYehWYahn/v7y170H9a9+8einjQX2ukxyj/gu",
-	"DqSbku4JarW793Cn4l4g7DF4miK26/XAFapOQPquT33GK08KQVy+daXznPZGQ52sNTR+5BixvHBy+kMm",
-	"OStUyqRGDnV2pUrF3MjF/p/A1DASldpKzn0eO8OnuTP7olltEMBOTaT2GBVnRSSpWaZaiSM1LQjbtw7K",
-	"o22IT1ZpM22+k9FyezflC8rRxwu6rBjsvnqICjbJfcM06D36ZrYtbmTbgvnXFO6tkDFNHoKNa2kQ/fEe",
-	"UZ1Xn0FA/biRgPrxTyWgXMzVX5HxPEJqRZz1ITFV84V2fy/Xg9xb8RUz320Dr/G5X5Bh5LzEktzMoB0N",
-	"8X5clQoS2pUYM2LHj5rSzk7wvNKusvsH/rM4/5bKwXy8NTR4uJPn7kjsevy03VgMexorRqPlUHzU1WhD",
-	"9V55apu5G3/yU4lnN5FKRJ5RXeWRzh8miFaGZD44WUPKu4TgRfSZOYk9K7KoUmH155BHlpm/qDyyu3dr",
-	"edTyh2K+Z0ZjkMVb0fZgnOUZhUb372cy/AEe3qOk4Jex5Dcw5LdinbPqdl+vYHezBO0HApBZtrZvxz46",
-	"+niRPi0A+XcL221+2/4/baRsvxwq2+8+KV639eT1ufNs/1/+3J9CqZXLB69//v5Rcz/mAyl/xJdR6sD/",
-	"7b/S8Zyf59g64lmtvFkb6rS1N//Jqo84DbBS/9kGT9aBq2JhWAdUvT++cZuWTVHKrRbnipBUpzSOly4D",
-	"CFReltLgjOkiE6qU0HUtzt21qa3ybZTVNIy8UtWWU+afReC6lHnE9bUIaRyz6BVZew5JTCULhBvCdQth",
-	"neJFs9Smu2CtnmALaIDpPguuGSKPxSw0SxArEnLiZRbmsbgUsNkPIGjS7/aJVdcsOrHJbZkPAC6ee4NB",
-	"x1JCK5a88jgmtqIF03vKOXEu0yu/zDuM0wjxaGacJZKL7PMpReoZfr8Li7epuBalmEDmdLI7tHuydJjs",
-	"jJUSoI+jA7hNXHDDYcCTa7HX3SOXjJH3lsraEQGIY6MPD4IHthPCgrk2HTJ0FytQxQjeiWvbzNPY8CTO",
-	"8+gAnvyCearsbafXQnNoSAXD9D0w0eKlq+FRurj0vJryJyIy6B7D/pvEPDTIZBkeOTmQO7w5Of7wsL2M",
-	"4etHiMt3XLnyovI9VEV5Tv1yp8pVDEF3w39B436ER3StXE+QG28OKZc7VCmq33wO3+1TRe34NrAWVT7e",
-	"EptyBXVhf45DB361gtnToFlb7M7z83JgjKU/xUFNt4vS91dWsJaD3bh9nMzSTdn/qiwAyp/tWfHxr3Wf",
-	"dMjbIfh71hLY4pMH1VCovZ01UXKqQLMBGuDLONlg401cFDVZFopnAf0pls//fMMl/4YLKO9UeL+C09n6",
-	"WPvv+wmg5whjo2L8mZvZqUBFOETjoIjmlr9mgxAX9o4/pO30Ktf5qeszUu20bB6sj6s/X6i7ovq/fkZA",
-	"a4swej72AyH0x43+Fw/SZ4eG5Q1VHIt8qQPD7PKuh1zCDeKau7+rNDtFXB/VX3NjnbPfudHkVznWLSxm",
-	"tVrS3tuQf49mk3jnH3gQsOY6klyGZxeRbBvyeDDmn/PNXySP6yJ96DvYF6n48hlc5RvkVV5n5Uvo+mLx",
-	"mS8fnmk9eHdi6culmwd8PZ+1RHHwlOIKEDp4J93u7/YTmShbtkPeuYewo+2nk2yvKglq3wG1l6+406Jq",
-	"yeKK8qTAB+xuJBciljT6M0NdKhrGKVbWt/5SLzL9BKy0srrY03wtMh82h95Vk8J4bq9s9FGIMRdRuW7U",
-	"Ram0LQ90nwnKQjqohjoFL3vOCj0FTPZ6U1ehWr1GdUdX60Wb0co1k9md35zwcd8RamFhWRHrzC86zr40",
-	"XCmgaM6K1Xuez+cuig+SkCQ1lcrB0o2JLzLX9lqMXBxj9PKkGtR0nsaUmcJKyC5DKlf+kasZW8KiXYui",
-	"UBZvIixuKWm52ois2NBW4FqRxxXBij8bIrBRNkeFSq0i7JT/HwAA//8=",
+	"7H3/cxs3sue/gprbKtl7JEVRlCzRtbWlyHZWu46tJ8nJ3YWuEJxpkoiGwDwAI4pJ6X+/6gbmG2dIkZKT",
+	"OPs2P6RkzgBoNBofdDe6e34NQjVPlARpTTD4NYB7Pk9ioL9DJSWEViiJ/zLpfM71MhgEZ5LBfaK0ZaU3",
+	"WsEdj1Oot/spFvKW+hPfqQhi/GumYRIMgpm1iRns7/NEdMYgbQzLTqjm+2KOL5r9o2jc750c9NowHp+0",
+	"++HRSfv0hPfbPeD89BS60cn4OHhoBeJmIeQ2/dqFkGa/b7frNubGXqXbdOzYsV9M3OxPwl7vOOpG7YPj",
+	"/qt2/yR61T4JDw7ak4PJq/6kF52edE/2dSrNfgTHG9/sH/UOg4eHVsBTOwNpRchxiJtlAsEg+GRAB60g",
+	"EiaJ+fIDn+OPh92g5dl9EQWD4FU0jo4OD6L28enxq3b/1bjXPjntH7X5q16P9w9f8egVDzwfd2qA724z",
+	"0+ABJ1Dw54Oy71Qqo6pgnefPmVSWTeiNkmCB1ko7CYug8n7eXyuYgzF8io+v4L9TMBYiVupYGOqb33ER",
+	"83EMHUeakCadTEQoQNpL0HNhDC5jlb6L0kssKb21gcaLNR2XCb2ZAUsNaDbjhok1g7CJ0szOgOl8WioB",
+	"TbLgJ6HT1Z3KcHfHgC/jwxKd/t1iSWjdx+HhSRid8PYkOp20+3w8aZ/y6FW7Gx6OD6PeyateF4JWADJ6",
+	"wy3cCJK2XrfXbR90273+Tbc36L8aHBx2+gfd0+Pj4/+XCQk/gHAchSdhf3J88Oqw2+1PTicnJwenB31+",
+	"9Co8Ojo44IfHvXHQCn5WYxMMfvx18yj9plGi461H0WDS2AaD4JJrK3h8nYYhGFwXY7m22w9sLLdOGD2n",
+	"g1Zgubl9whxy2RlrEU3h7b2w5yRF7Vfdbq8VhFzidn8n7oPBhMcG8CcLU0WLrezMQQGYUIvE4W/wjosY",
+	"ImZVhtlLlWo2ESj5lXf/Bcv89Rv1ll6mNywXsQkGwVukjsG9QNyPUA5DEHcQsYlWc+ZIZgvNkwR0h71x",
+	"7dxD/+uA7e11snm6mQU3Z29/+ubqh58Oul0ErdvxmbYijOG9kLfBIKjsk2IuSoczMFZzCzQXlmiFyyfk",
+	"FAdIZtxgAzfln/ANXKmlsTDHmdDPoBHk3SsfU5uk9p2IgbbBhB8edHn/pB2dnIbt/ukhb58c9Prtk26/",
+	"e8zD/vHk+DiHv6PdZa4QNg1WL8+shXmCB3D3C4jfw+eHz7+pfD8Q2MyAR6AJId8rdyTh31XpuyG8MirV",
+	"IbDYv9ZhF5bN+ZKN8WHMrbgDXNQSuLFPV+9JUpw6stvRuw2IuaN3B1RCwoSGKBhYnUIrMOEM5hxnPFF6",
+	"zpHTqRZtDRPQIEOUN+tOaGO1kFM6wa9wtdtnE5S9Gq8+pPMxaKYmzECoZGSQJwsuLEulFTELYzoShGE8",
+	"jtXCbYQ5vwU2VzrnnKmw7bC7FeVC2sMebjUhxTydkxx66oW0MMWtgvQnXPM5WL/s55WzY3U6FxFOBde0",
+	"pixWV3Yr/QFP6GAQJNzOglYgnZpTObw2TXQu5HuQUzsLBgdN65Jt/PVzIJARkpGKxK6t0nwKLcYN4wzR",
+	"fs+wUR1KRgwpNUzY6pRv/u8/zeWH7r29/eEi6i4/6f9ze32UfDg6+69f0jSOL27vfznib+Sbf15fNM98",
+	"4gh+zpyvb0XSvGFlLojCwpzE0NyKhI1hgoKG7Ej4FBgBSVXeup7a/05BLwty/4Ltg6eLXiu4UdsTq8Gm",
+	"WjJu2VwZ22H4mgF9J0Ig2PHPJ7AAXaH+aB35Vm1L/UHzxtFgEiUNrOybshocKmlBWvyTJ0nstfz9n43D",
+	"1WbDrNzBX5yN8r/2C4tuP2u139AE6Sqm1NTaPTX7dPJf+Sm4Ca0uhDAsmyMTMkLqwTA745bkxSQQiomA",
+	"qIQChY7fwYMYD/dUw/asaNa2LWjJ42vQd6CJ7pqmnYlCqNI4IiK88lA+gDpfkj1ncslIO2MTN8kWM2k4",
+	"c+hxdH/vRHSsoiWi+6jS34gtZiCRtKGsUj5ORRwxJeE1E+485bFReKhyNuUWFny5Z9g/br5777YrKm/z",
+	"xC4HQxnG3BgxWTpoczSx8ZIJa3BX29R0hpIWRemxiCKQO0roBnNqo5iua/d7ySpZYZECZyTO+J0TCETY",
+	"HWwxhCv1HZdLb4Ga5wn1FbfwXsyFfXsfAkQQ1UTaqwYG/1dRBnBWMtcXxrjgwrCzy4t8BmGqNTazwqGo",
+	"zbvr/K4I8RtNoaKnrqhfTRPyb++XX6XpfJI8tTOlxS8QPW85/0FDNHos3CN25keiLtmCmwIqUQcpwxQ7",
+	"I7WeRSAFRL/fkmV6eszDW8PueCwiVvVPsVBDhP/kscnJtOoWJJuL6czSnMYAEuH3TkQQtZgwJs0WGW1J",
+	"JafuN91atytNqBIwCG4ZSX4J2QI0nvcxHtZV1pAwvM2WhUeRQIJ5fKlxF1uBGObUqSpHzpW0XEjDaEmZ",
+	"kE4P8BptUmqdLfaqxvJRAkoop0MIdDuCiZA4C7D4u+sXm5JataK0lYzxWr+JmwHjWvMldkV7yB+7oeuY",
+	"+iQtaSvZ8BY8jusJoc7x37nErtJxxmbpnMu2Bh7xcYzrlGjATe1kIrMIsP/GGVqup2CbVT33rNaHTGPy",
+	"5GVrVld1CyX5R7cuxQw+5++r8c8QWqShMvuGKTaw9nda//8BfM8Rae3O9J6vKp3fijtAFPROJ6UZl56d",
+	"hFcqpFMiYosZWnIzLqNYyGkVSz8oC+51d3wY9t2n6xv24eMN48akc/8Q7kAvSW2CKEedhYhjRLIoDQHH",
+	"dtNyTBOGuZ3VYhk9PI4zhhZyU4C7B13qdAxMKtlGdpPBmS8C6XyEhomGO5CohtgKaDvPHOBEQyWN1Wlo",
+	"EQpXhTU/oh4Fhdq6uqa4nMKSbevchPkyNqxz9Zxou+ergvfDTBkonyFMp9Lkx3thRaSGPJkg0fz6MbsP",
+	"uXaqcpmws+rxRPcnDTuBlw/fdgnjm2gE0uptyaqYqThCtV7DRIOZ+RMvU1VQv6yzv7gi28T/tYS1XfNW",
+	"cN+eqra3Wd/Tbw+tQBhkyVlFeVnZ4zoFZ2UQi0MuUebmPAKmZE72nmFjmPF4UsKPsVIxcElCUWZzobxc",
+	"lPi3RhQ2zamJ5Zqchbk2VmdnpdNPOn6MsTjUdlNg7z2nd5iILgHaCmhXhtmoTVS6v6jK5JNkpraP147w",
+	"eRu+bNrucA9hmrGCfNJNh4xKbajm/nTUqWyxn9WY4JKb29ds9ElGYNECkxCNvEc0M1eBCTOUo9xDPXIG",
+	"dSyMs4unWi0GzGpA4GWOClIl8Q2IGMmU07KHcuQ95SM0gUu4Uhof8SV3p2dOhpqf/fpWJAm9fM5lCHFM",
+	"f9+IOUQfU1uBzIxDyEfkUAMsFVz0DvnmnVHnHRN0riCvYjGBDvso4yUrMQtfcDPjcWcoN3DO8bqZcWwJ",
+	"ttxrlXsflL22XLvbsYuIrmN+4MIKOb1RbvqVn8j8Qua6Wctp0AreIYHiF/eP8m3bf6WQQtTM0GtiViM/",
+	"E6VtuxqrsOq2qbuuST4lc3frT0Xy2tibEbzp3v/xbb96wj6sBAnUrh+4233V47VRWSwiC9Y7zAsO1Ztn",
+	"YQYbWpObveiHjSFWcooGZHOXG3vbOJ2HstjQap+Xo1oa4Gx18ULcHrsqrLnHT03YOXXA3PDnFWLrx8Cf",
+	"VBKKG+iO85dvvJwon0z5GJ83rBR74Zj4crslW6Nd0JZzWjMvb3qrCD8dJS33N0kol5FDVm4sIm99yYqg",
+	"p8dVkFIk0zYvl+KTdlJv6sxbq9bUObdBnVkRllV7uAy0O6Fjgy2ZP9ooE5u1ktrM0idu5Yt35+wOtKHj",
+	"wRn4exfvzvudwz32wv3x09mbN72XLfq9d3+4l//Fzr9nvU7X/9BnV9+zg05vj4mJ3y24yfGExsd7DZZb",
+	"/hIRHccfJxR3sgWDHRZ8Xp2NZyM+Lc9mj/zaYhJ+72a6/XBiErY9exqG+z2ZR3FeSWqdt2zbYxrlgpq1",
+	"lW/30AoU3fLu3pFrV/S0ak0Xy7lZstMdEc9s3LjufmhS2sDmqbpNwqdCTjcrNKVhmo2B0gu5BwVp3NqB",
+	"2YAhq17MtZhiNrLebIMqP6txs++P9HJv4azFSKVvGl0iJM3Vc1npFjMAuHWYiiPQZMI3HtWVSLQG48Gp",
+	"W0ggyMg5ifJr7ohbaFts+ajb7zFd7Gc1biSvsA03r+uKLflQi2faODXjjJCnTy43vraj0r3+kEcE1pYU",
+	"f15hzS4Cjt02ivaK/P5TjTeIq48FrYurTjODpzGGZ90Jf7GlNu6cnal8TLvfTnSxo99UdP2erbVyAaur",
+	"7f6pxmal5S4rixDScPPy228TZOMftE3qcnuVys1yu3Iy76a4/TDjFE/nuoOow75ZsggmPI3dpXTMLRhb",
+	"6CduNRczFcNaF0A443IKBmzTLjjPHrKLCNWU/BYpb0XeGIri2JEqb2ZlVwZ568Z7JJ4kQk7Xhb19MqDb",
+	"b/zVlH/XRcBdROTKRqXNI8ILHwtHN/LedZwaF5zotOn9KVhqbV6Wp9LK51QZIaMf+9hEO778TazG3r+7",
+	"7QSuz64/6XhlEh12MSEfVhGmNH4+nc5qNU2IkgODS3QpbOPXpYH9PRO90mE3EM6kitV0Sbc9AhbshROa",
+	"WE2xu163d9Q+OGj3jl9WsKZOmJAX7uHBCr5U1TVndr8hjc3wO4i+F7BoEpfr7CErsDIX7OLhqlS/oOu2",
+	"NnunNNvz9zV7rO7iaFGHRT/z1Fjsycy4hujlNh4dVJcvEChYprFvBpUVLX1XVAEfJem6YVMFhjwFC483",
+	"t5DYOnBMSIFrYvA7p9pd0KYyVlW7J3HcdhtST6sbMQ9wzYSaxoiYD83RSmUtS3eWyLZGwY9L0eDbWYh5",
+	"i7p5mIWWV+3RT9dvr3765v3Hb366vvl4dfbt2z1GQuT/0XFkTM01N4344FHAKpYmseJRmZ24nYgZVuWh",
+	"d3noOq4esgCJaaICV3kPN8t7NTV7+LaBZi650Z5C4FOJW6N2JzEP4SMuLh4HDaSAdUG19KIjhESB6EAg",
+	"NXwOzOXsNd0NOvRAhqztHF/wU5nSHApP4YabxtLmdkHXW+7uTZZwo12mU7m9iV+zLPG3z41Ub2FJojm3",
+	"leme2X2/lc2O/a/J70ifaaUT0x4xz2n4Ri5uZZCTndRo4qRSUJTGQulbZ5p7M2zFz7aVCUL3bc+0QbaK",
+	"xcCB2u7NNTlM680YH6QSNec0POF6BYn5wjb9SlrU6tj/UAs253LJkKmmYP2CG4ZNxcoCZGH6q6H521tF",
+	"1P1XYxbdoDhvkPZG91H5WsedIXhQFImBVnXY6PLNO7oQ5szuqHBmV70X786DVnD55l3Ddl0Xc1N2EdcF",
+	"rZxFVPHotljhj87Vwi/kRF6ZUr9zGLQC1yL/wzd1/85alqeNJkbmL2/SlCjHsSGWb5mAxod1HHKJ6E0w",
+	"7DPmNt+lUfMSgZRl2SBI8dqMvo9rVbBWSQFjma8y102qcvbGmzi4krnyVNZhKyJVGytoBdlf5clkRDew",
+	"unLErbn3oxREf4blN3sSxHQ2Vqk2r9lIwr1122NMgerehUW3f9nJV10vbLHtfR5us23fNRBPdr74uyQm",
+	"rL/tK50qDUi49KluLBIubcakYQhN4YSr6cu/1q6YshziSoYg6CwT5zUFnwClO7DDHhsLl2dWBvTjfiOg",
+	"l3OkN8XrUaYHGkoTce/cktxHEtb11yLJuubP8U8eD7CttGv0V0x4iKtTerJTr5S/vdrxvyAnLW0eY7c4",
+	"8yyru0yYC0qF+2Y7p5TrXWNeWQLWTnElI7xp61I8ILuVahFDNAU25gYYd60YH6vUFmO8zjKPKRdqtyjr",
+	"6xnil3/8OOU+C70JrOkR9lDkrZfiemc8SUBCxETz8mSJ7E09u2dbd1ZCB1QqWBbNtoINhDhhqoVdXiO6",
+	"uH2ueGpnveYzgkAIWswuFJvEamGcm4FsRcrZGOQhs6X8GcOmZBHegjRsIexsKEvJQeVoYOzzdbUpDy25",
+	"55RmnCWgjYsOdrlzlfhGBz7YBXuBo7DLf52/pYbSZaMj+uOixNB2p0GSmJcupI0mU4vJzCS8HnuaZ66L",
+	"ualkrvt7kDxGk0oUUDYLxY3YhZDtJOYWQQ/VgiyDphQgdekf44lpyOtBrNtuXHqV4I24e14wl4qI/P6U",
+	"FDagFyxfmWWisoQrHtJh6m1TRxhklSrSylgR3EGMh1JlRJ6IzOzcr6Gy11JNEeDHXnAWiamwPGY4mDMQ",
+	"KfFSyGmLJTFHLUAzrXj0Ejly8e685cP4h3LMw9uppgxXdlYSYkqj4pL9tXar9tcsdcGPr2To/J9yKLOG",
+	"f0Vb+K8Ofni58WsGPJzRBQ5qMQ5ZIGLcLGU400qq1MRLp9mYoVRjSkIhX3ei4iIdIpWUtp7nmo0yxWrk",
+	"c6vymzwXtxbyOO4M5VBSxlikwnTuCxVoKKUduLgqbHd2ebFnWJKOYxGyvGICaVCGQneHsvorDjgM1oTJ",
+	"satUDgO6N0GAcbUmkEKd2hnyEzGE21KGJtL6lpzr+W/M8ltcFDYGrlFFoLB9wgZiQXUTjByEUUffQSQ4",
+	"2VKIaDJiI9wfiR2UwWn/Tka5IFb76twd/O+fDTJXyaF0Pv8sqeRFwS1vHkHE5vmAr4dytP0gKrRg28Zq",
+	"4HOfVczNbY6YQ4lG4R4u4EKSzxH1x5ev2VhFAkyLjZWdsQVfmhbjGthoNe1x5JfOywgZkaGSdwgqTpeB",
+	"FZ5r7tUxLhlnEYQx1xANZV5mosXGQHoZ+5iAPLu8YIedLhNTqTQtlh8qf9/LrV+B0WAoQyUnYppqYMLS",
+	"bsp09n/c3FxmWaK4jFcQCQ2hNQMv1m3cB1yaBWjDDruH7BqAfSSCHe+yjcZjDTxa0vFzB62hxA3GnYmd",
+	"87LoqMco79PpLAY1inZMZXTGsRqTFcduUi3pxFJzbmmLONrYRMWxWuCSqcmEvZiADWcDNsqeD9gwmHOZ",
+	"8ngYjF6zb9VgKEfnMwhvs9mNfPED7GKEUNl5q/UnA++5sXnG+UuCCJxUaesPhlJsU7Wlxdz0i3zeyJAh",
+	"Vd5YQ6lkvMxaOwFXC8mUFlOR7U8VkxdkwNAM9CJDmuciryrgFQgNDrdfjMhjMmohS0wa29HLoaQwdi4k",
+	"o9JX5nVBG4W1ExCnEpVH6QPcmwPa/boWL/s8Av92njbQqoi1hkmaa3d0cYzY5hjdcdqW32B+cdem/7OG",
+	"7H/kI7TYOLUocNWENJx3yLVeUgmAFgVxoMrro441m8N8jCKJNu9Q5rCd59nGwtgBy0sF8OZCAa1cWIZy",
+	"5HRhVK5G9LP/wWvMiHDx0k3IZyd2hvJcxXEWWkVYT6A7+otVie+Eqoe4v92ERs6tPXqd5+nNU2OHktO2",
+	"R+WPypOIX8CXXaCloJsLict7C3SN3WFZfj4bw1LJqJQ5vmeGUiMKxGIufGq528Os3zv1NJaSxEfsha/a",
+	"85LE98xZx8ZM0jg/Ud1GKF/jCNlYNua18zku1FBmPpEcNQ17YfmUjbIH2ASljoyeT1fvh3K0rlaScU1G",
+	"L52WjduIqFCSwCgS5tbpuJlJsKLbeS/e2eVF0Apyf11wd0AXWglInohgEBx2uuQtS7idkQZZTUNaSalr",
+	"TjuFODYoKTvm16EqgrsNjd0WW8xEOBtKuqCQAKSFkd2/mKm8EGCeGIcsloaNVlX4Ea4SH8qxVgtDYhC5",
+	"iz1pGWp4CGM5BNP7HCViwXVkHDvztaPiYt+CPVuXbFUtsfRjzTU4NoiKtM6FF2OVGBo+n5gviVavpDVf",
+	"ftIxykXQXPWmNKVnFBr6vFL8ptft7lY+YVPqW3G91ZTzt1K00yvKbdKMnIsKxZnHVQuhiD+Av2cs+CnV",
+	"8d/qfHtoTK+koIDt6zBskTnYWJwhz8rk69MIH1pBv3uwjoJ8XfYrxS2wUa/33Do8VBJinZx73C2XF/xx",
+	"te33VKmyXB2jJJC5t5/72hOZ99unseN8C+lFISy6OeeSiv6AJlCrFNH8YsUz/CTy05hU7M0L1Tt9fKFW",
+	"68rQuORKf7xtVmCJZpmXCP0WLNuYssunuDrV3M/gM3ayvxLH3Yjk74Wr4dJQBs5UkuladDg7bwue4VbM",
+	"yR1bA89V+888hpq1VKSFyy0vEYIGjctprGLltnVwG+BT+ACw5xRpa17SYrL7NyoJtniNar09H4oLuM2u",
+	"NXaui/z3jC1/24a1w7Tb7R2T/ve3A/8Pq5K/HZSvQH5HGrpVGlZTGX7881a7/rOXl/68NXRvSo1pqt2W",
+	"O6Dq+PWMA7Z7uAVg58XXqEX/eUeyW69HCmV7gGwqkv0F60oVQFwubdX5kppH7ZDYqHJ8J+gK5srj9GWG",
+	"nBUuZaiRU53VraooHjnsfwVKh1Uuk3+d5P5xGkfTGZ5pGvWUqwB3d6JMg3pxXnjT67n6FV96XZdwbVdJ",
+	"8ec1GPuNipa72yq/IYQ+HeOyxNaHakAIqiMPNa3g4MnlSHcoQ7qD3G9IQl4DL3VRwD3reBD98WbRqsh9",
+	"AWz6bits+u6rwiZ/fdScXfbH4dOaa6bHEGrFINr/tZwP9+CQK4amyi1v6PdmDKOLw5IYCzvD99xdAzkW",
+	"Q7d6Y2Cu/6gOdG6ARqCrbPx+c0hB827KR3u6DtR/vFFDrWRqevq8jVh0e+Zuby7kJ1P1NlS/GZJd8rhi",
+	"avnd6hdXjEpMnnFTXerOH4ZBa10ylx5mWFnY3U1LpkRSywoMVRJFvw4ocsL81UGR27g7Q1Gr2RXzLVhD",
+	"TpbGZN5H/SzBc9wHfxZF4Q8w6Z4EgF+P6r6F5l51zj3iqzqvosPmY3U/S0t5xPeY5ag0bfAnOx6v0ibf",
+	"47+bx277z6n83TnJjspesqPus1x1Ow++OnaeufTj1/2tq5XSH8GbH7590thP+QLWH/Hpq1Xi/+0/w/Ql",
+	"v7+0s7OzmkW40cvp8gj/cwjudggyfxasPQndC88+Dde5wSgPsvqhlVo1QRehmes82UdPUpPyOF76AEg8",
+	"/LIIB6+FF4GgpXjWoXznS1m3yhWCq1EZeaa+SyfPvx8kTCkIUJihDHkcQ/SabbyMZLYSFCIsEz76aErF",
+	"v7mLfqFcZQkLCvjDNxfCuEjNHyphe0V8TrzMXENuLqUARQqWM6zX7TEXUwjRwMX2ZsYD2ob+CfkbSwH9",
+	"lPIv4pi5jD6K9imHBPtA1/wDC2GcRjSPesBtooSk4HYfMufpJauQXaBeM5Qln0BmrcI9aUBZdEx20coZ",
+	"8sfzAe0tIYUV2OFgKKuhjhTEi0xA5jjvw6PkoRZFtFDoTYdd+MIyXAOjOuXunXkaW5HEeRgx0pN/9INr",
+	"V4F6KI3AF7kEil5uuRgyl8OoTfEhimrEs4xYv3uK+28Si9CSkGXzyNlB0tEYotPsGXbFaJ7sHC6X6vNZ",
+	"kuVyekWW4WqNukpFmaC75X9BrczLE5pWqqzkepuflI8dqtQG2X6MpiJ6RQmMXWgtkhUbMwXLhSAK1XMc",
+	"evKrhRgaXqiXSPC3+HlVA3KjP8dKTXdz0PfWJuKX/dy0Czz0mDqEvy7v4yw6sTWUiTJGjOPlpiDfAX3U",
+	"Mb4DbMJuARJ6g5fD07hxuTs6le5gcPH8DrETFccI0IQo00bTyu3LNV+Z3PTpnvw94uWh00h2+LRN1b3q",
+	"qmcnWk01npZIPNpUHm+c80vIIs/VUUHnzQeVL0mWOc7eKBdbC3Y1Cj2L//VfcPAR3y/smlhwNGcnLweO",
+	"7y4wVVi0s7JEiFJ8EfF8KGvrTW3zqbZwoWlhYnELjOdypCR8ocV4jk75n6+P5V8fs06wmj6q19k5VuDf",
+	"94uCX+KWgNSHH4SdnUlSFy5IhSqc5eXvsBHFhVbYfGPgtQ9h8mvpL/mhwbIStfna4svdJFRQ+/cPs2jt",
+	"cEuR9/3IDcXTev+T34Fk17HlDVXcOn1NV7FZWcjHjO0tfMf7v+o0u5/dfGmyoRaqt4yENexnNTYtKpPg",
+	"dAVXESj/+to2PuXn37NsqFeVw3dWqWpXP9KjVyq5yPxJ4uKuUvlIUNxVYSj/dhFx5U+M6DwPtylA7qty",
+	"ev32Pq/WowV5i3DtHTzvDR/VJiR4TqoL4g0VOt3/1X2gm2Blt8l7Yx2PBPeNwKaI9pWvkLuKXv4yrpoG",
+	"vyYFLGgidj/LVv2aqS5VoqAhshoUP67WKfi8mZjL7Uf3FQawPy/rW30paCxkVK4l4M1oA9YKOfXfs8v8",
+	"XHSCdApZbLhKre8Ep+6Br1pQra29Z6o1BOou3A2DuZ1bH/BpH7xrUfJd4QDOq9/74aupJfVRKcOx4eP7",
+	"i+KLVyxJbSW7slRG90Vmmw/lyHuFRt5wLiVVkmExBVsc8FmFvHJ2JLuZwRIXzX2Mu/hWbal0Vcvnl2QJ",
+	"ma4qg4MsoRllRToD3FnVnguVfE6U9P8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

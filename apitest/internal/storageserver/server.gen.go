@@ -23,10 +23,10 @@ import (
 type ServerInterface interface {
 	// GetFile Get file
 	// (GET /files/{fileId})
-	GetFile(w http.ResponseWriter, r *http.Request, fileID FileID, params GetFileParams)
+	GetFile(w http.ResponseWriter, r *http.Request, fileID FileID)
 	// DownloadFile Download file
 	// (GET /files/{fileId}/download)
-	DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID, params DownloadFileParams)
+	DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -53,32 +53,8 @@ func (siw *ServerInterfaceWrapper) GetFile(w http.ResponseWriter, r *http.Reques
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetFileParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept Accept
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetFile(w, r, fileID, params)
+		siw.Handler.GetFile(w, r, fileID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -103,32 +79,8 @@ func (siw *ServerInterfaceWrapper) DownloadFile(w http.ResponseWriter, r *http.R
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DownloadFileParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "Accept" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept")]; found {
-		var Accept AcceptFile
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept", valueList[0], &Accept, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept", Err: err})
-			return
-		}
-
-		params.Accept = &Accept
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DownloadFile(w, r, fileID, params)
+		siw.Handler.DownloadFile(w, r, fileID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -269,68 +221,79 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FuNb9vGkv9XFrwekvT0bdmxFQQH1U7yXKSuz3bQd62C04ociluTu3y7SytK4P/9MLNLipTor+Y16OEe",
-	"8JAnk9zd+Z7fzGy/BKHKciVBWhNMvgTwiWd5CvQ7Fing/5siy7heB5NgKhl8ypW2ELHTt8eMvugENzwt",
-	"oL7if1Ihr2mPUAO3EP2wxj8SDXEwCRJrczPp93kueguQNoV1L1RZn4chGBMqabVK+8KuhDT9sV2MR4fD",
-	"URcWi8PuONw/7B4d8nF3BJwfHcEgOlwc9DPIFqBNfz86WgzDQ+i+XOxBdxwPePcoHEXdIRzEh/zlYi8c",
-	"R8FtJ0i5sT+pSMTiL0dazjVI+1alEehHEGas0nwJ/ZgWmP56+vse/9vg/fT68vCXxcnZrwd/z8f52f70",
-	"vz4XRZqeXn/6vM9P5MmPl6fB7W2n1M8Jt3AlMggmwWgwOugOht3B/tVwMBng/34NOkEEJtQit0LJYBLg",
-	"A2HylK/POK36oRBpJORy2hNxGHQCEQWT4Oq/fzTnZ4NP9vqX02iw/qD/fn25fwcx20o5aWz/I5fAThRs",
-	"ffYw2XVxniJNTxEQLrdJMAn6b8jqTX+bTSM+QzAZDsaH+y8PblGgQpoijkUoQNpz0JkwRihpmn50WvuI",
-	"5bWvar4EWiuygFBFsLXmvLEkA2P4Er+5SoAVBjRLuGHijkNYrDSzCTAN/yjAoC+rHDRH1faCW+IiAY7m",
-	"hMf/kKrFexVyp/kvW4YwlYwvjEoLC+zDxXumYtoaA8Ezw9Bh8HQl6ekiVQuGFovv1EoypcVSyA5bCZsw",
-	"zkzCNUTMORszYim5LTSw53MjlvMXTEgmrGH/KECve+zUMmFwFYQaLCukFSkTFiOU0GB6QaeMZjX/8U96",
-	"SEovVBp6KyEjtTI9CbaPZG8p+T/NzevRYDTuDg67g/GsGAxGBwZe181t+O9708GA/vnVf6BfL/yv/LX2",
-	"v8Ty9cWbk+nx1ZuToBOg8IWGKJhYXUAnMGECGacgqnTGbTAJCi2CTmDXOTJgrBZyST57AVavu9PYugjR",
-	"VMhZgfEG9WAgVDIyzCq24qIUUJiSPaDk0lStIML3Gb8Glild2URTenuDR9ErpN0boT0KKbIiCyaDinoh",
-	"LSxBB2RcOdc8A+vtaxqGkNtdRi7BWiGXSB7P81Q4C+zfyKgKgBSHu3nKLdLQuxn+x+9GSeRNQ6iyDGQE",
-	"UdMOnrYVBjKkxblD0AmkC0ee5roUIoh5kdo/csSuht3+b302/SfIRYUWbNdYDTzbkg+FA84itZKp4n9Y",
-	"XPUT/mSxbR21K75jJSWEuBOG/G0BnkZllHJYBqOU/7zJfByORgfRIOoOD8Yvu+PD6GX3MBwOu/EwfjmO",
-	"R9HR4eCwZJUSRcVoWCfgPt/JhHwPcolJZtjGCZrA/TxgyKLAeLUSkl06ONBhHCOj5eb6mWFzx+fPhc0L",
-	"63acM6TUMGGbLD8tY7dwHjuC/zjPt7jU5EoaB0KR3jNl36pCRi4bUkrBn3WLIVfa4Ne2BNrYqZ41L6o8",
-	"6IRpmFSW8RsuUr5IoUea2ND/nUNk/9bfIOe+e2v6b/DMC0+/46apuKuEvM99wISMkAEwzCbckj5NDiFh",
-	"G0fMijtqYqS6hwDxrdILEUUgHy8NEuQ9wKSNo3Jp/65130oohGciBU4OCb9xSQpt6wmophNcKfUTl2uv",
-	"bPN1tnTBLbwXmbBvPoUAEUQ7MMznWYP/NDIrciWr5LtYM4vcT89PKw7CQiNoZVa4RG6r7b6tKf5JLDTQ",
-	"5RaWaWPIf92vf0rsfJC8sInS4jN8ZWj4Gx3RGhzcKzb1J9GWTa/E6FszvB6bOvwagRQIP76Vyvz5LOXh",
-	"tWE3PBURQwGBtF4ULNQQ4Z88NRWZVl2DZJlYJpZ4WgBIlmt1IyKIOkwYU5RKBrbSSi7dM925yytNqHIw",
-	"TOmKJK9CtgINLOMpZvKmaMgY3pRq4VEkkGCenmv0YiswhrlE0pTIsZKWC2kYqZQJ6dCoz+V5bXWp7O1U",
-	"+rMEtFCsI/QN6G4EsZDIBVh87vbFpYSJt9IVkmO5SE3LvrnjgHGt+Rq3Ih/y8T10G9OewkJmHmUbJ/6w",
-	"24oQ2hz/rix2p0JjSZFx2dXAI0xnTEOuAZ3a2USJhXD/Vg4t10toAegY5dy7nT1kkVLqLHW2C2w28OA3",
-	"p5cNBx+r79Xidwgt0tDgvoXFFtF+I/3/P5B7FZHu9MyYp2bHNd+JG8AoSEpzVYb04qR4pULKEhFbJYh0",
-	"Ei6jlAqbeiw9Uxbc5y59GPbTh8srdvbzFePGFJl/CTeg1yzmIoWoijorkaYYyaIiBDzbseWEJgxzntVh",
-	"JT08TUuBbuxmE9x90KVNF8Ckkl0UN0HtSgks42sXDXMNNyARhthG0I61ytgCkNFQSWN1EVpXpDaNtUpR",
-	"DwaFHb26pahOYQnV02esUmOLnlMhr1tNeJ2Dxpe7BLrGZJtxfrh43wseMj5aXqPxPVLQQplvcHbj1mJ4",
-	"2l7/7FK76UjfJ8/6YV23ohN86i5V15c37+lZW990m7JfEpCbAg0Bg1+CtFUtk4hb6FrcoDW11Dbc3v9k",
-	"81e9FGzPUfVe6k7DiGdQ36HDwkQZkJjyV4lCz3I9u4gJ+4oV0uqC4DWVmKkKeep4RBG1Hi8eLGBbl93T",
-	"D76Lh5JeXMrChMsl+d8jD3mKMusnPF6j293oe6RC37jAlKg0Mvez4frU29udc5s0+gQUfCicKUKvdIaK",
-	"qatKDtS6uWty7/ShxGe4o90r0HisS5j17uDB+KHuYDNGiGhrzuBpqYUN7/DsrZtE3Rs+ulUMaHJCTu1k",
-	"w52crEJTKj2WcRk1TUpYemYVSc7JsQVv1Gdf94Udir6tY6nHrNqeGD285rZdfuy9j3j3S1HX4EBbNN4V",
-	"RBm7Hxt6dwyBHt6h9XvyGlIOYaGFXV/iMY4ahUXRqFHQHbciww8GdL3HahhiLqqXjBtZoO3zRmWImIot",
-	"NXeFbpyqFZ3J205rPPyg09qYQmSmMebzDcV+VfBSExXLLGrtNFqkvtFKpR1R6FLjuX+Ndbqhjghx8rhz",
-	"6VNnOF7EJETcxf06JnR2vKkv2xrX+kYgEntIor7vUCtWWyQath34lxCJmwLGqmxJ8JBAvEcQjjDXkQ06",
-	"QdE4K4IbSNFzmsPnXJi+W9HfwQWBH00iwBU/qQhS9pyzSCyF5SnDw1x1s/BDrQ7LUy4tVeeKRy9QIqdv",
-	"jzse6M7kgofXS03tRjat6YIaDVyy73e65t+X4N6fr2QIHdxMzmS58HtdSPO9yxe8vvgVAx4mTBc0t8m1",
-	"QjURuljLMNFKqsKkawq3wsykWlCZRg2JXKWbgqGQBECqbsy8nFnOffehakMRRSzkadqbyZmknkqkwiLz",
-	"czENNWC+SZnT89NnhuXFIhUh0xCDBhkCy/kSTI9doeiaT/HAWXDsjnNa2gwm2EUhZwEeR01fVejQZVNd",
-	"2ATlOZOuSKp6mEjrGypzqmfM8mtUClsA14gWqJVT+dG86QRz15jpMT9Bmsm5G8hMnjhgm29P2GbyWKWp",
-	"Y8w43omI+XdW5XPS3fw7cy3875BrvWZzB8nnr6rKLiuMnUlONDHu9jGEMmzisJBTrZLAuLl2o6seKzu6",
-	"bAFrJaNaCHlmZlIjHktFJnwzkkuzAs3GoyNPY62tOGfP/dD0BYl7ykxBYSMu0srCDOV8RcOUqvpoG7G8",
-	"IkrsSs1kma8qzRn23PIlm9cTmZl32IIbqp9mcv7AjY/5Cxc70UiICiWtYuj55ro3o7GiT5Zbsc5ZIppz",
-	"0AluQBsXRm6GFMxzkDwXwSTY6w16e/4GBEXUfiNd1RptweTLbSfob1za7D7pf6mPxG5xv/oU+Ld2bLD5",
-	"pN8Y6d1+vH/7Pgabb3FG/4su/hn8dO4uBHSxNZXkQwgXUXgYjuOD4cu9wWAcH8WHh8Oj4Zjvvwz394dD",
-	"vncwWrTP54jerxjPkVTcNYkvbtZHzLc2qt4BpqWyOMjA8ohbPiH/8aiePMoFd2ucs5fFQ4etEhEmjM9k",
-	"OZvGuBMmEKLr8yUXkrrtKKJnWx5pfDJwbeuZbB2B+sLHcnNtnMtU/klXhd6B9WXF03Trx9y3H7dGmaPB",
-	"4Ikzu/uAczWgqxDz44YM7Vi+ddgA27ojjDQeDO86o2K335jN0KK9hxdtRpu0YvyIFfWZLi4aHT28aHsS",
-	"6OoEfVOqtymGrcG66yfSu230dkekJkPY3P16B7a8N2n5Ek9slDMm+Hj7VIPztwTonD+Vj13n75e+eWcU",
-	"mFLCNWxvMGKkp/K2Vw2hURYjOFAC9GZHYYJRgG6P0R0zybh0mKC6QEahAoGFIEB0502yy+nli5msXySj",
-	"6GNUfVQGBgOHsAbSuAaCq3FXrNJUrVxk0RAJDaHF9QoTIgLLNQa5xrjUEuXIuSosYuV5owCdz6RHqc+b",
-	"F+UQaRaGeNq0tW3CFopkeDm9JPpLCDiThAFf0MNrgNzjy0oAeLqKWaqWDrSS1Msrc6/Yyje6vLQdCdxr",
-	"cDzY67hu9gaBLqnJz1mswSSIzNyum9UzWS6fX3C5hImL7q/PunPHyWhwwM65xhqOHTt1twXjE29nXxGR",
-	"aelOVN4bjNrb2NtNLcP8XBw1iZivst+tmXb9tuR9A+3GzUoKwP8KrV8VWksb+b8bX2sdKzrizubKb9sd",
-	"jo8IIu9sbbV8fi8z54+n3rcycD8v75Y7wjs9A7YQMqo3LXzcN642NQjqDON0XSBy5WRvg2J9DXNcKzl2",
-	"MTQBQ3+yC4Ob45+ZZrPCNw1qvY97DsPave3AXxLwhSrQMFmE4Hv3GLxdhHQlenlNpjCgO0zSDSK2gJii",
-	"bQn5y0uTdW22nEpG3XIDcJVAuRvLC9soWxdr5i9esuepj0AzOb+8+vli+u7N/MXE1dmbapUyGNabvPZf",
-	"gOyUnRj616i0mdx0aXCn0gGn56dImDJQVbqu/eOKHaEZlZuuznZZwEuh6cK3H2//NwAA//8=",
+	"7FuNbxs5dv9XHqZXJNnqy59xZASFzk6yvjqJazvY666CijPzJHFNkXMkx4o28P9evEfOaEaWHW/3LmjR",
+	"AousPTMk3+eP78tfk8wsCqNRe5cMvyb4RSwKhfzzVCqk/7tysRB2lQyTkQb8UhjrMYeztyfAX3SSW6FK",
+	"bK74TyX1De+RWRQe8z+v6Je5xWkyTObeF27Y74tC9lLUXuGql5lFX2QZOpcZ7a1RfemXUrv+vk/3d492",
+	"druYpkfd/ezgqPvqSOx3d1GIV69wkB+lh/0FLlK0rn+Qv0p3siPsvkz3sLs/HYjuq2w37+7g4fRIvEz3",
+	"sv08ueskSjj/3uRyKv/HkVYIi9q/NSpH+wTCnDdWzLA/5QWuvxr9uid+HJyPbq6OfkpPP/x8+Ndiv/hw",
+	"MPr338pSqbObL78diFN9+pers+TurlPp51R4vJYLTIbJ7mD3sDvY6Q4OrncGwwH993PSSXJ0mZWFl0Yn",
+	"w4QeSFcosfogeNWfS6lyqWejnpxmSSeReTJMrv/jL+7iw+CLv/npLB+sPtm/3lwdPEDMplJOW9v/RWiE",
+	"U4Mbn32b7KY4z4im3yMgWu7nyTDpv2Grd/1NNp38DZPhzmD/6ODl4R0JVGpXTqcyk6j9BdqFdE4a7dp+",
+	"dNb4CIrGVw1fQmsNW0BmctxYc9FaskDnxIy+uZ4jlA4tzIUD+cAhMDUW/BzB4t9KdOTLpkArSLW95I65",
+	"mKMgc6Lj/6xMem4yETT/dcMQRhpE6owqPcKny3MwU96agOCZA3IYOt1ofpoqkwJZLL0zSw3GypnUHVhK",
+	"PwcBbi4s5hCcDZycaeFLi/B84uRs8gKkBukd/K1Eu+rBmQfpaBVmFj2U2ksF0hNCSYuul3QqNGv4T3zS",
+	"I1J6mbHYW0qdm6XrafR9IntDyf/qbl/vDnb3u4Oj7mB/XA4Gu4cOXzfNbeef90aDAf/zc/zAvk7jT8Vr",
+	"G3+Ss9eXb05HJ9dvTpNOQsKXFvNk6G2JncRlc1wIBlFjF8Inw6S0MukkflUQA85bqWfss5fo7ao7mvqA",
+	"EG2FfCgJb0gPDjOjcwfewFLISkCZYnsgySlllpjT+4W4QVgYW9tEW3p7gyfRK7Xf2yV7lFouykUyHNTU",
+	"S+1xhjZh4yqEFQv00b5OjNaYEfXkn5vsnOWVSYWLh0wqft5W8DTb3T3MB3l353D/ZXf/KH/ZPcp2drrT",
+	"nenL/elu/upocES4RJuyV3cSHbAlaxLwGKMLqc9RzwgRdrbp5a1U+DgPZF9sxddLqeEqYHcHBJmxF+7m",
+	"mYNJ4PNj6YvShx0nQJQ6kL7N8u+D1y2cTwPB/32e72ipK4x2IWJ4K6QqLQbUYtenH0VRKBkApP+rCyhS",
+	"c7EN6DxaLdQV2lu0b/jtJsg5tLcyQ8hMqXLQxkNhDaNGA9h6rJU1L38KV+k/9dchTz+8dX0+5jLyEjjb",
+	"BLoVGD9HC9PAZAdcmc2D7g6+fOkB0ZWafEW+NWntN4HlHBkCx7pNeUpQA0bjMSHXQqxAKGcgRRAwEx6X",
+	"YvXMwY/X78+hEDMEYwEXhV8NxzpTwjk5XQXDCjRBumKEdF740vXGOolm+cH4t6bU+R/TTGunpkou65sk",
+	"WLhjlYhbIZVIFf5dFXE9lw4qqwOpc2IASfHCsyxcgRlHB4GYpQjUTInqHgvE2FTmOeqnS4Ot+5GrfRtH",
+	"1dL+Q+u+l1A4IsgNBjnMxW3wEHL43xEXdJJrY94LvYrKdn/Mli6Fx3O5kP7Nlwwxx/yej8ebytE/rbuJ",
+	"uNL19ZWSB0gHo4uzmoOstBT2gZfhKvT1dt/XFP9BLLTis41oYBtD8et+81Nm55MWpZ8bK3/DPwgNP/IR",
+	"W8EhvIJRPIm3bHslXYlN3IZRiABz1BLz76eyeD4okd04uBVK5kACQu2jKCCzmNOvQrmaTG9uUMNCzuae",
+	"eUoRNd1HtzLHvAPSubJSMsLSGj0Lz2znIa90mSnQEdpXJEUVwhItwkIoCrraomFjeFOpReS5JIKFurDk",
+	"xV4ShoXbvS2RE6O9kNoBqxSkDvFcDLCKxupK2ZvxzUeNZKGCb2W03RynUhMX6Ol52JeWclS5EUMQOV5I",
+	"5bbsWwQOQFgrVrQV+1DE9yxszHtKjwv3JNs4jYfd1YTw5vR7bbH3chyYlwuhuxZFTtcZWCwsklMHm6gC",
+	"VNp/K4de2Bn6+xsTyoV39/bQpeKrs9LZ/WhzHbP9EvSy5uBz/b1Jf8XMEw0t7rewuEW030n//wfkXiPS",
+	"g545Fcrdc8138hYJBVlpfDMIHcXJeGUyviVyWM4p0pkLnSupZ20s/WA8hs/D9eHg/aera/jw8RqEc+Ui",
+	"vsRbtCuOIzGvUWcplSIky8sM6ezAVhCadBA8qwMVPUKpSqBru1mDewRd3jRF0EZ3Sdyc/9RK4CCY0bCw",
+	"eIuawhDfAu2pNQtIkRjNjHbelpknKNw01vqK+iYo3NNrWErqlJ5TLf4MajVu0bOS+marCa8KtPTyPoGh",
+	"tLfNOD9dnveSbxkfL2/QeE4UbKEslgi7VXF2k8KtSel9atc13cfk2TysG1Z0ki/dmenGnPOcn22rPG5S",
+	"9lPMmdZhfFxCtNVFh1x47HraYOvV0thwc//T9W/N/Hz7HdWsRt4ruYgFNnfoQDY3DjVd+cu5Ic8KVa8c",
+	"pD+GUntbcnjNuaMymVCBRxLR1uPlN6sKW5c9UlF9iIeKXloK2VzoGfvfEw/5PcpsnvB0jW7Wcx+RCn8T",
+	"gGluVO4eZyNUeje3uxB+3ireMPgwnBmOXvkMM+Wsmx1o6+ahTLy5+ZX8DR8omEoyHh8uzGZ97XD/W/W1",
+	"NkbIfKNSH2lpwEZ0eHgbejmPwke3xoA2J+zUQTYiyMkbMqXKY0HovG1S0vMzb1hyQY5b4o1m9+gx2GH0",
+	"3drYecqqzZ7Lt9fcbZcfnEfEe1yKthEObEPj+4KosPup0HvPEPjhA1p/5F4jyjErrfSrKzomUGMoKdrd",
+	"HggyNdgBvzQwVWbpOqEoQ/jCac2wLt41UkwHFIxxIuW4GzDWjfy5kXTxnsftpSLzFAxwfAQFWmc0lA5D",
+	"vU200k4K2HgLeM49h4t/O3nDC7Xw8hbZJp3UM4VdrreJonAvemNNbkjMcADX3PEkRsSth5+sarQc5MK1",
+	"Wnax3tyvU29ySk74uMjkl1J3CyU8+T2ZRJVkshzDJX0RX8Po4sxxbYZF97Rz+VO+gVm6J2vhcpPq+1Oy",
+	"zsWiYcVG2tRUNQmRcRQfQ4hAWKiTJ52kbJ2V4y0qcp12/7aQrh9W9O8FBkns7lGEK9+bHBU8F5DLmfRC",
+	"AR0W0ps09oU6UCihPafnRuQvSCJnb086MdId61RkNzPL9UYYNYyYKw1Cww/3ehk/VNF9PN/oDNlx9FhX",
+	"C3+wpXY/hAtDNBcfA4psDrbUIF1VCOfwYqWzuTXalE6t2LalG2uTcp7GFYnCqHXGUGqOQOpyzKRq+01i",
+	"+aGuQzFFkAmlemM91lxUyU1WLmJryWIjMl/fmaOLs2cOijJVMgOLU7SoM+TKtuP6+Vi3n9KB4+QkHBe0",
+	"tG4XwWWpxwkdxwBjSpuF69SWfk7yJAyhLKkuYhKtbzjPqZ+BFzekFEhRWAoXuJbD2MAiaDvBJEAYb/Qe",
+	"cymADJcQTecwIf8o/LAJTv1bndeG2N6rd7vzL786Eq7RYx3Sryrver6W1i1aJw2l04v6wOOxnjz9EJN5",
+	"9F3nLYpF7EQId1Mj5ljH2CM3S62MyIGuuBfHkJpcoutAavwclmLlOiAswmSzMjiJqos2wj3ZzGjK3WJo",
+	"jRsyt4IbKaEGCjlmSljMx7puDHYgxUwQhn8sUI8uzmCvNwA508aysuJR9ffRbqMGJsOxzoyeyllpkSIN",
+	"8qaqB/3j9fVFVUglNV5iLi1m3g2jWXfJD4R2S7QO9gZ7cIUIH5ngILvK0YSyKPIVXz+32BlrcrAY/tSy",
+	"XG+0C1waJbAQ4ObG+q6S7IbKpJzxwXVpNd9YZiE8u0igjeIjZZakMjOdwvMp+mw+hEn1fgjjZCF0KdQ4",
+	"mRzDOzMc68nJHLObirsJWPSl1bTFhKCy98baTw7PhfN1l+oFQwQx1XD94VjHzlRKObwK92S8Ayp7/XR5",
+	"3oHA/rrknTuO7ZqONdZGq1W1Ohj4eg4g+qdRJZ08BNTlIpqMC7lJ1eGJAYTFgNvPJ84Lj5MOicSVyk9e",
+	"jDWRPBNSA09UuOM1beQJAe1LfaPpfF4OsSS9Qg+TE7MoFHrMJ1Gv64/DEdXXk6uSr8VJp2XWFqelq5B1",
+	"OTeKsS0IugehnBAcLCr3wZYhbOkYkhyxA2npyeDaNRviOxPWrrht2OGS0aLwq9CbNBbiRBJXVca6hu26",
+	"FK2k80Oo24tie3OxUxvLWE9C+YyCqwk/jg9iXYwQTq0CQ7GA1xvrE6NUAHIXsJ5Bd/Inb4q4yZ/cjYw/",
+	"B4YmoQYxOa5LWYvS+bEW7PYU/NE+jtOqtSpIhkaTem/oMjK2B1ULC1JcGZ03mivP3FhbQgElFzJ2X4IP",
+	"w/7uq0hjo48ygedxzuIFm+8IXLCHaanqGzU4guGWfl1u2dboP2ZK/NKMdRWg16jp4LkXM5g0I3eyulQ4",
+	"LhiN9eQbQ2KTFyHKJjdiKoxmMMqluwkxbpUdbMR24eYlf006SbyQkmFyu0OhlClQi0Imw2SvN+jtxaEp",
+	"jiD7rai40VlIhl/vOkl/HcK4+0/6X5uDGXe0X3Nw5JftydD6k35rsOTu8+Pb9ym4+h5n9L/a8u/BT+fh",
+	"yoctN2ZjxA5maZ4dZfvTw52Xe4PB/vTV9Oho59XOvjh4mR0c7OyIvcPddPuUCNP7B4ZEWCphsuprmDhh",
+	"5rdW5t8hAXNVDVmgF7nwYsj+E8sY7FEhmCUwImevqiUdWM5lNqeYpr6ApYOMbkKKh+k64PYiiejZhke6",
+	"GESEPh2B2pZBnFjp8cLduOAytX/ydOE79LGO0pqL2R0MfueswWMJfz1YUGf6T2uObq9BbG2S4qYKOLXb",
+	"H+w8dEbNbr/VU+ZFe99etB7J4BX7T1jRnEWhRbuvvr1oc4KBOZ+KUvknHBhnm0JNxN5WXtsW3cZkV+id",
+	"8LvNRPUBkE7uPncak6Lv0FdT1l7M6MRW6cYlnzcG6r6NI3FMjc/5h/Jx3+/7lVs+CACje/FynA1tJKN8",
+	"gXEkUEWS7erpkACgiqop7hc6hAP1uCmjBMUUktOJB+dOr0ZXL8a6OXYaKkSmORaALkZGqKaNfL+Op2J8",
+	"50N6GyP6OsgXSq0I31qjIRxRM+eGQjwNk9b0xKROtp63x2pD2Mk8rVt4fh5SOAFXo6sYpYegfKw5Kg9x",
+	"/w1iEVPpWgB0upmCMrOQn7PUqwHb48ZUW4OEKuPZH+x1QudunfjNuKEpYGrRzSkoi1Nz9WoKtsPyyaXQ",
+	"MxwGYH/9oTsJnOwODuFCWC+FgpOg7m04fBrtbBsY7w12t3fdNmvwDmK+QcqgiK02wY0RnOZ49GPzN61R",
+	"asbd/0fU746olWn874XVRlGej6jK8b9slmw/P07MxdNPj8VW2i/Ka8sfAtyrakIqdd4sq0a4dui91DNH",
+	"YZjjotJC5CEB7K3jzph1nDSShPtRL4dy8eSAXuvjn7l2OTWWNRvV2UcOg8ty64E/zTGmluvMPLQXCXMD",
+	"sIUiYjXJVzq0HdA85AgpThkkqyA9Ht+C9y2nslFumRxfzrHaDYrStxLNdAXRFeG5iqgz1pOr64+Xo3dv",
+	"Ji+GITNe55d88VCGKBp/5nUvUSTEXpHSwizzerKtcqDRxRkRZhzWuWkoUIf0RFrgBDFkxgG8oxTaLnj3",
+	"+e6/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -287,12 +287,15 @@ export interface components {
         /**
          * Execution State
          * @description Where a run, job or task is in its life. Only `Completed` is terminal.
+         *     The list may grow: treat a state not listed here as not yet `Completed`.
          * @enum {string}
          */
         "execution-state": "NotStarted" | "Idle" | "WaitingToExecute" | "WaitingToRetry" | "Executing" | "Finalizing" | "Completed" | "Queued";
         /**
          * Execution Result
-         * @description The outcome of a run, job or task; `Undetermined` until its state is `Completed`.
+         * @description The outcome of a run, job or task; `Undetermined` until its state is
+         *     `Completed`. The list may grow: treat a result not listed here as not
+         *     `Success`.
          * @enum {string}
          */
         "execution-result": "Undetermined" | "Success" | "Error" | "PartialSuccess" | "Skipped" | "Cancelled" | "TimedOut";
@@ -598,6 +601,27 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description Any other failure, such as a 5xx. The body is `ErrorResponse` when the
+         *     service could build one; it may also be a gateway's HTML page or empty:
+         *     classify the failure by its status.
+         */
+        Failure: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "InternalServerError",
+                 *         "message": "The service could not process the request."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description This response indicates that request lacks valid authentication credentials. Access token might not been provided, issued by the wrong issuer, does not have required scopes or request headers were malformed. */
         Unauthorized: {
             headers: {
@@ -671,16 +695,6 @@ export interface components {
     };
     parameters: {
         /**
-         * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-         * @example application/vnd.bentley.itwin-platform.v1+json
-         */
-        Accept: string;
-        /**
-         * @description Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
-         * @example application/vnd.bentley.itwin-platform.v1+octet-stream
-         */
-        AcceptFile: string;
-        /**
          * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
          * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
          */
@@ -742,13 +756,7 @@ export interface operations {
                  */
                 $skip?: components["parameters"]["Skip"];
             };
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -836,18 +844,13 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     createExportConnection: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -899,18 +902,13 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     getExportConnection: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the export connection.
@@ -935,18 +933,13 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ConnectionNotFound"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     deleteExportConnection: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the export connection.
@@ -1009,6 +1002,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     getExportConnectionRuns: {
@@ -1025,13 +1019,7 @@ export interface operations {
                  */
                 $skip?: components["parameters"]["Skip"];
             };
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the export connection.
@@ -1099,18 +1087,13 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ConnectionNotFound"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     createExportConnectionRun: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the export connection.
@@ -1146,7 +1129,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The run was created and executes in the background; `Location` names it. */
+            /**
+             * @description The run was created and executes in the background; `Location` names it,
+             *     possibly relative to the request URL: resolve it, keep the absolute URL as
+             *     the run's reference, and poll it with getExportConnectionRun.
+             */
             202: {
                 headers: {
                     Location: components["headers"]["Location"];
@@ -1154,7 +1141,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description This response indicates that an active run is in progress and link is provided in location header. */
+            /**
+             * @description This response indicates that an active run is in progress and link is provided in location header.
+             *
+             *     No run was started. Do not let the HTTP client follow this redirect (turn
+             *     automatic redirects off): the answer itself is the information, and
+             *     `Location` names the active run, to poll like a created one.
+             */
             303: {
                 headers: {
                     Location: components["headers"]["Location"];
@@ -1233,18 +1226,13 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     getExportConnectionRun: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the export connection.
@@ -1290,6 +1278,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     getAuthorizationInformation: {
@@ -1301,13 +1290,7 @@ export interface operations {
                  */
                 redirectUrl: string;
             };
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1360,18 +1343,13 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     getFile: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+json is recommended.
-                 * @example application/vnd.bentley.itwin-platform.v1+json
-                 */
-                Accept?: components["parameters"]["Accept"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
@@ -1396,18 +1374,13 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["FileNotFound"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
     downloadFile: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description Setting to application/vnd.bentley.itwin-platform.v1+octet-stream is recommended for a download.
-                 * @example application/vnd.bentley.itwin-platform.v1+octet-stream
-                 */
-                Accept?: components["parameters"]["AcceptFile"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
@@ -1431,6 +1404,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["FileNotFound"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
         };
     };
 }
