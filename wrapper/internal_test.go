@@ -1,26 +1,53 @@
 package wrapper
 
 import (
+	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/itwin-export/itwin-export/api"
 )
 
-// TestRunsURLMatchesTheContract holds the hand-built URL of the hot path to
-// the generated request builder, which follows openapi.yaml.
-func TestRunsURLMatchesTheContract(t *testing.T) {
+// TestEndpointsMatchTheContract holds the client's one URL builder to the
+// generated request builders, which follow openapi.yaml, for every operation
+// the client calls.
+func TestEndpointsMatchTheContract(t *testing.T) {
+	t.Parallel()
 	for _, base := range []string{"https://api.bentley.com/export", "http://127.0.0.1:8080/export", "https://proxy.example.com/a%2Fb/export"} {
 		c, err := New(Options{BaseURL: base, TokenSource: StaticToken("t")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, id := range []string{"c1", "a/b", "a?b#c", "100%", "a b", "é", "..a", "VRZHoBhrnkGrAev0-_-d_xwvyrzjgaVGka5wU967Q7M"} {
-			want, err := api.NewCreateExportConnectionRunRequestWithBody(c.baseURL+"/", id, nil, "application/json", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := c.runsURL(id); got.String() != want.URL.String() {
-				t.Errorf("base %s, id %q: %s, generated builder says %s", base, id, got, want.URL)
+		server := c.baseURL() + "/"
+		for _, id := range []string{"c1", "a/b", "a?b#c", "100%", "a b", "é", "..a", "a;b,c", "VRZHoBhrnkGrAev0-_-d_xwvyrzjgaVGka5wU967Q7M"} {
+			for _, tc := range []struct {
+				got  *url.URL
+				want func() (*http.Request, error)
+			}{
+				{c.endpoint(nil, "connections"), func() (*http.Request, error) {
+					return api.NewCreateExportConnectionRequestWithBody(server, nil, "application/json", nil)
+				}},
+				{c.endpoint(nil, "connections", id), func() (*http.Request, error) { return api.NewGetExportConnectionRequest(server, id, nil) }},
+				{c.endpoint(nil, "connections", id, "runs"), func() (*http.Request, error) {
+					return api.NewCreateExportConnectionRunRequestWithBody(server, id, nil, "application/json", nil)
+				}},
+				{c.endpoint(nil, "connections", id, "runs", id+"r"), func() (*http.Request, error) {
+					return api.NewGetExportConnectionRunRequest(server, id, id+"r", nil)
+				}},
+				{c.endpoint(url.Values{"imodelId": {id}}, "connections"), func() (*http.Request, error) {
+					return api.NewGetExportConnectionsRequest(server, &api.GetExportConnectionsParams{ImodelID: id})
+				}},
+				{c.endpoint(url.Values{"redirectUrl": {"https://app.example.com/cb?x=" + id}}, "authorizationinformation"), func() (*http.Request, error) {
+					return api.NewGetAuthorizationInformationRequest(server, &api.GetAuthorizationInformationParams{RedirectURL: "https://app.example.com/cb?x=" + id})
+				}},
+			} {
+				want, err := tc.want()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.got.String() != want.URL.String() {
+					t.Errorf("base %s, id %q: %s, the generated builder says %s", base, id, tc.got, want.URL)
+				}
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package wrapper
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/itwin-export/itwin-export/api"
 )
@@ -13,14 +12,14 @@ import (
 // excerpt is kept.
 func (c *Client) apiError(x *exchange) *APIError {
 	e := &APIError{
-		Operation:  x.op,
-		Method:     x.method,
+		Operation:  x.op.name,
+		Method:     x.op.method,
 		URL:        RedactURL(x.url.String()),
 		StatusCode: x.status,
 		Body:       excerpt(x.body, c.knownSecrets()...),
 		Attempts:   x.attempts,
 	}
-	if d, ok := retryAfter(x.header, time.Now()); ok {
+	if d, ok := parseRetryAfter(x.header.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = d
 	}
 	var body struct {
@@ -52,30 +51,63 @@ func (c *Client) unexpected(x *exchange) error {
 		return c.apiError(x)
 	}
 	return &ResponseError{
-		Operation: x.op, Method: x.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
-		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op),
+		Operation: x.op.name, Method: x.op.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
+		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op.name),
 		Body:   excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
 	}
 }
 
-// decode parses a success body into v, which must be a pointer to a struct
-// whose required members are pointers; check reports a member that is
-// missing. Anything else is an ErrMalformedResponse.
-func (c *Client) decode(x *exchange, v any, check func() string) error {
-	malformed := func(reason string) error {
-		return &ResponseError{
-			Operation: x.op, Method: x.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
-			Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
-		}
+// decodeMember decodes a success body that must be a JSON object holding
+// member (see decodeObject and memberOf).
+func decodeMember[T any](c *Client, x *exchange, member string, check func(*T) string) (*T, json.RawMessage, error) {
+	obj, err := c.decodeObject(x)
+	if err != nil {
+		return nil, nil, err
 	}
+	return memberOf(c, x, obj, member, check)
+}
+
+// decodeObject decodes a success body that must be a JSON object into its
+// members, each kept as sent.
+func (c *Client) decodeObject(x *exchange) (map[string]json.RawMessage, error) {
+	var obj map[string]json.RawMessage
 	// Unmarshal also refuses data after the JSON value.
-	if err := json.Unmarshal(x.body, v); err != nil {
-		return malformed("body is not the expected JSON: " + c.scrub(err.Error()))
+	if err := json.Unmarshal(x.body, &obj); err != nil || obj == nil {
+		reason := "body is not a JSON object"
+		if err != nil {
+			reason = "body is not the expected JSON: " + c.scrub(err.Error())
+		}
+		return nil, c.malformed(x, reason)
+	}
+	return obj, nil
+}
+
+// memberOf decodes member of obj, a body decoded by decodeObject, into a T
+// which check, when not nil, vets (it returns what is wrong, or ""). It
+// returns the member's JSON as sent too: decoded once, for GetRunRaw. A
+// member missing or null, or refused by check, is an ErrMalformedResponse.
+func memberOf[T any](c *Client, x *exchange, obj map[string]json.RawMessage, member string, check func(*T) string) (*T, json.RawMessage, error) {
+	raw := obj[member]
+	if raw == nil || string(raw) == "null" {
+		return nil, nil, c.malformed(x, fmt.Sprintf("no %q member", member))
+	}
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, nil, c.malformed(x, fmt.Sprintf("%q is not the expected JSON: %s", member, c.scrub(err.Error())))
 	}
 	if check != nil {
-		if missing := check(); missing != "" {
-			return malformed(missing)
+		if problem := check(v); problem != "" {
+			return nil, nil, c.malformed(x, problem)
 		}
 	}
-	return nil
+	return v, raw, nil
+}
+
+// malformed is the ErrMalformedResponse of a success answer the client
+// cannot use, for the reason given.
+func (c *Client) malformed(x *exchange, reason string) error {
+	return &ResponseError{
+		Operation: x.op.name, Method: x.op.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
+		Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
+	}
 }
