@@ -285,4 +285,3 @@ func transportCause(err error) error {
 	}
 	return err
 }
-

@@ -146,10 +146,10 @@ func readBody(body io.ReadCloser, declared, limit int64, dog *watchdog) ([]byte,
 // the attempt's context with a *stallError as the cause. A nil watchdog
 // (both limits off) does nothing.
 type watchdog struct {
-	timer           *time.Timer
-	cancel          context.CancelCauseFunc
-	header, idle    time.Duration
-	readingBody     atomic.Bool
+	timer        *time.Timer
+	cancel       context.CancelCauseFunc
+	header, idle time.Duration
+	readingBody  atomic.Bool
 }
 
 // watch returns the context of one attempt and its watchdog, armed for the

@@ -92,4 +92,3 @@ func (c *Client) listingError(r request, reason string) error {
 	return &ResponseError{Operation: r.op.name, Method: http.MethodGet, URL: RedactURL(r.url.String()),
 		StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 }
-
