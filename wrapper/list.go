@@ -72,14 +72,14 @@ func fetchPage[T any](ctx context.Context, c *Client, r request, member string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	items, _, err := memberOf[[]T](c, x, obj, member, nil)
+	items, _, err := memberOf[[]T](c, x, obj.member(member), member, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	if raw := obj["_links"]; raw == nil || string(raw) == "null" {
+	if obj.Links == nil || string(obj.Links) == "null" {
 		return *items, nil, nil
 	}
-	links, _, err := memberOf[api.PagingLinks](c, x, obj, "_links", nil)
+	links, _, err := memberOf[api.PagingLinks](c, x, obj.Links, "_links", nil)
 	if err != nil || links.Next == nil {
 		return *items, nil, err
 	}

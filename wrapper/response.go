@@ -64,30 +64,57 @@ func decodeMember[T any](c *Client, x *exchange, member string, check func(*T) s
 	if err != nil {
 		return nil, nil, err
 	}
-	return memberOf(c, x, obj, member, check)
+	return memberOf(c, x, obj.member(member), member, check)
 }
 
-// decodeObject decodes a success body that must be a JSON object into its
-// members, each kept as sent.
-func (c *Client) decodeObject(x *exchange) (map[string]json.RawMessage, error) {
-	var obj map[string]json.RawMessage
+// object holds the members of a success answer that the client reads, each
+// as sent. It is a struct, not a map, so that the first pass over a body
+// costs little; member names match in any case, as encoding/json matches
+// struct fields.
+type object struct {
+	Run                      json.RawMessage `json:"run"`
+	Runs                     json.RawMessage `json:"runs"`
+	Connection               json.RawMessage `json:"connection"`
+	Connections              json.RawMessage `json:"connections"`
+	AuthorizationInformation json.RawMessage `json:"authorizationInformation"`
+	Links                    json.RawMessage `json:"_links"`
+}
+
+// member is the member of o named name; nil when it is not one of object's.
+func (o *object) member(name string) json.RawMessage {
+	switch name {
+	case "run":
+		return o.Run
+	case "runs":
+		return o.Runs
+	case "connection":
+		return o.Connection
+	case "connections":
+		return o.Connections
+	case "authorizationInformation":
+		return o.AuthorizationInformation
+	case "_links":
+		return o.Links
+	}
+	return nil
+}
+
+// decodeObject decodes a success body that must be a JSON object.
+func (c *Client) decodeObject(x *exchange) (*object, error) {
+	obj := new(object)
 	// Unmarshal also refuses data after the JSON value.
-	if err := json.Unmarshal(x.body, &obj); err != nil || obj == nil {
-		reason := "body is not a JSON object"
-		if err != nil {
-			reason = "body is not the expected JSON: " + c.scrub(err.Error())
-		}
-		return nil, c.malformed(x, reason)
+	if err := json.Unmarshal(x.body, obj); err != nil {
+		return nil, c.malformed(x, "body is not the expected JSON: "+c.scrub(err.Error()))
 	}
 	return obj, nil
 }
 
-// memberOf decodes member of obj, a body decoded by decodeObject, into a T
+// memberOf decodes raw, the JSON of member in an answer's body, into a T
 // which check, when not nil, vets (it returns what is wrong, or ""). It
-// returns the member's JSON as sent too: decoded once, for GetRunRaw. A
-// member missing or null, or refused by check, is an ErrMalformedResponse.
-func memberOf[T any](c *Client, x *exchange, obj map[string]json.RawMessage, member string, check func(*T) string) (*T, json.RawMessage, error) {
-	raw := obj[member]
+// returns raw too: the member is decoded once, and GetRunRaw passes on
+// what the API sent. A member missing or null, or refused by check, is an
+// ErrMalformedResponse.
+func memberOf[T any](c *Client, x *exchange, raw json.RawMessage, member string, check func(*T) string) (*T, json.RawMessage, error) {
 	if raw == nil || string(raw) == "null" {
 		return nil, nil, c.malformed(x, fmt.Sprintf("no %q member", member))
 	}

@@ -51,7 +51,15 @@ func defaultPort(scheme string) string {
 // as RFC 3986 section 6.2.3 says: scheme and host in any case, an empty port
 // the same as the scheme's default. A URL with userinfo is never the API's.
 func (c *Client) sameOrigin(u *url.URL) bool {
-	return u.User == nil && strings.EqualFold(u.Scheme, c.base.Scheme) && canonicalHost(u) == c.base.Host
+	return u.User == nil && strings.EqualFold(u.Scheme, c.base.Scheme) &&
+		strings.EqualFold(u.Hostname(), c.base.Hostname()) && effectivePort(u) == effectivePort(c.base)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	return defaultPort(u.Scheme)
 }
 
 // endpoint is the URL of an operation: the base URL, then each segment
@@ -59,17 +67,27 @@ func (c *Client) sameOrigin(u *url.URL) bool {
 // segment), then query.
 func (c *Client) endpoint(query url.Values, segments ...string) *url.URL {
 	u := *c.base
-	escaped := c.base.EscapedPath()
-	encoded := false
+	var path strings.Builder
+	size := len(c.base.Path)
 	for _, s := range segments {
-		e := url.PathEscape(s)
-		encoded = encoded || e != s
-		escaped += "/" + e
+		size += 1 + len(s)
 	}
-	u.Path, u.RawPath = u.Path+"/"+strings.Join(segments, "/"), ""
-	if encoded || c.base.RawPath != "" {
-		// Only when needed: the transport compares a RawPath with Path on
-		// every request.
+	path.Grow(size)
+	path.WriteString(c.base.Path)
+	encoded := c.base.RawPath != ""
+	for _, s := range segments {
+		path.WriteByte('/')
+		path.WriteString(s)
+		encoded = encoded || url.PathEscape(s) != s
+	}
+	u.Path = path.String()
+	if encoded {
+		// Only then: the transport compares a RawPath with Path on every
+		// request.
+		escaped := c.base.EscapedPath()
+		for _, s := range segments {
+			escaped += "/" + url.PathEscape(s)
+		}
 		u.RawPath = escaped
 	}
 	if query != nil {
@@ -94,7 +112,7 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 }
 
 // onAPI checks that u is on the API's origin and under its base path, and
-// returns it in canonical form: the base's scheme and host, and a path with
+// makes it canonical, in place: the base's scheme and host, and a path with
 // its dot segments removed, percent-encoded ones ("%2e%2e") included, since
 // a server may decode them (RFC 3986 sections 5.2.4 and 6.2.2.2). The check
 // is made on that path, which is the one the client then sends.
@@ -102,19 +120,19 @@ func (c *Client) onAPI(u *url.URL) (*url.URL, error) {
 	if !c.sameOrigin(u) {
 		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
 	}
-	escaped := removeDotSegments(u.EscapedPath())
-	if !strings.HasPrefix(escaped, c.base.EscapedPath()+"/") {
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
+	escaped, basePath := u.EscapedPath(), c.base.EscapedPath()
+	if clean := removeDotSegments(escaped); clean != escaped {
+		path, err := url.PathUnescape(clean)
+		if err != nil {
+			return nil, &LocationError{Location: RedactURL(u.String()), Reason: "has an invalid percent-encoding", kind: ErrMissingLocation}
+		}
+		escaped, u.Path, u.RawPath = clean, path, clean
 	}
-	path, err := url.PathUnescape(escaped)
-	if err != nil {
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "has an invalid percent-encoding", kind: ErrMissingLocation}
+	if len(escaped) <= len(basePath) || escaped[len(basePath)] != '/' || !strings.HasPrefix(escaped, basePath) {
+		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not under the API's base path " + basePath, kind: ErrForeignLocation}
 	}
-	canon := &url.URL{Scheme: c.base.Scheme, Host: c.base.Host, Path: path, RawQuery: u.RawQuery, Fragment: u.Fragment}
-	if strings.Contains(escaped, "%") {
-		canon.RawPath = escaped
-	}
-	return canon, nil
+	u.Scheme, u.Host, u.OmitHost = c.base.Scheme, c.base.Host, false
+	return u, nil
 }
 
 // removeDotSegments removes the "." and ".." segments of an escaped absolute
