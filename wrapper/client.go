@@ -32,10 +32,12 @@ const (
 	maxSuccessBody = 8 << 20
 )
 
-// Default limits of Options.
+// The limits a Client applies when Options leave them zero: generous for
+// the API's small answers, short enough that no call hangs for ever.
 const (
 	DefaultResponseHeaderTimeout = time.Minute
 	DefaultBodyIdleTimeout       = 30 * time.Second
+	DefaultBodyTimeout           = 2 * time.Minute
 	DefaultMaxPages              = 1000
 )
 
@@ -72,12 +74,18 @@ type Options struct {
 	// negative: no limit.
 	ResponseHeaderTimeout time.Duration
 	// BodyIdleTimeout ends the reading of an answer's body when no byte came
-	// for this long, so that a server that stalls or drips a body cannot
-	// hang a call. Zero: DefaultBodyIdleTimeout; negative: no limit.
-	// Either limit ends the attempt with a *TransportError whose cause
-	// matches os.ErrDeadlineExceeded; GETs retry it like a dropped
-	// connection.
+	// for this long, so that a server that stalls mid-body cannot hang a
+	// call. Zero: DefaultBodyIdleTimeout; negative: no limit.
 	BodyIdleTimeout time.Duration
+	// BodyTimeout bounds the reading of an answer's whole body, so that a
+	// server that drips it a byte at a time cannot hang a call either.
+	// Zero: DefaultBodyTimeout; negative: no limit.
+	//
+	// Each of the three limits ends the attempt with a *TransportError whose
+	// cause matches os.ErrDeadlineExceeded; GETs retry it like a dropped
+	// connection. They bound one exchange, whatever the context says: a
+	// context deadline bounds the whole call.
+	BodyTimeout time.Duration
 	// MaxPages bounds how many pages a listing (Connections, Runs) fetches:
 	// a listing whose links go on past it ends with an ErrMalformedResponse
 	// instead of running, and growing, forever. Zero: DefaultMaxPages.
@@ -106,8 +114,8 @@ type Client struct {
 	secrets   []string                  // known secrets to scrub from error text (client secret)
 	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 
-	headerTimeout, idleTimeout time.Duration // per exchange; 0: no limit
-	maxPages                   int
+	headerTimeout, idleTimeout, bodyTimeout time.Duration // per exchange; 0: no limit
+	maxPages                                int
 
 	// now and sleep are the client's clock: time.Now and sleepCtx, replaced
 	// by tests that assert the waits the client computes.
@@ -152,6 +160,7 @@ func New(opts Options) (*Client, error) {
 		log:           cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		headerTimeout: limit(opts.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
 		idleTimeout:   limit(opts.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		bodyTimeout:   limit(opts.BodyTimeout, DefaultBodyTimeout),
 		maxPages:      cmp.Or(max(opts.MaxPages, 0), DefaultMaxPages),
 		now:           time.Now,
 		sleep:         sleepCtx,

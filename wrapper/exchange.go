@@ -142,35 +142,40 @@ func readBody(body io.ReadCloser, declared, limit int64, dog *watchdog) ([]byte,
 }
 
 // watchdog ends an attempt that stalls: no response headers within the
-// client's header limit, or no body byte within its idle limit. It cancels
-// the attempt's context with a *stallError as the cause. A nil watchdog
-// (both limits off) does nothing.
+// client's header limit, no body byte within its idle limit, or a body not
+// complete within its body limit (a server that drips). It cancels the
+// attempt's context with a *stallError as the cause. A nil watchdog (every
+// limit off) does nothing.
 type watchdog struct {
-	timer        *time.Timer
-	cancel       context.CancelCauseFunc
-	header, idle time.Duration
-	readingBody  atomic.Bool
+	timer              *time.Timer
+	cancel             context.CancelCauseFunc
+	header, idle, body time.Duration
+	bodyDeadline       time.Time // set before readingBody
+	readingBody        atomic.Bool
 }
 
 // watch returns the context of one attempt and its watchdog, armed for the
 // headers.
 func (c *Client) watch(ctx context.Context) (context.Context, *watchdog) {
-	if c.headerTimeout <= 0 && c.idleTimeout <= 0 {
+	if c.headerTimeout <= 0 && c.idleTimeout <= 0 && c.bodyTimeout <= 0 {
 		return ctx, nil
 	}
 	actx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{cancel: cancel, header: c.headerTimeout, idle: c.idleTimeout}
+	w := &watchdog{cancel: cancel, header: c.headerTimeout, idle: c.idleTimeout, body: c.bodyTimeout}
 	w.timer = time.AfterFunc(maxDuration, w.fire)
 	w.arm(w.header)
 	return actx, w
 }
 
 func (w *watchdog) fire() {
-	if w.readingBody.Load() {
+	switch {
+	case !w.readingBody.Load():
+		w.cancel(&stallError{what: "no response headers within", limit: w.header})
+	case w.body > 0 && !time.Now().Before(w.bodyDeadline):
+		w.cancel(&stallError{what: "body not complete within", limit: w.body})
+	default:
 		w.cancel(&stallError{what: "no body byte for", limit: w.idle})
-		return
 	}
-	w.cancel(&stallError{what: "no response headers within", limit: w.header})
 }
 
 func (w *watchdog) arm(d time.Duration) {
@@ -181,19 +186,29 @@ func (w *watchdog) arm(d time.Duration) {
 	}
 }
 
-// headersArrived switches from the header limit to the idle limit.
+// headersArrived switches from the header limit to the body limits.
 func (w *watchdog) headersArrived() {
 	if w != nil {
 		w.timer.Stop()
+		w.bodyDeadline = time.Now().Add(w.body)
 		w.readingBody.Store(true)
 	}
 }
 
-// kick restarts the idle limit before a read of the body.
+// kick restarts the idle limit before a read of the body, within what is
+// left of the body limit.
 func (w *watchdog) kick() {
-	if w != nil {
-		w.arm(w.idle)
+	if w == nil {
+		return
 	}
+	d := w.idle
+	if w.body > 0 {
+		left := max(time.Until(w.bodyDeadline), 1)
+		if d <= 0 || left < d {
+			d = left
+		}
+	}
+	w.arm(d)
 }
 
 // stop releases the watchdog once the exchange is over.

@@ -1,6 +1,7 @@
 package wrapper_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -89,4 +90,55 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// fakeClock is a Client's clock in a test: time stands still unless a test
+// moves it, and every wait the client asks for is recorded and returns at
+// once (or with the context's cause when the context has ended), so a test
+// asserts the waits the client computed, exactly.
+type fakeClock struct {
+	mu     sync.Mutex
+	t      time.Time
+	sleeps []time.Duration
+	// onSleep, when set, runs at each wait, before it returns: a test makes
+	// something happen "while" the client waits.
+	onSleep func(ctx context.Context, d time.Duration)
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	f.sleeps = append(f.sleeps, d)
+	hook := f.onSleep
+	f.mu.Unlock()
+	if hook != nil {
+		hook(ctx, d)
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// Sleeps are the waits asked for so far.
+func (f *fakeClock) Sleeps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.sleeps...)
+}
+
+// withClock sets the client's clock to a new fakeClock, which it returns.
+func withClock(c *wrapper.Client) *fakeClock {
+	clock := newFakeClock()
+	wrapper.SetClock(c, clock.Now, clock.Sleep)
+	return clock
 }
