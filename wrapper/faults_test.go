@@ -180,15 +180,13 @@ func TestServerThatNeverAnswers(t *testing.T) {
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	fake.InjectFault(apitest.Fault{Method: http.MethodPost, Kind: apitest.FaultHang})
 	c := newClient(t, fake.URL)
+	// The caller's deadline, well under the client's own limits, ends the
+	// call: the cause says so.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.CreateRun(ctx, *conn.ID, ifcRequest())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
-		t.Errorf("returned after %v, want right after the 200ms deadline", d)
 	}
 }
 
@@ -255,16 +253,12 @@ func TestDroppedConnectionFromTheFake(t *testing.T) {
 func TestDeclaredHugeBodyIsNotRead(t *testing.T) {
 	base, _ := rawServer(t, func(conn net.Conn, _ *http.Request) {
 		fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{\"run\":")
-		time.Sleep(50 * time.Millisecond) // the client must not wait for the rest
+		holdOpen(conn) // the rest never comes: the client must not wait for it
 	})
 	c := newClient(t, base)
 	ref, _ := c.RunRefFor("c1", "r1")
-	start := time.Now()
-	_, err := c.GetRun(context.Background(), ref)
+	_, err := c.GetRun(failSafe(t), ref)
 	if !errors.Is(err, wrapper.ErrMalformedResponse) || !strings.Contains(err.Error(), "body larger than") {
 		t.Fatalf("err = %v, want ErrMalformedResponse for the size", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v", d)
 	}
 }

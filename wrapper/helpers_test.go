@@ -92,8 +92,8 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	_, _ = io.WriteString(w, body)
 }
 
-// fakeClock is a Client's clock in a test: time stands still unless a test
-// moves it, and every wait the client asks for is recorded and returns at
+// fakeClock is a Client's clock in a test: time moves only by the waits
+// the client asks for, and every wait the client asks for is recorded and returns at
 // once (or with the context's cause when the context has ended), so a test
 // asserts the waits the client computed, exactly.
 type fakeClock struct {
@@ -103,6 +103,9 @@ type fakeClock struct {
 	// onSleep, when set, runs at each wait, before it returns: a test makes
 	// something happen "while" the client waits.
 	onSleep func(ctx context.Context, d time.Duration)
+	// frozen, when set, keeps the time still through waits, which
+	// otherwise move it on by their length.
+	frozen bool
 }
 
 func newFakeClock() *fakeClock {
@@ -123,6 +126,11 @@ func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	if hook != nil {
 		hook(ctx, d)
 	}
+	f.mu.Lock()
+	if !f.frozen {
+		f.t = f.t.Add(d)
+	}
+	f.mu.Unlock()
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
