@@ -25,6 +25,7 @@ func ifcRequest() api.ExportConnectionRunCreate {
 }
 
 func TestCreateRunSendsTheContractRequest(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", "/export/connections/c1/runs/r1")
 		w.WriteHeader(http.StatusAccepted)
@@ -71,6 +72,7 @@ func TestCreateRunSendsTheContractRequest(t *testing.T) {
 }
 
 func TestErrorBodiesAreClassified(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		status      int
@@ -122,6 +124,7 @@ func TestErrorBodiesAreClassified(t *testing.T) {
 }
 
 func TestAPIErrorDetails(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 422, `{"error":{"code":"InvalidConnectionRunRequest","message":"Cannot perform operation.","details":[{"code":"MissingRequiredParameter","message":"imodelId was not provided.","target":"imodelId"},{"code":"InvalidValue","message":"Provided connectionId value is not valid.","target":"connectionId"}]}}`)
 	})
@@ -144,6 +147,7 @@ func TestAPIErrorDetails(t *testing.T) {
 }
 
 func TestErrorExcerptIsBoundedAndRedacted(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("x", 4096)
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 500, "token "+testToken+" and Bearer "+testToken+" https://acct.blob.core.windows.net/c?sv=1&sig=SASSIGNATURE "+huge)
@@ -164,6 +168,7 @@ func TestErrorExcerptIsBoundedAndRedacted(t *testing.T) {
 }
 
 func TestUnusableSuccessAnswers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -202,6 +207,7 @@ func TestUnusableSuccessAnswers(t *testing.T) {
 }
 
 func TestCreateRunUnexpectedAnswers(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{}`)
 	})
@@ -212,6 +218,7 @@ func TestCreateRunUnexpectedAnswers(t *testing.T) {
 }
 
 func TestOneConnectionForAThousandCalls(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n%3 == 0 {
 			writeJSON(w, 404, `{"error":{"code":"ConnectionNotFound","message":"Requested Connection is not available."}}`)
@@ -239,6 +246,7 @@ func TestOneConnectionForAThousandCalls(t *testing.T) {
 }
 
 func TestValidationSendsNothing(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request sent: %s %s", r.Method, r.RequestURI)
 	})
@@ -281,6 +289,7 @@ func TestValidationSendsNothing(t *testing.T) {
 }
 
 func TestValidateRunRequest(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		req  api.ExportConnectionRunCreate
@@ -317,6 +326,7 @@ func TestValidateRunRequest(t *testing.T) {
 }
 
 func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
+	t.Parallel()
 	_, err := wrapper.New(wrapper.Options{BaseURL: "http://api.example.net/export", TokenSource: wrapper.StaticToken(testToken)})
 	if !errors.Is(err, wrapper.ErrInsecureToken) {
 		t.Errorf("plain http to a remote host: err = %v, want ErrInsecureToken", err)
@@ -332,6 +342,7 @@ func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
 }
 
 func TestHTTPClientIsNotMutated(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{Timeout: 7 * time.Second}
 	if _, err := wrapper.New(wrapper.Options{TokenSource: wrapper.StaticToken(testToken), HTTPClient: hc}); err != nil {
 		t.Fatal(err)
@@ -342,6 +353,7 @@ func TestHTTPClientIsNotMutated(t *testing.T) {
 }
 
 func TestLogsAreRedacted(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"authorizationInformation":{"isUserAuthorized":true}}`)
 	})

@@ -67,6 +67,7 @@ func reset(conn net.Conn) {
 }
 
 func TestResetBeforeHeaders(t *testing.T) {
+	t.Parallel()
 	base, accepted := rawServer(t, func(conn net.Conn, _ *http.Request) { reset(conn) })
 	c := newClient(t, base)
 	_, err := c.GetConnection(context.Background(), "c1")
@@ -86,6 +87,7 @@ func TestResetBeforeHeaders(t *testing.T) {
 }
 
 func TestResetAfterHeadersAndTruncatedBodies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		serve func(net.Conn)
@@ -176,6 +178,7 @@ func TestHugeBodiesStayBounded(t *testing.T) {
 }
 
 func TestServerThatNeverAnswers(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	fake.InjectFault(apitest.Fault{Method: http.MethodPost, Kind: apitest.FaultHang})
@@ -191,6 +194,7 @@ func TestServerThatNeverAnswers(t *testing.T) {
 }
 
 func TestStorms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -228,6 +232,7 @@ func TestStorms(t *testing.T) {
 }
 
 func TestDroppedConnectionFromTheFake(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	c := newClient(t, fake.URL)
@@ -251,6 +256,7 @@ func TestDroppedConnectionFromTheFake(t *testing.T) {
 }
 
 func TestDeclaredHugeBodyIsNotRead(t *testing.T) {
+	t.Parallel()
 	base, _ := rawServer(t, func(conn net.Conn, _ *http.Request) {
 		fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{\"run\":")
 		holdOpen(conn) // the rest never comes: the client must not wait for it

@@ -22,7 +22,6 @@ type seen struct {
 	URI    string
 	Header http.Header
 	Body   string
-	At     time.Time
 }
 
 // scripted is an httptest server whose answers a test writes as a function of
@@ -42,7 +41,7 @@ func newScripted(t *testing.T, answer func(n int, w http.ResponseWriter, r *http
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.requests)
-		s.requests = append(s.requests, seen{Method: r.Method, URI: r.RequestURI, Header: r.Header.Clone(), Body: string(body), At: time.Now()})
+		s.requests = append(s.requests, seen{Method: r.Method, URI: r.RequestURI, Header: r.Header.Clone(), Body: string(body)})
 		s.mu.Unlock()
 		answer(n, w, r)
 	}))

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCreateRun303IsAnExistingRunAndNotFollowed(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			t.Errorf("the client followed the 303: %s %s", r.Method, r.RequestURI)
@@ -36,6 +37,7 @@ func TestCreateRun303IsAnExistingRunAndNotFollowed(t *testing.T) {
 }
 
 func TestForeignLocationIsRefusedBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	other := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		t.Errorf("the foreign host received %s %s (Authorization set: %t)", r.Method, r.RequestURI, r.Header.Get("Authorization") != "")
 	})
@@ -68,6 +70,7 @@ func TestForeignLocationIsRefusedBeforeAnyRequest(t *testing.T) {
 }
 
 func TestLocationProblems(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, location string
 		want           error

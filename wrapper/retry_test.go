@@ -124,6 +124,7 @@ func TestBackoffWithoutRetryAfter(t *testing.T) {
 }
 
 func TestRetriesByOperation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		create    bool
@@ -169,6 +170,7 @@ func TestRetriesByOperation(t *testing.T) {
 }
 
 func TestRetryThenSuccess(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n < 2 {
 			writeJSON(w, 503, "")
@@ -213,6 +215,7 @@ func dropping(t *testing.T) (base string, accepted func() int) {
 }
 
 func TestConnectionFailures(t *testing.T) {
+	t.Parallel()
 	base, accepted := dropping(t)
 	c := newClient(t, base)
 	_, err := c.GetConnection(context.Background(), "c1")

@@ -17,8 +17,9 @@ import (
 // save it, and rebuild the RunRef with ParseRunRef after a restart to resume
 // waiting.
 type RunRef struct {
-	// Location is the run's absolute URL, as the API's Location header named
-	// it (resolved against the request URL when it was relative).
+	// Location is the run's absolute URL: the API's Location header
+	// resolved against the request URL, in canonical form (scheme and host
+	// in lower case, no default port, no dot segments).
 	Location string
 	// ConnectionID and RunID are read from Location.
 	ConnectionID string
@@ -225,7 +226,9 @@ type Progress struct {
 // result: Success returns the run and nil; any other result returns the run
 // and a *RunError (errors.Is ErrRunFailed) carrying every task error. Polling
 // backs off between the interval bounds; a 429 waits its Retry-After. It
-// ends with the context.
+// ends with the context. A run the contract does not describe (a state
+// outside its enum, or Completed without a result) is not waited on: it is
+// an ErrMalformedResponse at once.
 func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*api.ExportRun, error) {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 2 * time.Second

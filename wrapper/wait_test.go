@@ -20,6 +20,7 @@ const failedRun = `{"run":{"id":"r1","connectionId":"c1","state":"Completed","re
  {"id":"t2","state":"Completed","result":"Success","exportOutputFileId":"f2"}]}]}}`
 
 func TestWaitRunReportsStatesAndClassifiesTheResult(t *testing.T) {
+	t.Parallel()
 	states := []string{"NotStarted", "Queued", "Queued", "Executing", "Executing", "Finalizing"}
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n < len(states) {
@@ -121,6 +122,7 @@ func TestWaitRunEndsWithTheContext(t *testing.T) {
 }
 
 func TestParseRunRef(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want wrapper.RunRef
@@ -145,6 +147,7 @@ func TestParseRunRef(t *testing.T) {
 }
 
 func TestPathIDsStayInTheirSegment(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"connection":{"id":"x"}}`)
 	})
@@ -169,6 +172,7 @@ func TestPathIDsStayInTheirSegment(t *testing.T) {
 }
 
 func TestConnectionsFollowsNextLinks(t *testing.T) {
+	t.Parallel()
 	pages := []string{
 		`{"connections":[{"id":"c1"},{"id":"c2"}],"_links":{"next":{"href":"connections?imodelId=m1&$skip=2&$top=2"}}}`,
 		`{"connections":[{"id":"c3"}],"_links":{"next":{"href":"HOST/export/connections?imodelId=m1&$skip=3&$top=2"}}}`,
@@ -200,6 +204,7 @@ func TestConnectionsFollowsNextLinks(t *testing.T) {
 }
 
 func TestPagingLinkProblems(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, next string
 		want       error
@@ -242,6 +247,7 @@ const futureRun = `{"run": {"state": "Completed", "id": "r1", "result": "Success
   "jobs": [{"id": "j1", "state": "Completed", "result": "Success", "tasks": [{"id": "t1", "state": "Completed", "result": "Success", "exportOutputFileId": "f1", "sizeBytes": 1024}]}]}, "etag": "x"}`
 
 func TestRawRunKeepsWhatTheContractDoesNotKnow(t *testing.T) {
+	t.Parallel()
 	want := futureRun[len(`{"run": `):strings.LastIndex(futureRun, `, "etag"`)]
 	s := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, futureRun) })
 	c := newClient(t, s.base())
