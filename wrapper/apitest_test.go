@@ -227,7 +227,12 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 	if _, err := c.GetConnection(ctx, *other.ID); !errors.Is(err, wrapper.ErrNotFound) {
 		t.Errorf("get after delete: err = %v, want ErrNotFound", err)
 	}
-	info, err := c.AuthorizationInformation(ctx, "https://app.example.com/signin")
+}
+
+func TestAuthorizationInformationAgainstTheFake(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, newFake(t, apitest.Options{}).URL)
+	info, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/signin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -232,30 +232,37 @@ func FuzzValidateRunRequest(f *testing.F) {
 			}
 			return
 		}
-		if !req.ExportType.Valid() {
-			t.Fatalf("accepted exportType %q", req.ExportType)
-		}
-		if req.IFCVersion != nil && (req.ExportType != api.ExportTypeIFC || !req.IFCVersion.Valid()) {
-			t.Fatalf("accepted ifcVersion %q with %q", *req.IFCVersion, req.ExportType)
-		}
-		if in := req.InputOptions; in != nil && in.ModelIDs != nil && len(*in.ModelIDs) == 0 {
-			t.Fatal("accepted empty modelIds")
-		}
-		if out := req.OutputOptions; out != nil {
-			blob := out.Location != nil && *out.Location == api.LocationUSERBLOBSTORAGE
-			if blob != (out.OutputSASURL != nil) {
-				t.Fatal("accepted outputSasUrl without USER_BLOB_STORAGE or the reverse")
-			}
-			if out.LogsSASURL != nil && (out.SaveLogs == nil || !*out.SaveLogs) {
-				t.Fatal("accepted logsSasUrl without saveLogs")
-			}
-		}
-		for _, u := range sasURLs(req) {
-			if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
-				t.Fatalf("accepted URL %q", u)
-			}
-		}
+		checkAccepted(t, req)
 	})
+}
+
+// checkAccepted fails when req, which ValidateRunRequest accepted, breaks a
+// rule the validator promises.
+func checkAccepted(t *testing.T, req api.ExportConnectionRunCreate) {
+	t.Helper()
+	if !req.ExportType.Valid() {
+		t.Fatalf("accepted exportType %q", req.ExportType)
+	}
+	if req.IFCVersion != nil && (req.ExportType != api.ExportTypeIFC || !req.IFCVersion.Valid()) {
+		t.Fatalf("accepted ifcVersion %q with %q", *req.IFCVersion, req.ExportType)
+	}
+	if in := req.InputOptions; in != nil && in.ModelIDs != nil && len(*in.ModelIDs) == 0 {
+		t.Fatal("accepted empty modelIds")
+	}
+	if out := req.OutputOptions; out != nil {
+		blob := out.Location != nil && *out.Location == api.LocationUSERBLOBSTORAGE
+		if blob != (out.OutputSASURL != nil) {
+			t.Fatal("accepted outputSasUrl without USER_BLOB_STORAGE or the reverse")
+		}
+		if out.LogsSASURL != nil && (out.SaveLogs == nil || !*out.SaveLogs) {
+			t.Fatal("accepted logsSasUrl without saveLogs")
+		}
+	}
+	for _, u := range sasURLs(req) {
+		if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
+			t.Fatalf("accepted URL %q", u)
+		}
+	}
 }
 
 // sasURLs are the URLs of a request, whose queries may be SAS signatures.
