@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -145,14 +146,25 @@ func readBody(body io.ReadCloser, declared, limit int64, dog *watchdog) ([]byte,
 // client's header limit, no body byte within its idle limit, or a body not
 // complete within its body limit (a server that drips). It cancels the
 // attempt's context with a *stallError as the cause. A nil watchdog (every
-// limit off) does nothing.
+// limit off) does nothing. Only the attempt's goroutine calls its methods;
+// its timer calls fire.
 type watchdog struct {
 	timer              *time.Timer
 	cancel             context.CancelCauseFunc
 	header, idle, body time.Duration
 	bodyDeadline       time.Time // set before readingBody
 	readingBody        atomic.Bool
+	armed, fired       bool // the timer is set; it went off (or may have)
 }
+
+// watchdogs keeps watchdogs whose timer never went off, for reuse: the usual
+// exchange then costs no timer.
+var watchdogs = sync.Pool{New: func() any {
+	w := new(watchdog)
+	w.timer = time.AfterFunc(maxDuration, w.fire)
+	w.timer.Stop()
+	return w
+}}
 
 // watch returns the context of one attempt and its watchdog, armed for the
 // headers.
@@ -161,8 +173,9 @@ func (c *Client) watch(ctx context.Context) (context.Context, *watchdog) {
 		return ctx, nil
 	}
 	actx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{cancel: cancel, header: c.headerTimeout, idle: c.idleTimeout, body: c.bodyTimeout}
-	w.timer = time.AfterFunc(maxDuration, w.fire)
+	w := watchdogs.Get().(*watchdog)
+	w.cancel, w.header, w.idle, w.body = cancel, c.headerTimeout, c.idleTimeout, c.bodyTimeout
+	w.readingBody.Store(false)
 	w.arm(w.header)
 	return actx, w
 }
@@ -178,18 +191,27 @@ func (w *watchdog) fire() {
 	}
 }
 
+// arm sets the timer to d from now; d <= 0 leaves it off.
 func (w *watchdog) arm(d time.Duration) {
+	w.disarm()
 	if d > 0 {
 		w.timer.Reset(d)
-	} else {
-		w.timer.Stop()
+		w.armed = true
 	}
+}
+
+// disarm stops the timer, noting whether it went off first.
+func (w *watchdog) disarm() {
+	if w.armed && !w.timer.Stop() {
+		w.fired = true
+	}
+	w.armed = false
 }
 
 // headersArrived switches from the header limit to the body limits.
 func (w *watchdog) headersArrived() {
 	if w != nil {
-		w.timer.Stop()
+		w.disarm()
 		w.bodyDeadline = time.Now().Add(w.body)
 		w.readingBody.Store(true)
 	}
@@ -211,11 +233,17 @@ func (w *watchdog) kick() {
 	w.arm(d)
 }
 
-// stop releases the watchdog once the exchange is over.
+// stop releases the watchdog once the exchange is over. One whose timer
+// went off is not reused: its fire may still be running.
 func (w *watchdog) stop() {
-	if w != nil {
-		w.timer.Stop()
-		w.cancel(nil)
+	if w == nil {
+		return
+	}
+	w.disarm()
+	w.cancel(nil)
+	if !w.fired {
+		w.cancel = nil
+		watchdogs.Put(w)
 	}
 }
 
