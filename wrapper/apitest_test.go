@@ -26,6 +26,7 @@ func newFake(t *testing.T, opts apitest.Options) *apitest.Server {
 }
 
 func TestConcurrentCreateRunMakesOneRun(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{ProcessingWindow: 50 * time.Millisecond, StepDuration: time.Minute})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	c := newClient(t, fake.URL, func(o *wrapper.Options) {
@@ -74,6 +75,7 @@ func TestConcurrentCreateRunMakesOneRun(t *testing.T) {
 }
 
 func TestExportAgainstTheFake(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		outcome apitest.Outcome
 		result  api.ExecutionResult
@@ -120,6 +122,7 @@ func TestExportAgainstTheFake(t *testing.T) {
 }
 
 func TestResumeFromASavedLocation(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: 5 * time.Millisecond})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	first := newClient(t, fake.URL)
@@ -144,6 +147,7 @@ func TestResumeFromASavedLocation(t *testing.T) {
 }
 
 func TestSecondCreateWhileActiveIsExisting(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	c := newClient(t, fake.URL)
@@ -169,6 +173,7 @@ func TestSecondCreateWhileActiveIsExisting(t *testing.T) {
 }
 
 func TestConnectionsAgainstTheFake(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	c := newClient(t, fake.URL)
 	ctx := context.Background()
@@ -222,7 +227,12 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 	if _, err := c.GetConnection(ctx, *other.ID); !errors.Is(err, wrapper.ErrNotFound) {
 		t.Errorf("get after delete: err = %v, want ErrNotFound", err)
 	}
-	info, err := c.AuthorizationInformation(ctx, "https://app.example.com/signin")
+}
+
+func TestAuthorizationInformationAgainstTheFake(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, newFake(t, apitest.Options{}).URL)
+	info, err := c.AuthorizationInformation(context.Background(), "https://app.example.com/signin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +242,7 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 }
 
 func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{
 		ValidToken: func(tok string) bool { return tok == testToken },
 		MayUse:     func(tok, id string) bool { return false },
@@ -259,6 +270,7 @@ func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
 // comes back Existing, naming the run and connection that hold it, and that
 // run can be followed.
 func TestCreateRunThroughAnotherConnectionOfTheIModel(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	first := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	second := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID

@@ -22,6 +22,10 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
+// acceptMediaType is the Accept value every contender sends, as the API
+// recommends.
+const acceptMediaType = "application/vnd.bentley.itwin-platform.v1+json"
+
 const benchRun = `{"run":{"id":"r1","connectionId":"c1","startDateTime":"2026-11-28T12:00:00Z","state":"Executing","result":"Undetermined","jobs":[{"id":"j1","state":"Executing","result":"Undetermined","tasks":[{"id":"t1","state":"Executing","result":"Undetermined","retryAttempts":0}]}]}}`
 
 // benchServer answers a create with 202 and a relative Location, and a get
@@ -55,7 +59,7 @@ func noRedirects() *http.Client {
 func generatedClient(b *testing.B, base string) *api.ClientWithResponses {
 	gc, err := api.NewClientWithResponses(base, api.WithHTTPClient(noRedirects()), api.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Accept", wrapper.AcceptHeader)
+		req.Header.Set("Accept", acceptMediaType)
 		return nil
 	}))
 	if err != nil {
@@ -75,7 +79,7 @@ func rawCreate(b *testing.B, hc *http.Client, url string) {
 	body, _ := json.Marshal(benchRequest())
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Accept", wrapper.AcceptHeader)
+	req.Header.Set("Accept", acceptMediaType)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -92,7 +96,7 @@ func rawCreate(b *testing.B, hc *http.Client, url string) {
 func rawGet(b *testing.B, hc *http.Client, url string) {
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Accept", wrapper.AcceptHeader)
+	req.Header.Set("Accept", acceptMediaType)
 	resp, err := hc.Do(req)
 	if err != nil {
 		b.Fatal(err)

@@ -1,17 +1,14 @@
 package wrapper
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,9 +20,9 @@ import (
 // DefaultBaseURL is the Export API's production base URL.
 const DefaultBaseURL = "https://api.bentley.com/export"
 
-// AcceptHeader is the media type the API recommends; the client sends it on
+// acceptHeader is the media type the API recommends; the client sends it on
 // every request.
-const AcceptHeader = "application/vnd.bentley.itwin-platform.v1+json"
+const acceptHeader = "application/vnd.bentley.itwin-platform.v1+json"
 
 const (
 	// maxErrorBody is the most of an error body the client reads.
@@ -33,6 +30,15 @@ const (
 	// maxSuccessBody is the most of a success body the client reads; a larger
 	// one is a malformed response.
 	maxSuccessBody = 8 << 20
+)
+
+// The limits a Client applies when Options leave them zero: generous for
+// the API's small answers, short enough that no call hangs for ever.
+const (
+	DefaultResponseHeaderTimeout = time.Minute
+	DefaultBodyIdleTimeout       = 30 * time.Second
+	DefaultBodyTimeout           = 2 * time.Minute
+	DefaultMaxPages              = 1000
 )
 
 // Options configure a Client. Only TokenSource is required.
@@ -75,6 +81,29 @@ type Options struct {
 	// windows do not start when yours do) to spend it evenly instead of
 	// meeting 429s. Zero: no budget.
 	Budget RateBudget
+
+	// ResponseHeaderTimeout bounds the wait for an answer's headers once a
+	// request is sent, so that a server that never answers cannot hang a
+	// call made without a deadline. Zero: DefaultResponseHeaderTimeout;
+	// negative: no limit.
+	ResponseHeaderTimeout time.Duration
+	// BodyIdleTimeout ends the reading of an answer's body when no byte came
+	// for this long, so that a server that stalls mid-body cannot hang a
+	// call. Zero: DefaultBodyIdleTimeout; negative: no limit.
+	BodyIdleTimeout time.Duration
+	// BodyTimeout bounds the reading of an answer's whole body, so that a
+	// server that drips it a byte at a time cannot hang a call either.
+	// Zero: DefaultBodyTimeout; negative: no limit.
+	//
+	// Each of the three limits ends the attempt with a *TransportError whose
+	// cause matches os.ErrDeadlineExceeded; GETs retry it like a dropped
+	// connection. They bound one exchange, whatever the context says: a
+	// context deadline bounds the whole call.
+	BodyTimeout time.Duration
+	// MaxPages bounds how many pages a listing (Connections, Runs) fetches:
+	// a listing whose links go on past it ends with an ErrMalformedResponse
+	// instead of running, and growing, forever. Zero: DefaultMaxPages.
+	MaxPages int
 }
 
 // RateBudget is a number of requests per period.
@@ -83,62 +112,14 @@ type RateBudget struct {
 	Per      time.Duration // in how long; default one minute
 }
 
-// RetryPolicy bounds the client's retries. Zero fields take the defaults.
-type RetryPolicy struct {
-	// MaxAttempts is how many times one call sends its request at most,
-	// the first time included. Default 5. 1 disables retries.
-	MaxAttempts int
-	// MinBackoff and MaxBackoff bound the exponential backoff between
-	// attempts (with jitter) when the API gives no Retry-After. Defaults 500ms
-	// and 30s.
-	MinBackoff, MaxBackoff time.Duration
-	// MaxRetryAfter caps a Retry-After the client sleeps on. A longer one is
-	// not slept on: the call returns at once with an *APIError carrying the
-	// wait in RetryAfter. Default 2 minutes.
-	MaxRetryAfter time.Duration
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 5
-	}
-	if p.MinBackoff <= 0 {
-		p.MinBackoff = 500 * time.Millisecond
-	}
-	if p.MaxBackoff <= 0 {
-		p.MaxBackoff = 30 * time.Second
-	}
-	if p.MaxBackoff < p.MinBackoff {
-		p.MaxBackoff = p.MinBackoff
-	}
-	if p.MaxRetryAfter <= 0 {
-		p.MaxRetryAfter = 2 * time.Minute
-	}
-	return p
-}
-
-// backoff is the wait before attempt+1: exponential from MinBackoff, capped
-// at MaxBackoff, with "equal jitter" (half fixed, half random).
-func (p RetryPolicy) backoff(attempt int) time.Duration {
-	d := p.MinBackoff
-	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
-}
-
 // Client calls the Export API. It is safe for concurrent use; create one and
 // share it.
 type Client struct {
-	base     *url.URL
-	baseURL  string // base without a trailing slash, as the generated builders want it
-	host     string // base's host name, port and escaped path + "/", for checks on every request
-	port     string
-	basePath string
-	origin   string // scheme://host of the base URL, as url.URL.String writes it
-	tokens   oauth2.TokenSource
-	http     *http.Client
+	// base is the API base URL in canonical form (see canonicalBase): every
+	// URL the client calls is built under it or checked against it.
+	base   *url.URL
+	tokens oauth2.TokenSource
+	http   *http.Client
 	// Header values, made once: the request headers share them, which the
 	// http.RoundTripper contract (never modify the request) allows.
 	userAgent []string
@@ -150,6 +131,14 @@ type Client struct {
 	// secretsScrubber removes secrets; the scrubber of the token last sent
 	// removes the token too.
 	secretsScrubber *scrubber
+
+	headerTimeout, idleTimeout, bodyTimeout time.Duration // per exchange; 0: no limit
+	maxPages                                int
+
+	// now and sleep are the client's clock: time.Now and sleepCtx, replaced
+	// by tests that assert the waits the client computes.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 
 	// pauseUntil is a client-wide rate-limit pause: when any request gets a
 	// 429 with Retry-After, every request waits it out instead of each
@@ -173,60 +162,33 @@ func New(opts Options) (*Client, error) {
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	base, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q must be an absolute http(s) URL", redactURL(raw))
-	}
-	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q must have no userinfo, query or fragment", redactURL(raw))
+	base, problem := canonicalBase(raw)
+	if problem != "" {
+		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redactURL(raw), problem)
 	}
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
 	}
-	transport := http.DefaultTransport
-	var timeout time.Duration
-	if opts.HTTPClient != nil {
-		if opts.HTTPClient.Transport != nil {
-			transport = opts.HTTPClient.Transport
-		}
-		timeout = opts.HTTPClient.Timeout
-	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "itwin-export-go"
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	c := &Client{
-		base:    base,
-		baseURL: base.String(),
-		tokens:  opts.TokenSource,
-		http: &http.Client{
-			Transport: transport,
-			Timeout:   timeout,
-			// Never follow: a 303 names an active run the caller must see,
-			// and a redirect would carry the request to a URL nobody vetted.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		host:      base.Hostname(),
-		port:      effectivePort(base),
-		basePath:  base.EscapedPath() + "/",
-		origin:    (&url.URL{Scheme: base.Scheme, Host: base.Host}).String(),
-		userAgent: []string{ua},
-		retry:     opts.Retry.withDefaults(),
-		log:       log,
-	}
-	if c.storage, err = newStorageBase(opts.StorageURL, c); err != nil {
-		return nil, err
+		base:          base,
+		tokens:        opts.TokenSource,
+		http:          noRedirectClient(opts.HTTPClient),
+		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go")},
+		retry:         opts.Retry.withDefaults(),
+		log:           cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		headerTimeout: limit(opts.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
+		idleTimeout:   limit(opts.BodyIdleTimeout, DefaultBodyIdleTimeout),
+		bodyTimeout:   limit(opts.BodyTimeout, DefaultBodyTimeout),
+		maxPages:      cmp.Or(max(opts.MaxPages, 0), DefaultMaxPages),
+		now:           time.Now,
+		sleep:         sleepCtx,
 	}
 	if b := opts.Budget; b.Requests > 0 {
-		per := b.Per
-		if per <= 0 {
-			per = time.Minute
-		}
-		c.spacing = per / time.Duration(b.Requests)
+		c.spacing = cmp.Or(b.Per, time.Minute) / time.Duration(b.Requests)
+	}
+	var err error
+	if c.storage, err = newStorageBase(opts.StorageURL, c); err != nil {
+		return nil, err
 	}
 	c.secrets = append(c.secrets, opts.Secrets...)
 	if s, ok := opts.TokenSource.(interface{ Secrets() []string }); ok {
@@ -236,8 +198,35 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// BaseURL returns the API base URL the client calls.
-func (c *Client) BaseURL() string { return c.baseURL }
+// noRedirectClient is an http.Client on the Transport and Timeout of hc (or
+// http.DefaultTransport), which never follows a redirect: a 303 names an
+// active run the caller must see, and a redirect would carry the request to
+// a URL nobody vetted.
+func noRedirectClient(hc *http.Client) *http.Client {
+	c := &http.Client{
+		Transport:     http.DefaultTransport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if hc != nil {
+		c.Transport = cmp.Or[http.RoundTripper](hc.Transport, c.Transport)
+		c.Timeout = hc.Timeout
+	}
+	return c
+}
+
+// limit is an Options duration: zero takes def, a negative one means none.
+func limit(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// baseURL is the API base URL the client calls, in canonical form.
+func (c *Client) baseURL() string { return c.base.String() }
 
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
@@ -245,221 +234,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// sameOrigin reports whether u has the API's scheme, host and port.
-func (c *Client) sameOrigin(u *url.URL) bool {
-	return u.User == nil && strings.EqualFold(u.Scheme, c.base.Scheme) &&
-		strings.EqualFold(u.Hostname(), c.host) && effectivePort(u) == c.port
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "http") {
-		return "80"
-	}
-	return "443"
-}
-
-// retryRule says which answers of an operation are retried.
-type retryRule int
-
-const (
-	// retryIdempotent: 429, 502, 503, 504 and connection failures (GETs).
-	retryIdempotent retryRule = iota
-	// retryCreate: 409 and 429 only. After a 5xx or a broken connection the
-	// resource may exist, so the error goes to the caller.
-	retryCreate
-	// retryRateLimit: 429 only.
-	retryRateLimit
-)
-
-func (r retryRule) retriesStatus(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests:
-		return true
-	case http.StatusConflict:
-		return r == retryCreate
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return r == retryIdempotent
-	}
-	return false
-}
-
-// exchange is a finished HTTP exchange: the response's status, header and
-// (bounded) body, and the request's method and URL.
-type exchange struct {
-	op       string
-	method   string
-	url      *url.URL
-	status   int
-	header   http.Header
-	body     []byte
-	attempts int
-}
-
-// request is what one call sends: a method, a URL and an optional JSON body.
-type request struct {
-	op     string
-	method string
-	url    *url.URL
-	body   []byte
-	rule   retryRule
-	accept []string // the Accept header's value; nil means AcceptHeader
-}
-
-// do sends r, retrying as its rule allows, and returns the final exchange.
-// Statuses are not judged here, except that a 429 whose Retry-After exceeds
-// the cap returns at once as an *APIError.
-func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
-	for attempt := 1; ; attempt++ {
-		if err := c.waitPause(ctx); err != nil {
-			return nil, err
-		}
-		x, err := c.send(ctx, r, attempt)
-		if err != nil {
-			var te *TransportError
-			if !errors.As(err, &te) || ctx.Err() != nil || r.rule != retryIdempotent || attempt >= c.retry.MaxAttempts {
-				return nil, err
-			}
-			if err := c.sleep(ctx, c.retry.backoff(attempt), r, attempt, "connection failure"); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if !r.rule.retriesStatus(x.status) {
-			return x, nil
-		}
-		wait, hasRetryAfter := retryAfter(x.header, time.Now())
-		if hasRetryAfter && wait > c.retry.MaxRetryAfter {
-			// Not slept on: the caller decides what to do with a long wait.
-			return nil, c.apiError(x)
-		}
-		if x.status == http.StatusTooManyRequests && hasRetryAfter {
-			c.pause(wait)
-		}
-		if attempt >= c.retry.MaxAttempts {
-			return x, nil
-		}
-		if !hasRetryAfter {
-			wait = c.retry.backoff(attempt)
-		}
-		if err := c.sleep(ctx, wait, r, attempt, strconv.Itoa(x.status)); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// send makes one attempt.
-func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, error) {
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	// An empty URL is not parsed at all: r.url, already built and checked,
-	// goes in as it is, exact escaping included.
-	req, err := http.NewRequestWithContext(ctx, r.method, "", body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.op, err)
-	}
-	req.URL, req.Host = r.url, r.url.Host
-	// Canonical keys and ready-made values, written directly: Header.Set
-	// would canonicalize the keys and allocate new values on every request.
-	req.Header["Accept"] = acceptValue
-	if r.accept != nil {
-		req.Header["Accept"] = r.accept
-	}
-	req.Header["User-Agent"] = c.userAgent
-	if r.body != nil {
-		req.Header["Content-Type"] = jsonValue
-	}
-	if err := c.authorize(req); err != nil {
-		return nil, fmt.Errorf("%s: %w", r.op, err)
-	}
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if c.log.Enabled(ctx, slog.LevelDebug) {
-			c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
-				slog.String("op", r.op), slog.String("method", r.method), slog.String("url", c.redactURL(r.url.String())),
-				slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt), slog.String("error", c.scrub(transportCause(err).Error())))
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s %s: %w", r.op, r.method, c.redactURL(r.url.String()), context.Cause(ctx))
-		}
-		return nil, &TransportError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{transportCause(err), c.scrub(transportCause(err).Error())}}
-	}
-	x := &exchange{op: r.op, method: r.method, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
-	limit := int64(maxSuccessBody)
-	if resp.StatusCode >= 400 {
-		limit = maxErrorBody
-	}
-	x.body, err = readBody(resp.Body, resp.ContentLength, limit)
-	if c.log.Enabled(ctx, slog.LevelDebug) {
-		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
-			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", c.redactURL(r.url.String())),
-			slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
-	}
-	if errors.Is(err, errBodyTooLarge) {
-		if resp.StatusCode >= 400 {
-			return x, nil // the excerpt is all an error needs
-		}
-		return nil, &ResponseError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), StatusCode: resp.StatusCode,
-			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s %s: reading body: %w", r.op, r.method, c.redactURL(r.url.String()), context.Cause(ctx))
-		}
-		return nil, &TransportError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{err, "reading body: " + c.scrub(err.Error())}}
-	}
-	return x, nil
-}
-
-var errBodyTooLarge = errors.New("body too large")
-
-// readBody reads body to its end, at most limit bytes of it, and closes it:
-// a body read to EOF lets the connection be reused. Past limit it returns what it
-// read and errBodyTooLarge; a declared length (Content-Length, or -1) past
-// limit is refused before reading. The buffer doubles as it fills, so a body
-// costs at most about twice its size, never more than twice the limit.
-func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
-	defer body.Close()
-	switch {
-	case declared > limit:
-		return nil, errBodyTooLarge
-	case declared == 0:
-		return nil, nil // nothing to read: the transport has ended the body
-	}
-	size := int64(4 << 10)
-	if declared >= 0 {
-		size = declared + 1 // +1 sees a body longer than it declared
-	}
-	buf := make([]byte, 0, min(size, limit+1))
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) > limit {
-				return buf[:limit], errBodyTooLarge
-			}
-			grown := make([]byte, len(buf), min(2*cap(buf), int(limit+1)))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	if int64(len(buf)) > limit {
-		return buf[:limit], errBodyTooLarge
-	}
-	return buf, nil // read to EOF: the connection can be reused
 }
 
 // authorize attaches the bearer token, only for the API's own origin and
@@ -536,7 +310,7 @@ func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
 
 // The values of the Accept and Content-Type headers of every request.
 var (
-	acceptValue = []string{AcceptHeader}
+	acceptValue = []string{acceptHeader}
 	jsonValue   = []string{"application/json"}
 )
 
@@ -583,92 +357,4 @@ func transportCause(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	return ParseRetryAfter(h.Get("Retry-After"), now)
-}
-
-// ParseRetryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
-// delay-seconds or an HTTP-date, relative to now. A date in the past is a
-// zero wait. Garbage, negative numbers and an empty value are not a wait
-// (false). Huge values saturate rather than overflow.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if v[0] >= '0' && v[0] <= '9' {
-		secs, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return maxDuration, true
-			}
-			return 0, false
-		}
-		if secs > uint64(maxDuration/time.Second) {
-			return maxDuration, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-const maxDuration = time.Duration(1<<63 - 1)
-
-// sleep waits d or until ctx ends.
-func (c *Client) sleep(ctx context.Context, d time.Duration, r request, attempt int, reason string) error {
-	c.log.LogAttrs(ctx, slog.LevelInfo, "retrying",
-		slog.String("op", r.op), slog.String("reason", reason), slog.Duration("wait", d), slog.Int("attempt", attempt))
-	return sleepCtx(ctx, d)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// pause makes every request of the client wait d from now.
-func (c *Client) pause(d time.Duration) {
-	until := time.Now().Add(d)
-	c.pauseMu.Lock()
-	if until.After(c.pauseUntil) {
-		c.pauseUntil = until
-	}
-	c.pauseMu.Unlock()
-}
-
-// waitPause waits out a client-wide rate-limit pause, if any, then takes the
-// next slot of the request budget.
-func (c *Client) waitPause(ctx context.Context) error {
-	c.pauseMu.Lock()
-	now := time.Now()
-	start := c.pauseUntil
-	if c.spacing > 0 {
-		start = maxTime(maxTime(start, now), c.nextSlot)
-		c.nextSlot = start.Add(c.spacing)
-	}
-	c.pauseMu.Unlock()
-	return sleepCtx(ctx, start.Sub(now))
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,6 +25,7 @@ func ifcRequest() api.ExportConnectionRunCreate {
 }
 
 func TestCreateRunSendsTheContractRequest(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", "/export/connections/c1/runs/r1")
 		w.WriteHeader(http.StatusAccepted)
@@ -71,148 +71,8 @@ func TestCreateRunSendsTheContractRequest(t *testing.T) {
 	}
 }
 
-func TestCreateRun303IsAnExistingRunAndNotFollowed(t *testing.T) {
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			t.Errorf("the client followed the 303: %s %s", r.Method, r.RequestURI)
-		}
-		w.Header().Set("Location", "runs/active-run")
-		w.WriteHeader(http.StatusSeeOther)
-	})
-	c := newClient(t, srv.base())
-	ref, err := c.CreateRun(context.Background(), "c1", ifcRequest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// "runs/active-run" resolves against .../connections/c1/runs (RFC 3986).
-	want := wrapper.RunRef{Location: srv.base() + "/connections/c1/runs/active-run", ConnectionID: "c1", RunID: "active-run", Existing: true}
-	if diff := cmp.Diff(want, ref); diff != "" {
-		t.Errorf("run ref (-want +got):\n%s", diff)
-	}
-	if n := len(srv.seen()); n != 1 {
-		t.Errorf("server saw %d requests, want only the POST", n)
-	}
-}
-
-func TestForeignLocationIsRefusedBeforeAnyRequest(t *testing.T) {
-	other := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		t.Errorf("the foreign host received %s %s (Authorization set: %t)", r.Method, r.RequestURI, r.Header.Get("Authorization") != "")
-	})
-	// Same loopback address, another port: another origin.
-	foreign := other.base() + "/connections/c1/runs/r1"
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", foreign)
-		w.WriteHeader(http.StatusAccepted)
-	})
-	c := newClient(t, srv.base())
-	_, err := c.CreateRun(context.Background(), "c1", ifcRequest())
-	if !errors.Is(err, wrapper.ErrForeignLocation) {
-		t.Fatalf("err = %v, want ErrForeignLocation", err)
-	}
-	var le *wrapper.LocationError
-	if !errors.As(err, &le) || le.Location != foreign {
-		t.Errorf("LocationError = %+v", le)
-	}
-	// A saved reference to the foreign host is refused by GetRun too.
-	ref, err := wrapper.ParseRunRef(foreign)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.GetRun(context.Background(), ref); !errors.Is(err, wrapper.ErrForeignLocation) {
-		t.Errorf("GetRun err = %v, want ErrForeignLocation", err)
-	}
-	if n := len(other.seen()); n != 0 {
-		t.Errorf("foreign host received %d requests", n)
-	}
-}
-
-func TestLocationProblems(t *testing.T) {
-	for _, tc := range []struct {
-		name, location string
-		want           error
-	}{
-		{"empty", "", wrapper.ErrMissingLocation},
-		{"malformed", "http://[::1", wrapper.ErrMissingLocation},
-		{"back at the create URL", "/export/connections/c1/runs", wrapper.ErrMissingLocation},
-		{"not a run", "/export/connections/c1", wrapper.ErrMissingLocation},
-		{"outside the base path", "/other/connections/c1/runs/r1", wrapper.ErrForeignLocation},
-		{"dot segments out of the base", "/export/../connections/c1/runs/r1", wrapper.ErrForeignLocation},
-		{"another scheme", "ftp://127.0.0.1/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
-		{"userinfo", "//user:pw@HOST/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
-		{"another host", "https://api.example.net/export/connections/c1/runs/r1", wrapper.ErrForeignLocation},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var srv *scripted
-			srv = newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-				if n > 0 {
-					t.Errorf("unexpected request %s %s", r.Method, r.RequestURI)
-				}
-				w.Header().Set("Location", strings.ReplaceAll(tc.location, "HOST", srv.Listener.Addr().String()))
-				w.WriteHeader(http.StatusAccepted)
-			})
-			_, err := newClient(t, srv.base()).CreateRun(context.Background(), "c1", ifcRequest())
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("err = %v, want %v", err, tc.want)
-			}
-			if strings.Contains(err.Error(), ":pw@") {
-				t.Errorf("error repeats a password: %v", err)
-			}
-		})
-	}
-}
-
-func TestRetryAfterIsWaited(t *testing.T) {
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n == 0 {
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"slow down"}}`)
-			return
-		}
-		w.Header().Set("Location", "/export/connections/c1/runs/r1")
-		w.WriteHeader(http.StatusAccepted)
-	})
-	c := newClient(t, srv.base())
-	if _, err := c.CreateRun(context.Background(), "c1", ifcRequest()); err != nil {
-		t.Fatal(err)
-	}
-	got := srv.seen()
-	if len(got) != 2 {
-		t.Fatalf("server saw %d requests, want 2", len(got))
-	}
-	gap := got[1].At.Sub(got[0].At)
-	if gap < 900*time.Millisecond || gap > 1100*time.Millisecond {
-		t.Errorf("waited %v between attempts, want Retry-After 1s within 10%%", gap)
-	}
-}
-
-func TestRetryAfterAboveTheCapReturnsAtOnce(t *testing.T) {
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "3600")
-		writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"The client sent more requests than allowed by this API for the current tier of the client."}}`)
-	})
-	c := newClient(t, srv.base())
-	start := time.Now()
-	_, err := c.CreateRun(context.Background(), "c1", ifcRequest())
-	elapsed := time.Since(start)
-	if !errors.Is(err, wrapper.ErrRateLimited) {
-		t.Fatalf("err = %v, want ErrRateLimited", err)
-	}
-	var ae *wrapper.APIError
-	if !errors.As(err, &ae) || ae.RetryAfter != time.Hour || ae.Code != "RateLimitExceeded" || ae.StatusCode != 429 {
-		t.Errorf("APIError = %+v, want 429 RateLimitExceeded with RetryAfter 1h", ae)
-	}
-	if elapsed > 500*time.Millisecond {
-		t.Errorf("took %v: a Retry-After above the cap must not be slept on", elapsed)
-	}
-	if n := len(srv.seen()); n != 1 {
-		t.Errorf("server saw %d requests, want 1", n)
-	}
-	if !strings.Contains(err.Error(), "retry after 1h0m0s") {
-		t.Errorf("error text does not carry the wait: %v", err)
-	}
-}
-
 func TestErrorBodiesAreClassified(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		status      int
@@ -264,6 +124,7 @@ func TestErrorBodiesAreClassified(t *testing.T) {
 }
 
 func TestAPIErrorDetails(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 422, `{"error":{"code":"InvalidConnectionRunRequest","message":"Cannot perform operation.","details":[{"code":"MissingRequiredParameter","message":"imodelId was not provided.","target":"imodelId"},{"code":"InvalidValue","message":"Provided connectionId value is not valid.","target":"connectionId"}]}}`)
 	})
@@ -286,6 +147,7 @@ func TestAPIErrorDetails(t *testing.T) {
 }
 
 func TestErrorExcerptIsBoundedAndRedacted(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("x", 4096)
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 500, "token "+testToken+" and Bearer "+testToken+" https://acct.blob.core.windows.net/c?sv=1&sig=SASSIGNATURE "+huge)
@@ -306,6 +168,7 @@ func TestErrorExcerptIsBoundedAndRedacted(t *testing.T) {
 }
 
 func TestUnusableSuccessAnswers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -344,6 +207,7 @@ func TestUnusableSuccessAnswers(t *testing.T) {
 }
 
 func TestCreateRunUnexpectedAnswers(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{}`)
 	})
@@ -353,116 +217,8 @@ func TestCreateRunUnexpectedAnswers(t *testing.T) {
 	}
 }
 
-func TestRetriesByOperation(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		create    bool
-		status    int
-		wantCalls int
-		wantErr   error
-	}{
-		{"GET retries 502", false, 502, 4, wrapper.ErrServer},
-		{"GET retries 503", false, 503, 4, wrapper.ErrServer},
-		{"GET retries 504", false, 504, 4, wrapper.ErrServer},
-		{"GET retries 429", false, 429, 4, wrapper.ErrRateLimited},
-		{"GET does not retry 500", false, 500, 1, wrapper.ErrServer},
-		{"GET does not retry 404", false, 404, 1, wrapper.ErrNotFound},
-		{"create retries 409", true, 409, 4, wrapper.ErrConflict},
-		{"create retries 429", true, 429, 4, wrapper.ErrRateLimited},
-		{"create does not retry 500", true, 500, 1, wrapper.ErrServer},
-		{"create does not retry 502", true, 502, 1, wrapper.ErrServer},
-		{"create does not retry 503", true, 503, 1, wrapper.ErrServer},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-				writeJSON(w, tc.status, `{"error":{"code":"X","message":"y"}}`)
-			})
-			c := newClient(t, srv.base())
-			var err error
-			if tc.create {
-				_, err = c.CreateRun(context.Background(), "c1", ifcRequest())
-			} else {
-				_, err = c.GetConnection(context.Background(), "c1")
-			}
-			if !errors.Is(err, tc.wantErr) {
-				t.Errorf("err = %v, want %v", err, tc.wantErr)
-			}
-			var ae *wrapper.APIError
-			if errors.As(err, &ae) && ae.Attempts != tc.wantCalls {
-				t.Errorf("Attempts = %d, want %d", ae.Attempts, tc.wantCalls)
-			}
-			if n := len(srv.seen()); n != tc.wantCalls {
-				t.Errorf("server saw %d requests, want %d", n, tc.wantCalls)
-			}
-		})
-	}
-}
-
-func TestRetryThenSuccess(t *testing.T) {
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n < 2 {
-			writeJSON(w, 503, "")
-			return
-		}
-		writeJSON(w, 200, `{"connection":{"id":"c1","iModelId":"m1"}}`)
-	})
-	conn, err := newClient(t, srv.base()).GetConnection(context.Background(), "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(&api.ExportConnection{ID: ptr("c1"), IModelID: ptr("m1")}, conn); diff != "" {
-		t.Errorf("connection (-want +got):\n%s", diff)
-	}
-}
-
-// dropping accepts connections and closes them at once: a connection
-// failure, with no HTTP answer at all.
-func dropping(t *testing.T) (base string, accepted func() int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	count := make(chan int, 1)
-	count <- 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n := <-count
-			count <- n + 1
-			conn.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return "http://" + ln.Addr().String() + "/export", func() int { n := <-count; count <- n; return n }
-}
-
-func TestConnectionFailures(t *testing.T) {
-	base, accepted := dropping(t)
-	c := newClient(t, base)
-	_, err := c.GetConnection(context.Background(), "c1")
-	var te *wrapper.TransportError
-	if !errors.As(err, &te) {
-		t.Fatalf("GET err = %v (%T), want *TransportError", err, err)
-	}
-	if n := accepted(); n != fastRetry.MaxAttempts {
-		t.Errorf("GET: %d connections, want %d (retried)", n, fastRetry.MaxAttempts)
-	}
-	_, err = c.CreateRun(context.Background(), "c1", ifcRequest())
-	if !errors.As(err, &te) {
-		t.Fatalf("create err = %v, want *TransportError", err)
-	}
-	if n := accepted(); n != fastRetry.MaxAttempts+1 {
-		t.Errorf("create: %d more connections, want 1 (never retried)", n-fastRetry.MaxAttempts)
-	}
-}
-
 func TestOneConnectionForAThousandCalls(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n%3 == 0 {
 			writeJSON(w, 404, `{"error":{"code":"ConnectionNotFound","message":"Requested Connection is not available."}}`)
@@ -490,6 +246,7 @@ func TestOneConnectionForAThousandCalls(t *testing.T) {
 }
 
 func TestValidationSendsNothing(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		t.Errorf("request sent: %s %s", r.Method, r.RequestURI)
 	})
@@ -532,6 +289,7 @@ func TestValidationSendsNothing(t *testing.T) {
 }
 
 func TestValidateRunRequest(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		req  api.ExportConnectionRunCreate
@@ -568,6 +326,7 @@ func TestValidateRunRequest(t *testing.T) {
 }
 
 func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
+	t.Parallel()
 	_, err := wrapper.New(wrapper.Options{BaseURL: "http://api.example.net/export", TokenSource: wrapper.StaticToken(testToken)})
 	if !errors.Is(err, wrapper.ErrInsecureToken) {
 		t.Errorf("plain http to a remote host: err = %v, want ErrInsecureToken", err)
@@ -583,6 +342,7 @@ func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
 }
 
 func TestHTTPClientIsNotMutated(t *testing.T) {
+	t.Parallel()
 	hc := &http.Client{Timeout: 7 * time.Second}
 	if _, err := wrapper.New(wrapper.Options{TokenSource: wrapper.StaticToken(testToken), HTTPClient: hc}); err != nil {
 		t.Fatal(err)
@@ -593,6 +353,7 @@ func TestHTTPClientIsNotMutated(t *testing.T) {
 }
 
 func TestLogsAreRedacted(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"authorizationInformation":{"isUserAuthorized":true}}`)
 	})
@@ -615,22 +376,5 @@ func TestLogsAreRedacted(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("log carries %q: %s", secret, out)
 		}
-	}
-}
-
-func TestContextEndsEveryWait(t *testing.T) {
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "2")
-		writeJSON(w, 429, `{"error":{"code":"RateLimitExceeded","message":"m"}}`)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := newClient(t, srv.base()).GetConnection(ctx, "c1")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want DeadlineExceeded", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("returned after %v, want soon after the 100ms deadline", d)
 	}
 }

@@ -13,8 +13,15 @@
 //
 //   - Location following. A create answers 202 (a new run) or 303 (a run was
 //     already active): the redirect is never followed, and both come back as a
-//     RunRef. A relative Location is resolved against the request URL; one on
-//     another scheme, host or port is refused before any request.
+//     RunRef. A Location, or a paging link, is resolved against the request
+//     URL (RFC 3986) into canonical form; one on another scheme, host or
+//     port, or outside the base path once dot segments (percent-encoded ones
+//     too) are removed, is refused before any request.
+//
+//   - Bounded. Each exchange has limits of its own, so that no call hangs
+//     even without a context deadline: time to the response headers, time
+//     without a body byte, time for the whole body (Options). A listing
+//     stops after Options.MaxPages pages. Bodies are read up to a size.
 //
 //   - Resuming. A RunRef is its Location URL: save RunRef.Location, and
 //     ParseRunRef rebuilds it in another process.

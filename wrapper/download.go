@@ -2,9 +2,9 @@ package wrapper
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -60,8 +60,8 @@ type DownloadedFile struct {
 
 // storageBase is the Storage API's base URL, or why downloads cannot use it.
 type storageBase struct {
-	url     string // without a trailing slash, as the generated builders want it
-	problem error  // set when the derived URL is not on the API's origin
+	url     *url.URL // canonical, like the client's base
+	problem error    // set when the derived URL is not on the API's origin
 }
 
 // newStorageBase checks Options.StorageURL, or derives the URL from the
@@ -71,14 +71,14 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 	explicit := raw != ""
 	if !explicit {
 		raw = DefaultStorageURL
-		if rest, ok := strings.CutSuffix(c.baseURL, "/export"); ok {
+		if rest, ok := strings.CutSuffix(c.baseURL(), "/export"); ok {
 			raw = rest + "/storage"
 		}
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, problem := canonicalBase(raw)
 	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
-		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q must be an absolute http(s) URL without query or fragment", redactURL(raw))
+	case problem != "":
+		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q %s", redactURL(raw), problem)
 	case !c.sameOrigin(u):
 		problem := &LocationError{Location: redactURL(u.String()), kind: ErrForeignLocation,
 			Reason: "the Storage URL is not on the API's scheme, host and port, where the token may go; set Options.StorageURL (ITWIN_STORAGE_URL)"}
@@ -87,11 +87,16 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 		}
 		return storageBase{problem: problem}, nil
 	}
-	return storageBase{url: u.String()}, nil
+	return storageBase{url: u}, nil
 }
 
 // StorageURL returns the Storage API base URL the client downloads from.
-func (c *Client) StorageURL() string { return c.storage.url }
+func (c *Client) StorageURL() string {
+	if c.storage.url == nil {
+		return ""
+	}
+	return c.storage.url.String()
+}
 
 // GetFile gets a file's metadata from the Storage API: its display name and
 // size. A file that does not exist is an *APIError matching ErrNotFound.
@@ -99,43 +104,32 @@ func (c *Client) GetFile(ctx context.Context, fileID string) (*api.StorageFile, 
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
 	}
-	built, err := api.NewGetFileRequest(c.storage.url+"/", fileID)
-	if err != nil {
-		return nil, fmt.Errorf("getFile: %w", err)
-	}
-	x, err := c.do(ctx, request{op: "getFile", method: http.MethodGet, url: built.URL, rule: retryIdempotent})
+	r := request{op: opGetFile, url: endpointUnder(c.storage.url, nil, "files", fileID)}
+	x, err := c.call(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if x.status != http.StatusOK {
-		return nil, c.unexpected(x)
-	}
-	var body struct {
-		File *struct {
-			ID, DisplayName *string
-			Size            *int64
-		} `json:"file"`
-	}
-	if err := c.decode(x, &body, func() string {
-		switch f := body.File; {
-		case f == nil:
-			return `no "file" object`
-		case f.ID == nil || f.DisplayName == nil || f.Size == nil:
-			return `the file lacks "id", "displayName" or "size"`
-		case *f.Size < 0:
+	file, raw, err := decodeMember(c, x, "file", func(f *api.StorageFile) string {
+		switch {
+		case f.ID == "" || f.DisplayName == "":
+			return `the file lacks "id" or "displayName"`
+		case f.Size < 0:
 			return `the file's "size" is negative`
 		}
 		return ""
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	var full struct {
-		File api.StorageFile `json:"file"`
+	// A size of 0 and no size read alike in the generated type: only the
+	// first may be trusted.
+	var present struct {
+		Size *int64 `json:"size"`
 	}
-	if err := c.decode(x, &full, nil); err != nil {
-		return nil, err
+	if json.Unmarshal(raw, &present) != nil || present.Size == nil {
+		return nil, c.malformed(x, `the file lacks "size"`)
 	}
-	return &full.File, nil
+	return file, nil
 }
 
 // checkStorage refuses a download before any request when the Storage URL
@@ -151,16 +145,10 @@ func (c *Client) checkStorage(name, id string) error {
 // Location, which is never followed automatically and is checked by
 // blobURL before anything is sent to it.
 func (c *Client) downloadLink(ctx context.Context, fileID string) (*url.URL, error) {
-	built, err := api.NewDownloadFileRequest(c.storage.url+"/", fileID)
-	if err != nil {
-		return nil, fmt.Errorf("downloadFile: %w", err)
-	}
-	x, err := c.do(ctx, request{op: "downloadFile", method: http.MethodGet, url: built.URL, rule: retryIdempotent, accept: acceptFileValue})
+	r := request{op: opDownloadFile, url: endpointUnder(c.storage.url, nil, "files", fileID, "download"), accept: acceptFileValue}
+	x, err := c.call(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	if x.status != http.StatusFound {
-		return nil, c.unexpected(x)
 	}
 	return blobURL(x.url, x.header.Get("Location"))
 }

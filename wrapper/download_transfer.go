@@ -192,8 +192,8 @@ func (t *transfer) accept(resp *http.Response, link *url.URL) error {
 		}
 		return nil
 	}
-	body, _ := readBody(resp.Body, resp.ContentLength, maxErrorBody)
-	x := &exchange{op: "downloadContent", method: http.MethodGet, url: link, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
+	body, _ := readBody(resp.Body, resp.ContentLength, maxErrorBody, nil)
+	x := &exchange{op: opDownloadContent, url: link, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
 	err := t.c.unexpected(x)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Code == "" {
@@ -203,7 +203,7 @@ func (t *transfer) accept(resp *http.Response, link *url.URL) error {
 	case status == http.StatusForbidden:
 		return errExpired{err}
 	case status == http.StatusTooManyRequests || status >= 500:
-		wait, _ := retryAfter(resp.Header, time.Now())
+		wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), t.c.now())
 		return errCut{err: err, wait: wait}
 	}
 	return err

@@ -67,6 +67,7 @@ func reset(conn net.Conn) {
 }
 
 func TestResetBeforeHeaders(t *testing.T) {
+	t.Parallel()
 	base, accepted := rawServer(t, func(conn net.Conn, _ *http.Request) { reset(conn) })
 	c := newClient(t, base)
 	_, err := c.GetConnection(context.Background(), "c1")
@@ -86,6 +87,7 @@ func TestResetBeforeHeaders(t *testing.T) {
 }
 
 func TestResetAfterHeadersAndTruncatedBodies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		serve func(net.Conn)
@@ -176,23 +178,23 @@ func TestHugeBodiesStayBounded(t *testing.T) {
 }
 
 func TestServerThatNeverAnswers(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	fake.InjectFault(apitest.Fault{Method: http.MethodPost, Kind: apitest.FaultHang})
 	c := newClient(t, fake.URL)
+	// The caller's deadline, well under the client's own limits, ends the
+	// call: the cause says so.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.CreateRun(ctx, *conn.ID, ifcRequest())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
-	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
-		t.Errorf("returned after %v, want right after the 200ms deadline", d)
-	}
 }
 
 func TestStorms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -230,6 +232,7 @@ func TestStorms(t *testing.T) {
 }
 
 func TestDroppedConnectionFromTheFake(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, apitest.Options{})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	c := newClient(t, fake.URL)
@@ -253,18 +256,15 @@ func TestDroppedConnectionFromTheFake(t *testing.T) {
 }
 
 func TestDeclaredHugeBodyIsNotRead(t *testing.T) {
+	t.Parallel()
 	base, _ := rawServer(t, func(conn net.Conn, _ *http.Request) {
 		fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{\"run\":")
-		time.Sleep(50 * time.Millisecond) // the client must not wait for the rest
+		holdOpen(conn) // the rest never comes: the client must not wait for it
 	})
 	c := newClient(t, base)
 	ref, _ := c.RunRefFor("c1", "r1")
-	start := time.Now()
-	_, err := c.GetRun(context.Background(), ref)
+	_, err := c.GetRun(failSafe(t), ref)
 	if !errors.Is(err, wrapper.ErrMalformedResponse) || !strings.Contains(err.Error(), "body larger than") {
 		t.Fatalf("err = %v, want ErrMalformedResponse for the size", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v", d)
 	}
 }

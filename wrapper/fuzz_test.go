@@ -5,8 +5,10 @@ package wrapper
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +41,7 @@ func FuzzAPIErrorBody(f *testing.F) {
 		u, _ := url.Parse("https://api.bentley.com/export/connections/c1")
 		h := http.Header{}
 		h.Set("Retry-After", "7")
-		e := c.apiError(&exchange{op: "getExportConnection", method: "GET", url: u, status: status, header: h, body: body})
+		e := c.apiError(&exchange{op: opGetConnection, url: u, status: status, header: h, body: body})
 		if e.StatusCode != status || e.RetryAfter != 7*time.Second {
 			t.Fatalf("status %d retry %v", e.StatusCode, e.RetryAfter)
 		}
@@ -58,8 +60,12 @@ func FuzzAPIErrorBody(f *testing.F) {
 }
 
 // FuzzResolveLocation: whatever Location comes back, the client either
-// refuses it or resolves it to the API's own origin, under its base path,
-// where it names a run whose ids round-trip.
+// refuses it or resolves it to the API's own origin, in canonical form
+// (lower-case scheme and host, no default port), under its base path with
+// no dot segment left, percent-encoded or not; where it names a run, the ids
+// round-trip. It refuses as foreign only what RFC 3986 resolution puts on
+// another origin (scheme and host compared in any case, an empty port the
+// default one) or outside the base path.
 func FuzzResolveLocation(f *testing.F) {
 	for _, s := range []string{
 		"/export/connections/c1/runs/r1", "runs/r1", "r1", "../runs/r1", "./r1",
@@ -76,6 +82,8 @@ func FuzzResolveLocation(f *testing.F) {
 		"\\\\evil.example.com/export", "/%2e%2e/connections/c1/runs/r1", "", " ", "::",
 		"/export/connections/c1/runs/r1/", "/export/connections/c1/runs/..", "/exportx/connections/c1/runs/r1",
 		"/export/connections/c:1/runs/r@1", "/export/a/connections/c1/runs/r1", "/export/connections/c1/runs/r 1",
+		"//Api.BentleY.Com:/export/", "HTTPS://API.BENTLEY.COM:443/export/connections/c1/runs/r1",
+		"/export/%2e%2e/admin/connections/c1/runs/r1", "/export/a/%2E./connections/c1/runs/r1",
 	} {
 		f.Add(s)
 	}
@@ -83,46 +91,64 @@ func FuzzResolveLocation(f *testing.F) {
 		c := fuzzClient(t)
 		req, _ := url.Parse("https://api.bentley.com/export/connections/c1/runs")
 		u, err := c.resolve(req, location)
-		// The short way of the hot path gives what resolving then reading
-		// the URL gives: the same RunRef, or an error in both.
-		var long RunRef
-		if err == nil {
-			long, err = runRefFromURL(u)
-		}
-		short, shortErr := c.runRefFromLocation(req, location)
-		if (err == nil) != (shortErr == nil) || short != long {
-			t.Fatalf("%q: runRefFromLocation gives %+v, %v; resolving gives %+v, %v", location, short, shortErr, long, err)
-		}
-		if u == nil {
+		if err != nil {
+			if !errors.Is(err, ErrMissingLocation) && !errors.Is(err, ErrForeignLocation) {
+				t.Fatalf("%q: unclassified refusal %v", location, err)
+			}
+			if rel, perr := url.Parse(location); perr == nil && errors.Is(err, ErrForeignLocation) && apiByRFC3986(req.ResolveReference(rel)) {
+				t.Fatalf("%q: refused as foreign, but RFC 3986 puts it on the API's origin under its base path: %v", location, err)
+			}
 			return
 		}
-		if u.Scheme != "https" || u.Host != "api.bentley.com" && u.Host != "api.bentley.com:443" || u.User != nil {
-			t.Fatalf("%q resolved to foreign %s", location, u)
+		if u.Scheme != "https" || u.Host != "api.bentley.com" || u.User != nil {
+			t.Fatalf("%q resolved to %s: foreign or not canonical", location, u)
 		}
-		if !strings.HasPrefix(u.EscapedPath(), "/export/") {
-			t.Fatalf("%q resolved outside the base path: %s", location, u)
+		if p := u.EscapedPath(); !strings.HasPrefix(p, "/export/") || hasDotSegment(p) {
+			t.Fatalf("%q resolved outside the base path or with a dot segment: %s", location, u)
 		}
-		// The shortcuts for absolute URLs and paths agree with RFC 3986.
-		if rel, err := url.Parse(location); err == nil {
-			if want := req.ResolveReference(rel); want.String() != u.String() {
-				t.Fatalf("%q resolved to %s, RFC 3986 says %s", location, u, want)
-			}
+		if again, err := c.resolve(req, u.String()); err != nil || again.String() != u.String() {
+			t.Fatalf("%q: the resolved %s is not canonical: again %v, %v", location, u, again, err)
 		}
+		ref, err := runRefFromURL(u)
 		if err != nil {
 			return
 		}
-		ref := long
 		again, err := ParseRunRef(ref.Location)
 		if err != nil || again != ref {
 			t.Fatalf("%q: ref %+v does not round-trip: %+v, %v", location, ref, again, err)
 		}
-		back, err := c.RunRefFor(ref.ConnectionID, ref.RunID)
-		if err == nil && strings.HasSuffix(u.EscapedPath(), "/export/connections/"+strings.SplitN(strings.TrimPrefix(u.EscapedPath(), "/export/connections/"), "/", 2)[0]+"/runs/"+url.PathEscape(ref.RunID)) {
-			if back.ConnectionID != ref.ConnectionID || back.RunID != ref.RunID {
-				t.Fatalf("ids do not round-trip: %+v vs %+v", ref, back)
-			}
+		if back, err := c.RunRefFor(ref.ConnectionID, ref.RunID); err == nil && back.Location == ref.Location && (back.ConnectionID != ref.ConnectionID || back.RunID != ref.RunID) {
+			t.Fatalf("ids do not round-trip: %+v vs %+v", ref, back)
 		}
 	})
+}
+
+// apiByRFC3986 is the test's own reading of a resolved URL: https, host
+// api.bentley.com in any case, port empty or 443, no userinfo, and a path
+// that, with "%2e" read as a dot and dot segments removed by path.Clean, is
+// under /export/. Paths with an empty segment are left out: path.Clean and
+// RFC 3986 treat them differently.
+func apiByRFC3986(u *url.URL) bool {
+	if !strings.EqualFold(u.Scheme, "https") || !strings.EqualFold(u.Hostname(), "api.bentley.com") || (u.Port() != "" && u.Port() != "443") || u.User != nil {
+		return false
+	}
+	p := u.EscapedPath()
+	if strings.Contains(p, "//") {
+		return false
+	}
+	p = strings.NewReplacer("%2e", ".", "%2E", ".").Replace(p)
+	return strings.HasPrefix(path.Clean(p), "/export/")
+}
+
+// hasDotSegment reports whether an escaped path has a "." or ".." segment,
+// percent-encoded or not.
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if s := strings.NewReplacer("%2e", ".", "%2E", ".").Replace(seg); s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // FuzzParseRetryAfter: seconds, dates and garbage never panic, never give a
@@ -134,7 +160,7 @@ func FuzzParseRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := ParseRetryAfter(v, now)
+		d, ok := parseRetryAfter(v, now)
 		if d < 0 {
 			t.Fatalf("%q: negative wait %v", v, d)
 		}
@@ -205,30 +231,37 @@ func FuzzValidateRunRequest(f *testing.F) {
 			}
 			return
 		}
-		if !req.ExportType.Valid() {
-			t.Fatalf("accepted exportType %q", req.ExportType)
-		}
-		if req.IFCVersion != nil && (req.ExportType != api.ExportTypeIFC || !req.IFCVersion.Valid()) {
-			t.Fatalf("accepted ifcVersion %q with %q", *req.IFCVersion, req.ExportType)
-		}
-		if in := req.InputOptions; in != nil && in.ModelIDs != nil && len(*in.ModelIDs) == 0 {
-			t.Fatal("accepted empty modelIds")
-		}
-		if out := req.OutputOptions; out != nil {
-			blob := out.Location != nil && *out.Location == api.LocationUSERBLOBSTORAGE
-			if blob != (out.OutputSASURL != nil) {
-				t.Fatal("accepted outputSasUrl without USER_BLOB_STORAGE or the reverse")
-			}
-			if out.LogsSASURL != nil && (out.SaveLogs == nil || !*out.SaveLogs) {
-				t.Fatal("accepted logsSasUrl without saveLogs")
-			}
-		}
-		for _, u := range sasURLs(req) {
-			if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
-				t.Fatalf("accepted URL %q", u)
-			}
-		}
+		checkAccepted(t, req)
 	})
+}
+
+// checkAccepted fails when req, which ValidateRunRequest accepted, breaks a
+// rule the validator promises.
+func checkAccepted(t *testing.T, req api.ExportConnectionRunCreate) {
+	t.Helper()
+	if !req.ExportType.Valid() {
+		t.Fatalf("accepted exportType %q", req.ExportType)
+	}
+	if req.IFCVersion != nil && (req.ExportType != api.ExportTypeIFC || !req.IFCVersion.Valid()) {
+		t.Fatalf("accepted ifcVersion %q with %q", *req.IFCVersion, req.ExportType)
+	}
+	if in := req.InputOptions; in != nil && in.ModelIDs != nil && len(*in.ModelIDs) == 0 {
+		t.Fatal("accepted empty modelIds")
+	}
+	if out := req.OutputOptions; out != nil {
+		blob := out.Location != nil && *out.Location == api.LocationUSERBLOBSTORAGE
+		if blob != (out.OutputSASURL != nil) {
+			t.Fatal("accepted outputSasUrl without USER_BLOB_STORAGE or the reverse")
+		}
+		if out.LogsSASURL != nil && (out.SaveLogs == nil || !*out.SaveLogs) {
+			t.Fatal("accepted logsSasUrl without saveLogs")
+		}
+	}
+	for _, u := range sasURLs(req) {
+		if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
+			t.Fatalf("accepted URL %q", u)
+		}
+	}
 }
 
 // sasURLs are the URLs of a request, whose queries may be SAS signatures.

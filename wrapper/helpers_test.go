@@ -1,6 +1,7 @@
 package wrapper_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -21,7 +22,6 @@ type seen struct {
 	URI    string
 	Header http.Header
 	Body   string
-	At     time.Time
 }
 
 // scripted is an httptest server whose answers a test writes as a function of
@@ -41,7 +41,7 @@ func newScripted(t *testing.T, answer func(n int, w http.ResponseWriter, r *http
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.requests)
-		s.requests = append(s.requests, seen{Method: r.Method, URI: r.RequestURI, Header: r.Header.Clone(), Body: string(body), At: time.Now()})
+		s.requests = append(s.requests, seen{Method: r.Method, URI: r.RequestURI, Header: r.Header.Clone(), Body: string(body)})
 		s.mu.Unlock()
 		answer(n, w, r)
 	}))
@@ -89,4 +89,63 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// fakeClock is a Client's clock in a test: time moves only by the waits
+// the client asks for, and every wait the client asks for is recorded and returns at
+// once (or with the context's cause when the context has ended), so a test
+// asserts the waits the client computed, exactly.
+type fakeClock struct {
+	mu     sync.Mutex
+	t      time.Time
+	sleeps []time.Duration
+	// onSleep, when set, runs at each wait, before it returns: a test makes
+	// something happen "while" the client waits.
+	onSleep func(ctx context.Context, d time.Duration)
+	// frozen, when set, keeps the time still through waits, which
+	// otherwise move it on by their length.
+	frozen bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	f.sleeps = append(f.sleeps, d)
+	hook := f.onSleep
+	f.mu.Unlock()
+	if hook != nil {
+		hook(ctx, d)
+	}
+	f.mu.Lock()
+	if !f.frozen {
+		f.t = f.t.Add(d)
+	}
+	f.mu.Unlock()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// Sleeps are the waits asked for so far.
+func (f *fakeClock) Sleeps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.sleeps...)
+}
+
+// withClock sets the client's clock to a new fakeClock, which it returns.
+func withClock(c *wrapper.Client) *fakeClock {
+	clock := newFakeClock()
+	wrapper.SetClock(c, clock.Now, clock.Sleep)
+	return clock
 }

@@ -49,7 +49,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 		return err
 	}
 	malformed := func(reason string) error {
-		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redactURL(c.baseURL + "/authorizationinformation"),
+		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redactURL(c.baseURL() + "/authorizationinformation"),
 			StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 	}
 	switch {

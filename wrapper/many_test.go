@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,7 @@ func TestExportManyCreateOnly(t *testing.T) {
 // Retry-After, the client's other requests wait it out too instead of each
 // meeting their own 429.
 func TestRateLimitPausesTheWholeClient(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 0 {
 			w.Header().Set("Retry-After", "1")
@@ -91,39 +93,43 @@ func TestRateLimitPausesTheWholeClient(t *testing.T) {
 		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
 	})
 	c := newClient(t, srv.base())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if _, err := c.GetConnection(context.Background(), "first"); err != nil {
-			t.Error(err)
+	clock := withClock(c)
+	// While the first call waits out its 429, a second call starts: it
+	// must wait out the same Retry-After instead of meeting its own 429.
+	second := false
+	clock.onSleep = func(context.Context, time.Duration) {
+		if !second {
+			second = true
+			if _, err := c.GetConnection(context.Background(), "second"); err != nil {
+				t.Error(err)
+			}
 		}
-	}()
-	for len(srv.seen()) == 0 {
-		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // the 429 has been read: the pause is on
-	if _, err := c.GetConnection(context.Background(), "second"); err != nil {
+	if _, err := c.GetConnection(context.Background(), "first"); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	seen := srv.seen()
-	if len(seen) != 3 {
-		t.Fatalf("server saw %d requests, want 3", len(seen))
+	var uris []string
+	for _, s := range srv.seen() {
+		uris = append(uris, s.URI)
 	}
-	for _, s := range seen[1:] {
-		if gap := s.At.Sub(seen[0].At); gap < 900*time.Millisecond {
-			t.Errorf("%s reached the server %v after the 429, inside its 1s Retry-After", s.URI, gap)
-		}
+	if diff := cmp.Diff([]string{"/export/connections/first", "/export/connections/second", "/export/connections/first"}, uris); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, time.Second}, clock.Sleeps()); diff != "" {
+		t.Errorf("waits: the first call's retry, the second call's pause (-want +got):\n%s", diff)
 	}
 }
 
 func TestBudgetSpacesRequests(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
 	})
 	c := newClient(t, srv.base(), func(o *wrapper.Options) {
 		o.Budget = wrapper.RateBudget{Requests: 20, Per: time.Second} // one every 50ms
 	})
+	clock := withClock(c)
+	clock.frozen = true // the five start at the same instant
 	var wg sync.WaitGroup
 	for range 5 {
 		wg.Add(1)
@@ -135,8 +141,10 @@ func TestBudgetSpacesRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	seen := srv.seen()
-	if span := seen[len(seen)-1].At.Sub(seen[0].At); span < 190*time.Millisecond {
-		t.Errorf("5 requests within %v; a budget of 20/s spaces them 50ms apart (200ms)", span)
+	waits := clock.Sleeps()
+	slices.Sort(waits)
+	ms := time.Millisecond
+	if diff := cmp.Diff([]time.Duration{50 * ms, 100 * ms, 150 * ms, 200 * ms}, waits); diff != "" {
+		t.Errorf("waits: the first goes at once, the others 50ms apart (-want +got):\n%s", diff)
 	}
 }

@@ -3,7 +3,6 @@ package wrapper
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/itwin-export/itwin-export/api"
 )
@@ -13,14 +12,14 @@ import (
 // excerpt is kept.
 func (c *Client) apiError(x *exchange) *APIError {
 	e := &APIError{
-		Operation:  x.op,
-		Method:     x.method,
+		Operation:  x.op.name,
+		Method:     x.op.method,
 		URL:        c.redactURL(x.url.String()),
 		StatusCode: x.status,
 		Body:       excerpt(x.body, c.knownSecrets()...),
 		Attempts:   x.attempts,
 	}
-	if d, ok := retryAfter(x.header, time.Now()); ok {
+	if d, ok := parseRetryAfter(x.header.Get("Retry-After"), c.now()); ok {
 		e.RetryAfter = d
 	}
 	var body struct {
@@ -52,30 +51,93 @@ func (c *Client) unexpected(x *exchange) error {
 		return c.apiError(x)
 	}
 	return &ResponseError{
-		Operation: x.op, Method: x.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
-		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op),
+		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
+		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op.name),
 		Body:   excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
 	}
 }
 
-// decode parses a success body into v, which must be a pointer to a struct
-// whose required members are pointers; check reports a member that is
-// missing. Anything else is an ErrMalformedResponse.
-func (c *Client) decode(x *exchange, v any, check func() string) error {
-	malformed := func(reason string) error {
-		return &ResponseError{
-			Operation: x.op, Method: x.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
-			Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
-		}
+// decodeMember decodes a success body that must be a JSON object holding
+// member (see decodeObject and memberOf).
+func decodeMember[T any](c *Client, x *exchange, member string, check func(*T) string) (*T, json.RawMessage, error) {
+	obj, err := c.decodeObject(x)
+	if err != nil {
+		return nil, nil, err
 	}
-	// Unmarshal also refuses data after the JSON value.
-	if err := json.Unmarshal(x.body, v); err != nil {
-		return malformed("body is not the expected JSON: " + c.scrub(err.Error()))
-	}
-	if check != nil {
-		if missing := check(); missing != "" {
-			return malformed(missing)
-		}
+	return memberOf(c, x, obj.member(member), member, check)
+}
+
+// object holds the members of a success answer that the client reads, each
+// as sent. It is a struct, not a map, so that the first pass over a body
+// costs little; member names match in any case, as encoding/json matches
+// struct fields.
+type object struct {
+	Run                      json.RawMessage `json:"run"`
+	Runs                     json.RawMessage `json:"runs"`
+	Connection               json.RawMessage `json:"connection"`
+	Connections              json.RawMessage `json:"connections"`
+	AuthorizationInformation json.RawMessage `json:"authorizationInformation"`
+	File                     json.RawMessage `json:"file"`
+	Links                    json.RawMessage `json:"_links"`
+}
+
+// member is the member of o named name; nil when it is not one of object's.
+func (o *object) member(name string) json.RawMessage {
+	switch name {
+	case "run":
+		return o.Run
+	case "runs":
+		return o.Runs
+	case "connection":
+		return o.Connection
+	case "connections":
+		return o.Connections
+	case "authorizationInformation":
+		return o.AuthorizationInformation
+	case "file":
+		return o.File
+	case "_links":
+		return o.Links
 	}
 	return nil
+}
+
+// decodeObject decodes a success body that must be a JSON object.
+func (c *Client) decodeObject(x *exchange) (*object, error) {
+	obj := new(object)
+	// Unmarshal also refuses data after the JSON value.
+	if err := json.Unmarshal(x.body, obj); err != nil {
+		return nil, c.malformed(x, "body is not the expected JSON: "+c.scrub(err.Error()))
+	}
+	return obj, nil
+}
+
+// memberOf decodes raw, the JSON of member in an answer's body, into a T
+// which check, when not nil, vets (it returns what is wrong, or ""). It
+// returns raw too: the member is decoded once, and GetRunRaw passes on
+// what the API sent. A member missing or null, or refused by check, is an
+// ErrMalformedResponse.
+func memberOf[T any](c *Client, x *exchange, raw json.RawMessage, member string, check func(*T) string) (*T, json.RawMessage, error) {
+	if raw == nil || string(raw) == "null" {
+		return nil, nil, c.malformed(x, fmt.Sprintf("no %q member", member))
+	}
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, nil, c.malformed(x, fmt.Sprintf("%q is not the expected JSON: %s", member, c.scrub(err.Error())))
+	}
+	if check != nil {
+		if problem := check(v); problem != "" {
+			return nil, nil, c.malformed(x, problem)
+		}
+	}
+	return v, raw, nil
+}
+
+// malformed is the ErrMalformedResponse of a success answer the client
+// cannot use, for the reason given.
+func (c *Client) malformed(x *exchange, reason string) error {
+	return &ResponseError{
+		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
+		Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
+	}
 }

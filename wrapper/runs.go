@@ -17,8 +17,9 @@ import (
 // save it, and rebuild the RunRef with ParseRunRef after a restart to resume
 // waiting.
 type RunRef struct {
-	// Location is the run's absolute URL, as the API's Location header named
-	// it (resolved against the request URL when it was relative).
+	// Location is the run's absolute URL: the API's Location header
+	// resolved against the request URL, in canonical form (scheme and host
+	// in lower case, no default port, no dot segments).
 	Location string
 	// ConnectionID and RunID are read from Location.
 	ConnectionID string
@@ -95,19 +96,9 @@ func runIDsFromPath(p string) (connectionID, runID, problem string) {
 	return conn, run, ""
 }
 
-// runRefFromLocation reads the run that a create answer's Location names,
-// resolved against reqURL, on the API's origin and under its base path: what
-// resolve and runRefFromURL give. The usual Location, a plain absolute path
-// under the base path, takes a short way without building a URL
-// (FuzzResolveLocation holds the two ways to each other): this is the hot path
-// of every export.
-func (c *Client) runRefFromLocation(reqURL *url.URL, loc string) (RunRef, error) {
-	if reqURL.Scheme == c.base.Scheme && reqURL.Host == c.base.Host && reqURL.User == nil &&
-		strings.HasPrefix(loc, c.basePath) && plainAbsolutePath(loc) {
-		if conn, run, problem := runIDsFromPath(loc); problem == "" {
-			return RunRef{Location: c.origin + loc, ConnectionID: conn, RunID: run}, nil
-		}
-	}
+// runRef reads the run that a create answer's Location names, resolved
+// against reqURL (see resolve).
+func (c *Client) runRef(reqURL *url.URL, loc string) (RunRef, error) {
 	u, err := c.resolve(reqURL, loc)
 	if err != nil {
 		return RunRef{}, err
@@ -116,68 +107,8 @@ func (c *Client) runRefFromLocation(reqURL *url.URL, loc string) (RunRef, error)
 	return ref, c.scrubLocation(err)
 }
 
-// resolve resolves a Location or link href against the URL of the request
-// that returned it (RFC 9110 section 10.2.2) and checks that the result is on
-// the API's origin, under its base path.
-func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
-	if strings.TrimSpace(ref) == "" {
-		return nil, &LocationError{Reason: "the answer has no Location", kind: ErrMissingLocation}
-	}
-	rel, err := url.Parse(ref)
-	if err != nil {
-		return nil, &LocationError{Location: c.redactURL(ref), Reason: "does not parse as a URL", kind: ErrMissingLocation}
-	}
-	var u *url.URL
-	plain := !strings.Contains(rel.Path, "/.") // no dot segments to remove
-	switch {
-	case rel.IsAbs() && plain:
-		u = rel
-	case !rel.IsAbs() && rel.Host == "" && rel.Opaque == "" && strings.HasPrefix(rel.Path, "/") && rel.RawQuery == "" && rel.Fragment == "" && plain:
-		// An absolute path, the usual Location: the request's origin with
-		// that path, which is what RFC 3986 resolution gives, without its
-		// cost on the hot path.
-		cp := *reqURL
-		cp.Path, cp.RawPath, cp.RawQuery, cp.ForceQuery, cp.Fragment, cp.RawFragment = rel.Path, rel.RawPath, "", false, "", ""
-		u = &cp
-	default:
-		u = reqURL.ResolveReference(rel)
-	}
-	if !c.sameOrigin(u) {
-		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
-	}
-	if !c.underBase(u) {
-		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
-	}
-	return u, nil
-}
-
-// plainAbsolutePath reports whether ref is an absolute path ("/a/b", not
-// "//host") made only of bytes that a URL path holds unescaped, without dot
-// segments, query or fragment. Parsed, such a ref has Path == ref and no
-// RawPath.
-func plainAbsolutePath(ref string) bool {
-	if len(ref) < 2 || ref[0] != '/' || ref[1] == '/' || strings.Contains(ref, "/.") {
-		return false
-	}
-	for i := 0; i < len(ref); i++ {
-		switch b := ref[i]; {
-		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		case strings.IndexByte("/-._~$&+,:;=@", b) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// underBase reports whether u's path is below the base URL's path.
-func (c *Client) underBase(u *url.URL) bool {
-	p := u.EscapedPath()
-	return strings.HasPrefix(p, c.basePath) && !strings.Contains(p, "/../") && !strings.HasSuffix(p, "/..")
-}
-
 // runURL checks a RunRef's Location against the client's API: a run URL on
-// the API's origin, under its base path.
+// the API's origin, under its base path (see onAPI).
 func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 	u, err := url.Parse(ref.Location)
 	if err != nil || !u.IsAbs() || u.Host == "" {
@@ -186,24 +117,7 @@ func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 	if _, _, err := runIDs(u); err != nil {
 		return nil, c.scrubLocation(err)
 	}
-	if !c.sameOrigin(u) || !c.underBase(u) {
-		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not on the API's origin and base path; refused before any request", kind: ErrForeignLocation}
-	}
-	return u, nil
-}
-
-// runsURL is the URL of a connection's runs: built by hand because creating
-// runs is the hot path (see BenchmarkCreateRun);
-// TestRunsURLMatchesTheContract holds it to the generated request builder.
-func (c *Client) runsURL(connectionID string) *url.URL {
-	u := *c.base
-	u.Path = c.base.Path + "/connections/" + connectionID + "/runs"
-	// RawPath only when the id needs escaping: the transport checks a
-	// RawPath against Path on every request, at a cost.
-	if escaped := url.PathEscape(connectionID); escaped != connectionID || c.base.RawPath != "" {
-		u.RawPath = c.basePath + "connections/" + escaped + "/runs"
-	}
-	return &u
+	return c.onAPI(u)
 }
 
 // RunRefFor builds the RunRef of a run known by its ids, for example from a
@@ -212,11 +126,8 @@ func (c *Client) RunRefFor(connectionID, runID string) (RunRef, error) {
 	if err := validateIDs("connectionID", connectionID, "runID", runID); err != nil {
 		return RunRef{}, err
 	}
-	req, err := api.NewGetExportConnectionRunRequest(c.baseURL+"/", connectionID, runID)
-	if err != nil {
-		return RunRef{}, err
-	}
-	return RunRef{Location: req.URL.String(), ConnectionID: connectionID, RunID: runID}, nil
+	u := c.endpoint(nil, "connections", connectionID, "runs", runID)
+	return RunRef{Location: u.String(), ConnectionID: connectionID, RunID: runID}, nil
 }
 
 // CreateRun starts an export of the connection's iModel and returns the run
@@ -239,23 +150,17 @@ func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.Exp
 	if err := ValidateRunRequest(req); err != nil {
 		return RunRef{}, err
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return RunRef{}, fmt.Errorf("createExportConnectionRun: encoding the body: %w", err)
-	}
-	x, err := c.do(ctx, request{op: "createExportConnectionRun", method: http.MethodPost, url: c.runsURL(connectionID), body: body, rule: retryCreate})
+	r, err := newRequest(opCreateRun, c.endpoint(nil, "connections", connectionID, "runs"), req)
 	if err != nil {
 		return RunRef{}, err
 	}
-	if x.status != http.StatusAccepted && x.status != http.StatusSeeOther {
-		return RunRef{}, c.unexpected(x)
-	}
-	ref, err := c.runRefFromLocation(x.url, x.header.Get("Location"))
+	x, err := c.call(ctx, r)
 	if err != nil {
 		return RunRef{}, err
 	}
-	ref.Existing = x.status == http.StatusSeeOther
-	return ref, nil
+	ref, err := c.runRef(x.url, x.header.Get("Location"))
+	ref.Existing = err == nil && x.status == http.StatusSeeOther
+	return ref, err
 }
 
 // GetRun gets the run a RunRef names, following its Location. A Location on
@@ -270,51 +175,31 @@ func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error)
 // sent it, members the contract does not know included: for tools that pass
 // it on.
 func (c *Client) GetRunRaw(ctx context.Context, ref RunRef) (*api.ExportRun, json.RawMessage, error) {
-	run, x, err := c.getRun(ctx, ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	return run, rawRun(x), nil
+	return c.getRun(ctx, ref)
 }
 
-// rawRun is the "run" member of a run answer that decoded once already.
-func rawRun(x *exchange) json.RawMessage {
-	var body struct {
-		Run json.RawMessage `json:"run"`
-	}
-	_ = json.Unmarshal(x.body, &body)
-	return body.Run
-}
-
-// getRun is GetRun that also returns the exchange, whose body holds the run
-// as the API wrote it.
-func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, *exchange, error) {
+// getRun gets a run: decoded, and its "run" object as the API wrote it.
+func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, json.RawMessage, error) {
 	u, err := c.runURL(ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	x, err := c.do(ctx, request{op: "getExportConnectionRun", method: http.MethodGet, url: u, rule: retryIdempotent})
-	if err != nil {
-		return nil, nil, err
+	return fetch(ctx, c, request{op: opGetRun, url: u}, "run", checkRun)
+}
+
+// checkRun says what makes a run unusable: no state, a state the contract
+// does not define (it would be waited on for ever), or a Completed run
+// without a result (it could be called neither a success nor a failure).
+func checkRun(run *api.ExportRun) string {
+	switch {
+	case run.State == nil:
+		return `the run has no "state"`
+	case !run.State.Valid():
+		return fmt.Sprintf("the run's state %q is not one the contract defines", *run.State)
+	case *run.State == api.ExecutionStateCompleted && deref(run.Result) == "":
+		return `the run is Completed but has no "result"`
 	}
-	if x.status != http.StatusOK {
-		return nil, nil, c.unexpected(x)
-	}
-	var body struct {
-		Run *api.ExportRun `json:"run"`
-	}
-	if err := c.decode(x, &body, func() string {
-		switch {
-		case body.Run == nil:
-			return `no "run" object`
-		case body.Run.State == nil:
-			return `the run has no "state"`
-		}
-		return ""
-	}); err != nil {
-		return nil, nil, err
-	}
-	return body.Run, x, nil
+	return ""
 }
 
 // WaitOptions tune WaitRun. Zero fields take their defaults.
@@ -342,7 +227,9 @@ type Progress struct {
 // result: Success returns the run and nil; any other result returns the run
 // and a *RunError (errors.Is ErrRunFailed) carrying every task error. Polling
 // backs off between the interval bounds; a 429 waits its Retry-After. It
-// ends with the context.
+// ends with the context. A run the contract does not describe (a state
+// outside its enum, or Completed without a result) is not waited on: it is
+// an ErrMalformedResponse at once.
 func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*api.ExportRun, error) {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 2 * time.Second
@@ -350,11 +237,11 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 	if opts.MaxInterval < opts.MinInterval {
 		opts.MaxInterval = max(30*time.Second, opts.MinInterval)
 	}
-	start := time.Now()
+	start := c.now()
 	interval := opts.MinInterval
 	var last api.ExecutionState
 	for {
-		run, x, err := c.getRun(ctx, ref)
+		run, raw, err := c.getRun(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -363,7 +250,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 			last = state
 			interval = opts.MinInterval
 			if opts.OnProgress != nil {
-				opts.OnProgress(Progress{Run: run, RawRun: rawRun(x), State: state, Elapsed: time.Since(start)})
+				opts.OnProgress(Progress{Run: run, RawRun: raw, State: state, Elapsed: c.now().Sub(start)})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)
@@ -371,7 +258,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 		if state == api.ExecutionStateCompleted {
 			return run, c.runResult(run)
 		}
-		if err := sleepCtx(ctx, interval); err != nil {
+		if err := c.wait(ctx, interval); err != nil {
 			return nil, fmt.Errorf("waiting for run %s: %w", ref.RunID, err)
 		}
 	}
@@ -414,9 +301,5 @@ func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.Ex
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return failed[api.ExportRun](err)
 	}
-	first, err := api.NewGetExportConnectionRunsRequest(c.baseURL+"/", connectionID, nil)
-	if err != nil {
-		return failed[api.ExportRun](err)
-	}
-	return listAll[api.ExportRun](ctx, c, "getExportConnectionRuns", first.URL, "runs")
+	return listAll[api.ExportRun](ctx, c, request{op: opListRuns, url: c.endpoint(nil, "connections", connectionID, "runs")}, "runs")
 }

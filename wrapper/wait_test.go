@@ -20,6 +20,7 @@ const failedRun = `{"run":{"id":"r1","connectionId":"c1","state":"Completed","re
  {"id":"t2","state":"Completed","result":"Success","exportOutputFileId":"f2"}]}]}}`
 
 func TestWaitRunReportsStatesAndClassifiesTheResult(t *testing.T) {
+	t.Parallel()
 	states := []string{"NotStarted", "Queued", "Queued", "Executing", "Executing", "Finalizing"}
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n < len(states) {
@@ -71,45 +72,57 @@ func TestWaitRunReportsStatesAndClassifiesTheResult(t *testing.T) {
 }
 
 func TestWaitRunBacksOffBetweenBounds(t *testing.T) {
+	t.Parallel()
+	states := []string{"Queued", "Executing", "Executing", "Executing", "Executing", "Executing", "Completed"}
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n < 5 {
-			writeJSON(w, 200, `{"run":{"id":"r1","state":"Executing","result":"Undetermined"}}`)
-			return
-		}
-		writeJSON(w, 200, `{"run":{"id":"r1","state":"Completed","result":"Success"}}`)
+		writeJSON(w, 200, fmt.Sprintf(`{"run":{"id":"r1","state":%q,"result":%q}}`, states[n], map[bool]string{true: "Success", false: "Undetermined"}[n == len(states)-1]))
 	})
 	c := newClient(t, srv.base())
+	clock := withClock(c)
 	ref, _ := c.RunRefFor("c1", "r1")
-	run, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: 20 * time.Millisecond, MaxInterval: 80 * time.Millisecond})
+	var elapsed []time.Duration
+	run, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: 20 * time.Millisecond, MaxInterval: 80 * time.Millisecond,
+		OnProgress: func(p wrapper.Progress) { elapsed = append(elapsed, p.Elapsed) }})
 	if err != nil || *run.Result != api.ExecutionResultSuccess {
 		t.Fatalf("run %v, err %v", run, err)
 	}
-	got := srv.seen()
-	// Intervals: 20ms after the first sighting, then doubling to the 80ms cap.
-	want := []time.Duration{20, 40, 80, 80, 80}
-	for i := 1; i < len(got); i++ {
-		gap := got[i].At.Sub(got[i-1].At)
-		if w := want[i-1] * time.Millisecond; gap < w || gap > w+60*time.Millisecond {
-			t.Errorf("gap %d = %v, want about %v", i, gap, w)
-		}
+	// 20ms after each change of state, then doubling to the 80ms cap.
+	ms := time.Millisecond
+	if diff := cmp.Diff([]time.Duration{20 * ms, 20 * ms, 40 * ms, 80 * ms, 80 * ms, 80 * ms}, clock.Sleeps()); diff != "" {
+		t.Errorf("waits between polls (-want +got):\n%s", diff)
+	}
+	// Progress comes at each change of state, timed on the client's clock.
+	if diff := cmp.Diff([]time.Duration{0, 20 * ms, 320 * ms}, elapsed); diff != "" {
+		t.Errorf("Progress.Elapsed (-want +got):\n%s", diff)
 	}
 }
 
 func TestWaitRunEndsWithTheContext(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"run":{"id":"r1","state":"Queued","result":"Undetermined"}}`)
 	})
 	c := newClient(t, srv.base())
+	clock := withClock(c)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	clock.onSleep = func(_ context.Context, _ time.Duration) {
+		if len(clock.Sleeps()) == 3 {
+			cancel(context.DeadlineExceeded) // the deadline passes during the third wait
+		}
+	}
 	ref, _ := c.RunRefFor("c1", "r1")
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
 	_, err := c.WaitRun(ctx, ref, wrapper.WaitOptions{MinInterval: 10 * time.Millisecond})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
+	if n := len(srv.seen()); n != 3 {
+		t.Errorf("%d polls, want 3: none after the context ended", n)
+	}
 }
 
 func TestParseRunRef(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want wrapper.RunRef
@@ -134,6 +147,7 @@ func TestParseRunRef(t *testing.T) {
 }
 
 func TestPathIDsStayInTheirSegment(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"connection":{"id":"x"}}`)
 	})
@@ -158,6 +172,7 @@ func TestPathIDsStayInTheirSegment(t *testing.T) {
 }
 
 func TestConnectionsFollowsNextLinks(t *testing.T) {
+	t.Parallel()
 	pages := []string{
 		`{"connections":[{"id":"c1"},{"id":"c2"}],"_links":{"next":{"href":"connections?imodelId=m1&$skip=2&$top=2"}}}`,
 		`{"connections":[{"id":"c3"}],"_links":{"next":{"href":"HOST/export/connections?imodelId=m1&$skip=3&$top=2"}}}`,
@@ -189,6 +204,7 @@ func TestConnectionsFollowsNextLinks(t *testing.T) {
 }
 
 func TestPagingLinkProblems(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, next string
 		want       error
@@ -231,6 +247,7 @@ const futureRun = `{"run": {"state": "Completed", "id": "r1", "result": "Success
   "jobs": [{"id": "j1", "state": "Completed", "result": "Success", "tasks": [{"id": "t1", "state": "Completed", "result": "Success", "exportOutputFileId": "f1", "sizeBytes": 1024}]}]}, "etag": "x"}`
 
 func TestRawRunKeepsWhatTheContractDoesNotKnow(t *testing.T) {
+	t.Parallel()
 	want := futureRun[len(`{"run": `):strings.LastIndex(futureRun, `, "etag"`)]
 	s := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, futureRun) })
 	c := newClient(t, s.base())
@@ -256,5 +273,43 @@ func TestRawRunKeepsWhatTheContractDoesNotKnow(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{want}, progress); d != "" {
 		t.Errorf("Progress.RawRun (-want +got):\n%s", d)
+	}
+}
+
+// TestRunsTheContractDoesNotDescribe: a Completed run without a result, and
+// a state outside the contract's enum, are malformed answers, reported at
+// once: neither a failed run nor something to wait on.
+func TestRunsTheContractDoesNotDescribe(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, run, reason string
+	}{
+		{"completed without result", `{"id":"r1","state":"Completed"}`, `the run is Completed but has no "result"`},
+		{"completed with an empty result", `{"id":"r1","state":"Completed","result":""}`, `the run is Completed but has no "result"`},
+		{"unknown state", `{"id":"r1","state":"Paused","result":"Undetermined"}`, `the run's state "Paused" is not one the contract defines`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, 200, `{"run":`+tc.run+`}`)
+			})
+			c := newClient(t, srv.base())
+			clock := withClock(c)
+			ref, _ := c.RunRefFor("c1", "r1")
+			_, err := c.WaitRun(failSafe(t), ref, wrapper.WaitOptions{})
+			var re *wrapper.ResponseError
+			if !errors.As(err, &re) || !errors.Is(err, wrapper.ErrMalformedResponse) || errors.Is(err, wrapper.ErrRunFailed) {
+				t.Fatalf("err = %v (%T), want ErrMalformedResponse only", err, err)
+			}
+			if re.Reason != tc.reason {
+				t.Errorf("reason %q, want %q", re.Reason, tc.reason)
+			}
+			if n, waits := len(srv.seen()), clock.Sleeps(); n != 1 || len(waits) != 0 {
+				t.Errorf("%d polls and waits %v, want 1 poll and no wait", n, waits)
+			}
+			if _, err := c.GetRun(context.Background(), ref); !errors.Is(err, wrapper.ErrMalformedResponse) {
+				t.Errorf("GetRun: err = %v, want ErrMalformedResponse", err)
+			}
+		})
 	}
 }

@@ -192,7 +192,7 @@ func rawRun(t *testing.T, location string) any {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Accept", wrapper.AcceptHeader)
+	req.Header.Set("Accept", "application/vnd.bentley.itwin-platform.v1+json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

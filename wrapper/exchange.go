@@ -1,0 +1,274 @@
+package wrapper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// exchange is a finished HTTP exchange: the response's status, header and
+// (bounded) body, and the request's operation and URL.
+type exchange struct {
+	op       operation
+	url      *url.URL
+	status   int
+	header   http.Header
+	body     []byte
+	attempts int
+}
+
+// send makes one attempt of r, bounded by the client's per-exchange limits.
+func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	actx, dog := c.watch(ctx)
+	defer dog.stop()
+	// An empty URL is not parsed at all: r.url, already built and checked,
+	// goes in as it is, exact escaping included.
+	req, err := http.NewRequestWithContext(actx, r.op.method, "", body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.op.name, err)
+	}
+	req.URL, req.Host = r.url, r.url.Host
+	// Canonical keys and ready-made values, written directly: Header.Set
+	// would canonicalize the keys and allocate new values on every request.
+	req.Header["Accept"] = acceptValue
+	if r.accept != nil {
+		req.Header["Accept"] = r.accept
+	}
+	req.Header["User-Agent"] = c.userAgent
+	if r.body != nil {
+		req.Header["Content-Type"] = jsonValue
+	}
+	if err := c.authorize(req); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.op.name, err)
+	}
+	start := c.now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.failed(ctx, r, attempt, start, "", dog.cause(actx, transportCause(err)))
+	}
+	dog.headersArrived()
+	x := &exchange{op: r.op, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
+	limit := int64(maxSuccessBody)
+	if resp.StatusCode >= 400 {
+		limit = maxErrorBody
+	}
+	x.body, err = readBody(resp.Body, resp.ContentLength, limit, dog)
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
+			slog.String("op", r.op.name), slog.String("method", r.op.method), slog.String("url", c.redactURL(r.url.String())),
+			slog.Int("status", resp.StatusCode), slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", attempt))
+	}
+	switch {
+	case errors.Is(err, errBodyTooLarge) && resp.StatusCode >= 400:
+		return x, nil // the excerpt is all an error needs
+	case errors.Is(err, errBodyTooLarge):
+		return nil, &ResponseError{Operation: r.op.name, Method: r.op.method, URL: c.redactURL(r.url.String()), StatusCode: resp.StatusCode,
+			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
+	case err != nil:
+		return nil, c.failed(ctx, r, attempt, start, "reading body: ", dog.cause(actx, err))
+	}
+	return x, nil
+}
+
+// failed is the error of an attempt that got no usable answer: the
+// caller's context's cause when it ended, else a *TransportError. It logs
+// the failure.
+func (c *Client) failed(ctx context.Context, r request, attempt int, start time.Time, stage string, cause error) error {
+	text := stage + c.scrub(cause.Error())
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
+			slog.String("op", r.op.name), slog.String("method", r.op.method), slog.String("url", c.redactURL(r.url.String())),
+			slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", attempt), slog.String("error", text))
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s %s %s: %s%w", r.op.name, r.op.method, c.redactURL(r.url.String()), stage, context.Cause(ctx))
+	}
+	return &TransportError{Operation: r.op.name, Method: r.op.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{cause, text}}
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads body to its end, at most limit bytes of it, and closes it:
+// a body read to EOF lets the connection be reused. Past limit it returns what it
+// read and errBodyTooLarge; a declared length (Content-Length, or -1) past
+// limit is refused before reading. The buffer doubles as it fills, so a body
+// costs at most about twice its size, never more than twice the limit. Each
+// read restarts dog's idle limit.
+func readBody(body io.ReadCloser, declared, limit int64, dog *watchdog) ([]byte, error) {
+	defer body.Close()
+	switch {
+	case declared > limit:
+		return nil, errBodyTooLarge
+	case declared == 0:
+		return nil, nil // nothing to read: the transport has ended the body
+	}
+	size := int64(4 << 10)
+	if declared >= 0 {
+		size = declared + 1 // +1 sees a body longer than it declared
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf[:limit], errBodyTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), int(limit+1)))
+			copy(grown, buf)
+			buf = grown
+		}
+		dog.kick()
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	if int64(len(buf)) > limit {
+		return buf[:limit], errBodyTooLarge
+	}
+	return buf, nil // read to EOF: the connection can be reused
+}
+
+// watchdog ends an attempt that stalls: no response headers within the
+// client's header limit, no body byte within its idle limit, or a body not
+// complete within its body limit (a server that drips). It cancels the
+// attempt's context with a *stallError as the cause. A nil watchdog (every
+// limit off) does nothing. Only the attempt's goroutine calls its methods;
+// its timer calls fire.
+type watchdog struct {
+	timer              *time.Timer
+	cancel             context.CancelCauseFunc
+	header, idle, body time.Duration
+	bodyDeadline       time.Time // set before readingBody
+	readingBody        atomic.Bool
+	armed, fired       bool // the timer is set; it went off (or may have)
+}
+
+// watchdogs keeps watchdogs whose timer never went off, for reuse: the usual
+// exchange then costs no timer.
+var watchdogs = sync.Pool{New: func() any {
+	w := new(watchdog)
+	w.timer = time.AfterFunc(maxDuration, w.fire)
+	w.timer.Stop()
+	return w
+}}
+
+// watch returns the context of one attempt and its watchdog, armed for the
+// headers.
+func (c *Client) watch(ctx context.Context) (context.Context, *watchdog) {
+	if c.headerTimeout <= 0 && c.idleTimeout <= 0 && c.bodyTimeout <= 0 {
+		return ctx, nil
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	w := watchdogs.Get().(*watchdog)
+	w.cancel, w.header, w.idle, w.body = cancel, c.headerTimeout, c.idleTimeout, c.bodyTimeout
+	w.readingBody.Store(false)
+	w.arm(w.header)
+	return actx, w
+}
+
+func (w *watchdog) fire() {
+	switch {
+	case !w.readingBody.Load():
+		w.cancel(&stallError{what: "no response headers within", limit: w.header})
+	case w.body > 0 && !time.Now().Before(w.bodyDeadline):
+		w.cancel(&stallError{what: "body not complete within", limit: w.body})
+	default:
+		w.cancel(&stallError{what: "no body byte for", limit: w.idle})
+	}
+}
+
+// arm sets the timer to d from now; d <= 0 leaves it off.
+func (w *watchdog) arm(d time.Duration) {
+	w.disarm()
+	if d > 0 {
+		w.timer.Reset(d)
+		w.armed = true
+	}
+}
+
+// disarm stops the timer, noting whether it went off first.
+func (w *watchdog) disarm() {
+	if w.armed && !w.timer.Stop() {
+		w.fired = true
+	}
+	w.armed = false
+}
+
+// headersArrived switches from the header limit to the body limits.
+func (w *watchdog) headersArrived() {
+	if w != nil {
+		w.disarm()
+		w.bodyDeadline = time.Now().Add(w.body)
+		w.readingBody.Store(true)
+	}
+}
+
+// kick restarts the idle limit before a read of the body, within what is
+// left of the body limit.
+func (w *watchdog) kick() {
+	if w == nil {
+		return
+	}
+	d := w.idle
+	if w.body > 0 {
+		left := max(time.Until(w.bodyDeadline), 1)
+		if d <= 0 || left < d {
+			d = left
+		}
+	}
+	w.arm(d)
+}
+
+// stop releases the watchdog once the exchange is over. One whose timer
+// went off is not reused: its fire may still be running.
+func (w *watchdog) stop() {
+	if w == nil {
+		return
+	}
+	w.disarm()
+	w.cancel(nil)
+	if !w.fired {
+		w.cancel = nil
+		watchdogs.Put(w)
+	}
+}
+
+// cause is err, or the stall that made it when the watchdog ended the
+// attempt.
+func (w *watchdog) cause(ctx context.Context, err error) error {
+	var stall *stallError
+	if w != nil && errors.As(context.Cause(ctx), &stall) {
+		return stall
+	}
+	return err
+}
+
+// stallError is an attempt ended by a per-exchange limit. It matches
+// os.ErrDeadlineExceeded, as a network timeout does.
+type stallError struct {
+	what  string
+	limit time.Duration
+}
+
+// Error says which limit ended the attempt.
+func (e *stallError) Error() string { return fmt.Sprintf("%s %s", e.what, e.limit) }
+
+// Unwrap makes the stall a deadline, for errors.Is(err, os.ErrDeadlineExceeded).
+func (e *stallError) Unwrap() error { return os.ErrDeadlineExceeded }

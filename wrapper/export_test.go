@@ -1,0 +1,12 @@
+package wrapper
+
+import (
+	"context"
+	"time"
+)
+
+// SetClock replaces c's clock for a test: now tells the time, sleep waits.
+// Set it before c makes any call.
+func SetClock(c *Client, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) {
+	c.now, c.sleep = now, sleep
+}

@@ -1,0 +1,213 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RetryPolicy bounds the client's retries. Zero fields take the defaults.
+type RetryPolicy struct {
+	// MaxAttempts is how many times one call sends its request at most,
+	// the first time included. Default 5. 1 disables retries.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the exponential backoff between
+	// attempts (with jitter) when the API gives no Retry-After. Defaults 500ms
+	// and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter caps a Retry-After the client sleeps on. A longer one is
+	// not slept on: the call returns at once with an *APIError carrying the
+	// wait in RetryAfter. Default 2 minutes.
+	MaxRetryAfter time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.MinBackoff <= 0 {
+		p.MinBackoff = 500 * time.Millisecond
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 30 * time.Second
+	}
+	if p.MaxBackoff < p.MinBackoff {
+		p.MaxBackoff = p.MinBackoff
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = 2 * time.Minute
+	}
+	return p
+}
+
+// backoff is the wait before attempt+1: exponential from MinBackoff, capped
+// at MaxBackoff, with "equal jitter" (half fixed, half random).
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.MinBackoff
+	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// retryRule says which answers of an operation are retried.
+type retryRule int
+
+const (
+	// retryIdempotent: 429, 502, 503, 504 and connection failures (GETs).
+	retryIdempotent retryRule = iota
+	// retryCreate: 409 and 429 only. After a 5xx or a broken connection the
+	// resource may exist, so the error goes to the caller.
+	retryCreate
+	// retryRateLimit: 429 only.
+	retryRateLimit
+)
+
+func (r retryRule) retriesStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusConflict:
+		return r == retryCreate
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return r == retryIdempotent
+	}
+	return false
+}
+
+// do sends r, retrying as its rule allows, and returns the final exchange.
+// Statuses are not judged here, except that a 429 whose Retry-After exceeds
+// the cap returns at once as an *APIError.
+func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
+	for attempt := 1; ; attempt++ {
+		if err := c.waitPause(ctx); err != nil {
+			return nil, err
+		}
+		x, err := c.send(ctx, r, attempt)
+		if err != nil {
+			var te *TransportError
+			if !errors.As(err, &te) || ctx.Err() != nil || r.op.rule != retryIdempotent || attempt >= c.retry.MaxAttempts {
+				return nil, err
+			}
+			if err := c.retryWait(ctx, c.retry.backoff(attempt), r, attempt, "connection failure"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !r.op.rule.retriesStatus(x.status) {
+			return x, nil
+		}
+		wait, hasRetryAfter := parseRetryAfter(x.header.Get("Retry-After"), c.now())
+		if hasRetryAfter && wait > c.retry.MaxRetryAfter {
+			// Not slept on: the caller decides what to do with a long wait.
+			return nil, c.apiError(x)
+		}
+		if x.status == http.StatusTooManyRequests && hasRetryAfter {
+			c.pause(wait)
+		}
+		if attempt >= c.retry.MaxAttempts {
+			return x, nil
+		}
+		if !hasRetryAfter {
+			wait = c.retry.backoff(attempt)
+		}
+		if err := c.retryWait(ctx, wait, r, attempt, strconv.Itoa(x.status)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// parseRetryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
+// delay-seconds or an HTTP-date, relative to now. A date in the past is a
+// zero wait. Garbage, negative numbers and an empty value are not a wait
+// (false). Huge values saturate rather than overflow.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return maxDuration, true
+			}
+			return 0, false
+		}
+		if secs > uint64(maxDuration/time.Second) {
+			return maxDuration, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+const maxDuration = time.Duration(1<<63 - 1)
+
+// retryWait logs a retry and waits d or until ctx ends.
+func (c *Client) retryWait(ctx context.Context, d time.Duration, r request, attempt int, reason string) error {
+	c.log.LogAttrs(ctx, slog.LevelInfo, "retrying",
+		slog.String("op", r.op.name), slog.String("reason", reason), slog.Duration("wait", d), slog.Int("attempt", attempt))
+	return c.wait(ctx, d)
+}
+
+// wait waits d on the client's clock, or until ctx ends.
+func (c *Client) wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	return c.sleep(ctx, d)
+}
+
+// sleepCtx is the real clock's sleep: d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// pause makes every request of the client wait d from now.
+func (c *Client) pause(d time.Duration) {
+	until := c.now().Add(d)
+	c.pauseMu.Lock()
+	if until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
+	c.pauseMu.Unlock()
+}
+
+// waitPause waits out a client-wide rate-limit pause, if any, then takes the
+// next slot of the request budget.
+func (c *Client) waitPause(ctx context.Context) error {
+	c.pauseMu.Lock()
+	now := c.now()
+	start := c.pauseUntil
+	if c.spacing > 0 {
+		start = maxTime(maxTime(start, now), c.nextSlot)
+		c.nextSlot = start.Add(c.spacing)
+	}
+	c.pauseMu.Unlock()
+	return c.wait(ctx, start.Sub(now))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
