@@ -291,7 +291,7 @@ export class ExportClient {
    * request that returned it (RFC 3986), then check it: on the API's origin,
    * under its base path, naming /connections/{id}/runs/{runId}.
    */
-  private runRef(location: string | null, requestUrl: string): Omit<RunRef, "existing"> & { existing: false } {
+  private runRef(location: string | null, requestUrl: string): RunRef {
     if (location === null || location.trim() === "") {
       throw new ExportError("missingLocation", "the answer has no Location");
     }
