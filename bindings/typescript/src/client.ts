@@ -300,7 +300,11 @@ export class ExportClient {
     if (m === null || url.search !== "" || url.hash !== "") {
       throw new ExportError("missingLocation", `Location ${url.href} does not name a run`);
     }
-    return { location: url.href, connectionId: decodeURIComponent(m[1]), runId: decodeURIComponent(m[2]), existing: false };
+    try {
+      return { location: url.href, connectionId: decodeURIComponent(m[1]), runId: decodeURIComponent(m[2]), existing: false };
+    } catch {
+      throw new ExportError("missingLocation", `Location ${url.href} has a malformed id`);
+    }
   }
 
   /** Resolves ref against base and refuses it outside the API's origin or the given path prefix. */
