@@ -253,7 +253,7 @@ func TestHelp(t *testing.T) {
 // TestDemo: the demo needs no account and no network, shows the flow on
 // stdout and exits 0.
 func TestDemo(t *testing.T) {
-	r := runCLI(t, nil, "demo")
+	r := runBinary(t, nil, "demo")
 	wantCode(t, r, exitOK)
 	for _, part := range []string{"connection created: ", "run created: ", "at its Location http://127.0.0.1:",
 		"Queued", "Executing", "Completed (Success)", "result:      Success\n", "output file: "} {
@@ -363,8 +363,8 @@ func TestInterruptWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitNoAnswer {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitNoAnswer, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupt {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInterrupt, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 	last := lines[len(lines)-1]
@@ -494,7 +494,7 @@ func TestProgress(t *testing.T) {
 	result := api.ExecutionResultSuccess
 	for _, live := range []bool{false, true} {
 		var b syncBuffer
-		p := newProgress(&b, live)
+		p := newProgress(&b, &outputFilter{}, live)
 		for i, st := range states {
 			run := &api.ExportRun{State: &st}
 			if st == api.ExecutionStateCompleted {
@@ -518,11 +518,11 @@ func TestProgress(t *testing.T) {
 func TestSummaryOfRunningRun(t *testing.T) {
 	state, result := api.ExecutionStateExecuting, api.ExecutionResultUndetermined
 	var b bytes.Buffer
-	writeSummary(&b, &api.ExportRun{ID: new("r1"), State: &state, Result: &result, StartDateTime: new(time.Now())}, "")
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), State: &state, Result: &result, StartDateTime: new(time.Now())}, "")
 	if d := diff("run:         r1\nstate:       Executing\nresult:      Undetermined\n", b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	got := taskErrorText("t1", api.TaskError{ErrorCode: new("E1"), Message: new("went wrong"), KbArticleLink: new("https://kb/1")})
+	got := taskErrorText(wrapper.TaskFailure{TaskID: "t1", Error: api.TaskError{ErrorCode: new("E1"), Message: new("went wrong"), KbArticleLink: new("https://kb/1")}})
 	if got != "E1: went wrong (task t1, see https://kb/1)" {
 		t.Errorf("taskErrorText = %q", got)
 	}

@@ -299,8 +299,8 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), exitNoAnswer},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.want {
-			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		if _, got := classify(tt.err); got != tt.want {
+			t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }
@@ -327,7 +327,7 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("describe(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
-	if got := oneLine("a\nb\r\nc"); got != "a b c" {
-		t.Errorf("oneLine = %q", got)
+	if got := sanitize("a\nb\r\nc"); got != "a b  c" {
+		t.Errorf("sanitize = %q", got)
 	}
 }

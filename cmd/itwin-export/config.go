@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper"
+)
+
+// Environment variables the command reads.
+const (
+	envAPIURL       = "ITWIN_API_URL"
+	envAccessToken  = "ITWIN_ACCESS_TOKEN"
+	envClientID     = "ITWIN_CLIENT_ID"
+	envClientSecret = "ITWIN_CLIENT_SECRET"
+	envTokenURL     = "ITWIN_TOKEN_URL"
+)
+
+// userAgent is sent with every request of the command.
+const userAgent = "itwin-export-cli"
+
+// clientFlags are the flags of every command that calls the API. A command
+// embeds them, which makes it bounded by --timeout.
+type clientFlags struct {
+	apiURL  string
+	token   string
+	verbose bool
+	timeout time.Duration
+	// perMinute is the client's request budget (run only; 0: none).
+	perMinute int
+}
+
+// add registers the flags on fs.
+func (c *clientFlags) add(fs *flags) {
+	fs.StringVar(&c.apiURL, "api-url", "", "`URL` of the Export API (default $"+envAPIURL+" or "+wrapper.DefaultBaseURL+")")
+	fs.StringVar(&c.token, "token", "", "bearer `TOKEN` to use as is (default $"+envAccessToken+")")
+	fs.BoolVar(&c.verbose, "verbose", false, "log every HTTP exchange to stderr (tokens and SAS signatures redacted)")
+	fs.durationFlag(&c.timeout, "timeout", 0, "give up after `DURATION` (for example 30s) with exit 5, token requests included (default none)")
+}
+
+// deadline is --timeout; 0 means none.
+func (c *clientFlags) deadline() time.Duration { return c.timeout }
+
+// check returns a usage error for impossible values.
+func (c *clientFlags) check() error {
+	switch {
+	case c.timeout < 0:
+		return flagErrorf("--timeout must not be negative")
+	case c.perMinute < 0:
+		return flagErrorf("--requests-per-minute must not be negative")
+	}
+	return nil
+}
+
+// credentials are what resolveTokenSource chose.
+type credentials struct {
+	source  oauth2.TokenSource
+	secrets []string // to redact from every output
+	from    string   // where they came from, for --verbose
+}
+
+// resolveTokenSource picks the credentials, first match wins: the token
+// (--token or ITWIN_ACCESS_TOKEN), then the service app (ITWIN_CLIENT_ID
+// with ITWIN_CLIENT_SECRET). Credentials that cannot work are a usage error.
+// ctx bounds the token requests.
+func (a *app) resolveTokenSource(ctx context.Context, cf *clientFlags) (credentials, error) {
+	token := cf.token
+	if token == "" {
+		token = a.getenv(envAccessToken)
+	}
+	id, secret := a.getenv(envClientID), a.getenv(envClientSecret)
+	switch {
+	case token != "":
+		if err := checkToken(token); err != nil {
+			return credentials{}, err
+		}
+		from := "the token (--token or " + envAccessToken + ")"
+		if id != "" || secret != "" {
+			from += "; " + envClientID + " and " + envClientSecret + " are not used"
+		}
+		return credentials{source: wrapper.StaticToken(token), secrets: []string{token}, from: from}, nil
+	case id != "" && secret == "":
+		return credentials{}, usagef("%s is set but %s is not: set both for a service app, or set %s", envClientID, envClientSecret, envAccessToken)
+	case id == "" && secret != "":
+		return credentials{}, usagef("%s is set but %s is not: set both for a service app, or set %s", envClientSecret, envClientID, envAccessToken)
+	case id != "":
+		tokenURL := a.getenv(envTokenURL)
+		if tokenURL == "" {
+			tokenURL = wrapper.DefaultTokenURL
+		}
+		if err := checkTokenURL(tokenURL); err != nil {
+			return credentials{}, err
+		}
+		return credentials{source: wrapper.ClientCredentials(ctx, id, secret, tokenURL), secrets: []string{secret},
+			from: "the service app " + envClientID + " (client credentials from " + tokenURL + ")"}, nil
+	}
+	return credentials{}, usagef("no credentials: set %s (or pass --token), or set %s and %s for a service app", envAccessToken, envClientID, envClientSecret)
+}
+
+// checkToken refuses a token that cannot be a bearer token: blank, or
+// holding control characters (a pasted line break). The token is not
+// repeated in the message.
+func checkToken(token string) error {
+	if strings.TrimSpace(token) == "" {
+		return usagef("the token (--token or %s) is blank", envAccessToken)
+	}
+	if strings.IndexFunc(token, unicode.IsControl) >= 0 {
+		return usagef("the token (--token or %s) holds a control character (a line break?)", envAccessToken)
+	}
+	return nil
+}
+
+// checkTokenURL refuses a token endpoint the client secret must not go to:
+// not an absolute URL, not https (plain http only to a loopback address).
+func checkTokenURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return usagef("%s %q is not an absolute URL", envTokenURL, raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return usagef("%s %q: refusing to send the client secret over plain http to a non-loopback host; use https", envTokenURL, u.Redacted())
+	}
+	return usagef("%s %q: scheme %q is not https", envTokenURL, u.Redacted(), u.Scheme)
+}
+
+// connect builds the wrapper client from the flags and the environment. A
+// configuration that cannot work is a usage error. From here on, the
+// client redacts everything the command prints.
+func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, error) {
+	if err := cf.check(); err != nil {
+		return nil, err
+	}
+	creds, err := a.resolveTokenSource(ctx, cf)
+	if err != nil {
+		return nil, err
+	}
+	a.out.use(secretsRedactor(creds.secrets))
+	base := cf.apiURL
+	if base == "" {
+		base = a.getenv(envAPIURL)
+	}
+	if base == "" {
+		base = wrapper.DefaultBaseURL
+	}
+	opts := wrapper.Options{BaseURL: base, TokenSource: creds.source, UserAgent: userAgent}
+	if cf.verbose {
+		fmt.Fprintf(a.stderr, "itwin-export: credentials: %s\n", creds.from)
+		opts.Logger = slog.New(slog.NewTextHandler(filterWriter{&a.out, a.stderr}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if cf.perMinute > 0 {
+		opts.Budget = wrapper.RateBudget{Requests: cf.perMinute, Per: time.Minute}
+	}
+	c, err := wrapper.New(opts)
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	return c, nil
+}
+
+// secretsRedactor redacts known secrets and SAS signatures.
+type secretsRedactor []string
+
+// Redact removes the secrets, verbatim and percent- or JSON-encoded.
+func (s secretsRedactor) Redact(text string) string {
+	var all []string
+	for _, secret := range s {
+		all = append(all, secret, url.QueryEscape(secret), url.PathEscape(secret), strings.ReplaceAll(secret, "/", `\/`))
+	}
+	return wrapper.RedactText(text, all...)
+}
