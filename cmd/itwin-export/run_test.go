@@ -158,15 +158,35 @@ func checkProgress(t *testing.T, stderr, result string) {
 	}
 }
 
-// fastOpts are server options on real time whose runs complete in 200ms.
+// fastOpts are server options on real time whose runs complete in 200ms,
+// for tests that only need runs to end.
 func fastOpts() apitest.Options { return apitest.Options{StepDuration: 40 * time.Millisecond} }
+
+// steppedFake is a fake whose runs take 40ms a state on a manual clock,
+// and the stderr watcher that moves that clock one state on when the
+// command shows a state: every state is seen once, whatever the load.
+func steppedFake(t *testing.T) (*apitest.Server, func(string)) {
+	t.Helper()
+	const step = 40 * time.Millisecond
+	clock := apitest.NewManualClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	s := newFake(t, apitest.Options{Clock: clock, StepDuration: step})
+	return s, func(text string) {
+		if stateShown.MatchString(text) {
+			clock.Advance(step)
+		}
+	}
+}
+
+// stateShown matches a progress line, of one run or of several.
+var stateShown = regexp.MustCompile(`(?m)^ *\d+\.\ds  (\S+  )?(NotStarted|Queued|WaitingToExecute|Executing|Finalizing|Completed)`)
 
 // TestRunWaitSuccess: --wait polls until Completed, shows each state on
 // stderr and ends with a summary on stdout; exit 0 for Success.
 func TestRunWaitSuccess(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	run := onlyRun(t, s, conn)
 	loc := runLocation(s, conn, *run.ID)
@@ -190,9 +210,10 @@ func TestRunWaitSuccess(t *testing.T) {
 // TestRunWaitJSON: with --wait --json, stdout is the run object as the API
 // returned it.
 func TestRunWaitJSON(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--json", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--json", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	got := decodeJSON(t, r.stdout)
 	want := rawRun(t, runLocation(s, conn, *onlyRun(t, s, conn).ID))
@@ -213,10 +234,11 @@ func TestRunWaitNotSuccess(t *testing.T) {
 		{apitest.OutcomePartialSuccess, "PartialSuccess"},
 	} {
 		t.Run(tt.result, func(t *testing.T) {
-			s := newFake(t, fastOpts())
+			t.Parallel()
+			s, watch := steppedFake(t)
 			conn := addConnection(t, s)
 			s.SetOutcome(conn, tt.outcome)
-			r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+			r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 			wantCode(t, r, exitRunFail)
 			run := onlyRun(t, s, conn)
 			task := (*(*run.Jobs)[0].Tasks)[0]
@@ -306,7 +328,8 @@ func TestStatus(t *testing.T) {
 // TestStatusCompleted: status of a completed run exits 0 for Success and 3
 // otherwise; status --wait waits like run --wait.
 func TestStatusCompleted(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	good, bad := addConnection(t, s), addConnection(t, s)
 	s.SetOutcome(bad, apitest.OutcomeError)
 	c := newClient(t, s.URL)
@@ -320,14 +343,14 @@ func TestStatusCompleted(t *testing.T) {
 	}
 	env := envFor(s.URL)
 
-	r := runCLI(t, env, "status", badRef.Location, "--wait", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), env, watch, "status", badRef.Location, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitRunFail)
 	checkProgress(t, r.stderr, "Error")
 	if !strings.Contains(r.stdout, "task error:  TAE_BRW_1000") {
 		t.Errorf("stdout lacks the task error:\n%s", r.stdout)
 	}
 
-	r = runCLI(t, env, "status", goodRef.Location, "--wait", "--poll-interval", "10ms")
+	r = runWatched(t, context.Background(), env, watch, "status", goodRef.Location, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	r = runCLI(t, env, "status", goodRef.Location)
 	wantCode(t, r, exitOK)
@@ -386,10 +409,11 @@ func TestRunValidationNamesFlags(t *testing.T) {
 // TestVerboseRedacts: --verbose logs every exchange on stderr, and neither
 // the token nor a SAS signature appears on stdout or stderr.
 func TestVerboseRedacts(t *testing.T) {
+	t.Parallel()
 	const sig = "SECRETSIG123"
-	s := newFake(t, fastOpts())
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--verbose", "--wait", "--poll-interval", "10ms",
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--verbose", "--wait", "--poll-interval", "10ms",
 		"--location", "USER_BLOB_STORAGE", "--output-sas-url", "https://acct.blob.core.windows.net/c?sv=2024&sig="+sig)
 	wantCode(t, r, exitOK)
 	for _, part := range []string{`msg="http exchange"`, "method=POST", "status=202", "method=GET", "status=200", "attempt=1", "duration="} {
