@@ -342,32 +342,46 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestInterruptWhileWaiting: SIGINT ends a wait at once; the error line
-// says how to resume from the Location.
+// TestInterruptWhileWaiting: a real SIGINT to the built binary ends a wait
+// at once with exit 130; the error line says how to resume from the
+// Location.
 func TestInterruptWhileWaiting(t *testing.T) {
+	t.Parallel()
 	s := newFake(t, manualOpts()) // the run never completes
 	conn := addConnection(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	cmd.Env = envList(envFor(s.URL))
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.Contains(stderr.String(), "NotStarted") && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
+	// Signal once the first state is shown: the run exists, the wait runs.
+	lines := bufio.NewScanner(stderr)
+	var shown []string
+	for lines.Scan() {
+		shown = append(shown, lines.Text())
+		if strings.Contains(lines.Text(), "NotStarted") {
+			break
+		}
 	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
+	for lines.Scan() {
+		shown = append(shown, lines.Text())
+	}
 	_ = cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupt {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInterrupt, stderr.String())
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInterrupt, strings.Join(shown, "\n"))
 	}
-	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-	last := lines[len(lines)-1]
+	last := shown[len(shown)-1]
 	run := onlyRun(t, s, conn)
 	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait"} {
 		if !strings.Contains(last, part) {
@@ -382,15 +396,14 @@ func TestInterruptWhileWaiting(t *testing.T) {
 // TestFakeServerInProcess runs fake-server through run until its context
 // ends.
 func TestFakeServerInProcess(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	urls := make(chan string, 1)
+	stdout := &watchedWriter{on: func(s string) { urls <- strings.TrimSpace(s) }}
+	var stderr syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"fake-server", "--addr", "127.0.0.1:0"}, nil, &stdout, &stderr, nil) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stdout.String(), "\n") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	base := strings.TrimSpace(stdout.String())
+	go func() { done <- run(ctx, []string{"fake-server", "--addr", "127.0.0.1:0"}, nil, stdout, &stderr, nil) }()
+	base := <-urls // the first line is the URL
 	resp, err := http.Get(base + "/connections?imodelId=m") // no token: 401
 	if err != nil {
 		t.Fatal(err)
