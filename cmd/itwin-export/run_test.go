@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
 )
 
@@ -130,55 +127,6 @@ func TestRunRequestBody(t *testing.T) {
 		})
 	}
 }
-
-// progressLine is one line of progress on stderr when it is not a terminal.
-var progressLine = regexp.MustCompile(`^ *\d+\.\ds  (NotStarted|Queued|WaitingToExecute|Executing|Finalizing|Completed \(\w+\))$`)
-
-// checkProgress fails the test unless stderr shows the creation, then one
-// progress line per state change ending with Completed (result).
-func checkProgress(t *testing.T, stderr, result string) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	var progress []string
-	for _, l := range lines {
-		if progressLine.MatchString(l) {
-			progress = append(progress, l)
-		}
-	}
-	if len(progress) < 2 || !strings.HasSuffix(progress[len(progress)-1], "Completed ("+result+")") {
-		t.Errorf("stderr does not show the states up to Completed (%s):\n%s", result, stderr)
-	}
-	seen := map[string]bool{}
-	for _, l := range progress {
-		state := strings.Fields(l)[1]
-		if seen[state] {
-			t.Errorf("state %s shown twice: one line per change expected:\n%s", state, stderr)
-		}
-		seen[state] = true
-	}
-}
-
-// fastOpts are server options on real time whose runs complete in 200ms,
-// for tests that only need runs to end.
-func fastOpts() apitest.Options { return apitest.Options{StepDuration: 40 * time.Millisecond} }
-
-// steppedFake is a fake whose runs take 40ms a state on a manual clock,
-// and the stderr watcher that moves that clock one state on when the
-// command shows a state: every state is seen once, whatever the load.
-func steppedFake(t *testing.T) (*apitest.Server, func(string)) {
-	t.Helper()
-	const step = 40 * time.Millisecond
-	clock := apitest.NewManualClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
-	s := newFake(t, apitest.Options{Clock: clock, StepDuration: step})
-	return s, func(text string) {
-		if stateShown.MatchString(text) {
-			clock.Advance(step)
-		}
-	}
-}
-
-// stateShown matches a progress line, of one run or of several.
-var stateShown = regexp.MustCompile(`(?m)^ *\d+\.\ds  (\S+  )?(NotStarted|Queued|WaitingToExecute|Executing|Finalizing|Completed)`)
 
 // TestRunWaitSuccess: --wait polls until Completed, shows each state on
 // stderr and ends with a summary on stdout; exit 0 for Success.
@@ -359,11 +307,6 @@ func TestStatusCompleted(t *testing.T) {
 	}
 	r = runCLI(t, env, "status", badRef.RunID, "--connection", bad)
 	wantCode(t, r, exitRunFail)
-}
-
-// wrapperRequest is the smallest create-run body.
-func wrapperRequest() api.ExportConnectionRunCreate {
-	return api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}
 }
 
 // TestRunValidationNamesFlags: a request the API would refuse is not sent,
