@@ -20,7 +20,8 @@ import (
 // TestDemo: the demo needs no account and no network, shows the flow on
 // stdout and exits 0.
 func TestDemo(t *testing.T) {
-	r := runBinary(t, nil, "demo")
+	t.Parallel()
+	r := runIn(t, nil, "demo")
 	wantCode(t, r, exitOK)
 	for _, part := range []string{"connection created: ", "run created: ", "at its Location http://127.0.0.1:",
 		"Queued", "Executing", "Completed (Success)", "result:      Success\n", "output file: "} {
