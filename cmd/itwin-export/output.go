@@ -46,20 +46,34 @@ func (f *outputFilter) redact(s string) string {
 }
 
 // text makes one value safe to print: sanitized, redacted, capped.
-func (f *outputFilter) text(s string) string {
-	return capText(f.redact(sanitize(s)), maxValue)
-}
+func (f *outputFilter) text(s string) string { return f.clean(s, false, maxValue) }
 
 // jsonText is text for a string inside JSON output, where tabs and line
 // breaks are escaped by the encoding and so are kept.
-func (f *outputFilter) jsonText(s string) string {
-	return capText(f.redact(sanitizeKeep(s, true)), maxValue)
-}
+func (f *outputFilter) jsonText(s string) string { return f.clean(s, true, maxValue) }
 
 // line makes a line of several values safe to print, as text does, with
 // the larger cap of a line.
-func (f *outputFilter) line(s string) string {
-	return capText(f.redact(sanitize(s)), maxLine)
+func (f *outputFilter) line(s string) string { return f.clean(s, false, maxLine) }
+
+// Of a value longer than cleanWindow only the first cleanWindow bytes are
+// cleaned (the rest would be cut anyway, and cleaning megabytes takes
+// seconds), and of those the last tailGuard bytes are never shown: a secret
+// cut in two by the window is not recognised there. tailGuard exceeds any
+// token in any encoding.
+const (
+	cleanWindow = 64 << 10
+	tailGuard   = 16 << 10
+)
+
+// clean sanitizes and redacts s, then caps it at limit bytes.
+func (f *outputFilter) clean(s string, keepSpace bool, limit int) string {
+	if len(s) <= cleanWindow {
+		return capText(f.redact(sanitizeKeep(s, keepSpace)), limit)
+	}
+	head := f.redact(sanitizeKeep(s[:cleanWindow], keepSpace))
+	head = head[:runeStart(head, min(limit, max(len(head)-tailGuard, 0)))]
+	return fmt.Sprintf("%s…(cut: %d bytes in all)", head, len(s))
 }
 
 // escapes are terminal escape sequences: OSC (up to BEL or ST, or the end),
@@ -98,11 +112,16 @@ func capText(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
+	cut := runeStart(s, limit)
 	return fmt.Sprintf("%s…(%d bytes cut)", s[:cut], len(s)-cut)
+}
+
+// runeStart is the largest i <= n at which a character of s starts.
+func runeStart(s string, n int) int {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }
 
 // json rewrites a JSON value with every string (keys included) passed

@@ -92,3 +92,21 @@ func TestFilterWriter(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+// TestCleanHugeValue: of a huge value the start is shown, capped; a secret
+// cut in two by the cleaning window is not shown, even when escape
+// sequences before it shrink the window's text.
+func TestCleanHugeValue(t *testing.T) {
+	t.Parallel()
+	const token = "tok-SECRET-a1b2c3d4e5f6"
+	f := &outputFilter{r: secretsRedactor{token}}
+	got := f.text(strings.Repeat("a", 5<<20))
+	if want := strings.Repeat("a", maxValue) + "…(cut: 5242880 bytes in all)"; got != want {
+		t.Errorf("huge value: %d bytes, want %d", len(got), len(want))
+	}
+	pad := strings.Repeat("\x1b[0m", (cleanWindow-10)/4)
+	hostile := pad + token + strings.Repeat("a", 1<<20)
+	if got := f.text(hostile); strings.Contains(got, token[:8]) {
+		t.Errorf("part of the token shown: %q", got)
+	}
+}
