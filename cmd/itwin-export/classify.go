@@ -112,13 +112,13 @@ func classify(err error) (label string, code int) {
 	switch {
 	case err == nil:
 		return "", exitOK
-	case errors.As(err, &status):
-		return "", status.code
 	case errors.As(err, &signal):
 		if signal.sig == syscall.SIGTERM {
 			return "terminated", exitTerminate
 		}
 		return "interrupted", exitInterrupt
+	case errors.As(err, &status):
+		return "", status.code
 	case errors.As(err, &usage), errors.Is(err, wrapper.ErrValidation), errors.Is(err, wrapper.ErrInsecureToken):
 		return "usage", exitUsage
 	case errors.Is(err, wrapper.ErrMalformedResponse):

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -132,5 +133,28 @@ func TestStatusWaitSteppedClock(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "task error:  TAE_BRW_1000") {
 		t.Errorf("stdout lacks the task error:\n%s", r.stdout)
+	}
+}
+
+// TestInterruptedManyWait: a signal while several runs are waited for
+// exits 130 too; stdout still lists each connection with its Location.
+func TestInterruptedManyWait(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, manualOpts())
+	a, b := addConnection(t, s), addConnection(t, s)
+	// Interrupt once both runs exist: both were shown.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var shown atomic.Int64
+	watch := func(text string) {
+		if strings.Contains(text, "NotStarted") && shown.Add(1) == 2 {
+			cancel(&interrupted{sig: syscall.SIGINT})
+		}
+	}
+	r := runWatched(t, ctx, envFor(s.URL), watch, "run", "--connection", a, "--connection", b, "--wait", "--poll-interval", "1ms")
+	wantCode(t, r, exitInterrupt)
+	for _, conn := range []string{a, b} {
+		if loc := runLocation(s, conn, *onlyRun(t, s, conn).ID); !strings.Contains(r.stdout, conn+"\tfailed\t"+loc+"\n") {
+			t.Errorf("stdout lacks %s with its Location:\n%s", conn, r.stdout)
+		}
 	}
 }
