@@ -2,8 +2,6 @@ package wrapper
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/url"
 
 	"golang.org/x/oauth2"
@@ -31,48 +29,79 @@ type staticToken struct{ tok *oauth2.Token }
 // Token returns the token; callers must not modify it.
 func (s staticToken) Token() (*oauth2.Token, error) { return s.tok, nil }
 
-// ClientCredentials returns a TokenSource for a service application: tokens
-// by the OAuth2 client-credentials grant with scope itwin-platform, cached
-// until shortly before they expire. tokenURL "" means DefaultTokenURL. The
-// secret is sent only to tokenURL, which must be https (http only on
-// loopback), and a Client built on this source scrubs it from every error.
-// ctx is used for the token requests and should live as long as the source.
-func ClientCredentials(ctx context.Context, clientID, clientSecret, tokenURL string) oauth2.TokenSource {
-	if tokenURL == "" {
-		tokenURL = DefaultTokenURL
-	}
-	cfg := &clientcredentials.Config{
-		ClientID:     clientID,
-		ClientSecret: clientSecret,
-		TokenURL:     tokenURL,
-		Scopes:       []string{Scope},
-	}
-	return &credentialsSource{src: cfg.TokenSource(ctx), secret: clientSecret, tokenURL: tokenURL}
-}
-
-// credentialsSource scrubs the client secret from token errors and refuses
-// to send it over plain http.
-type credentialsSource struct {
-	src      oauth2.TokenSource
-	secret   string
+// ClientCredentialsSource gives the tokens of a service application, by the
+// OAuth2 client-credentials grant with scope itwin-platform. It caches each
+// token until shortly before it expires, so it needs no
+// oauth2.ReuseTokenSource around it. Its token requests never follow a
+// redirect (the secret goes only to the configured token URL) and end with
+// the context of the API request that needs the token, or after 30 seconds
+// when that context has no deadline.
+type ClientCredentialsSource struct {
+	cfg      clientcredentials.Config
+	cache    *tokenCache
+	secrets  []string
+	scrubber *scrubber
 	tokenURL string
 }
 
-// Token returns a cached token, or a new one from the token endpoint.
-func (s *credentialsSource) Token() (*oauth2.Token, error) {
-	u, err := url.Parse(s.tokenURL)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return nil, errors.New("client credentials: the token URL must be an absolute URL")
+// ClientCredentials returns the token source of a service application.
+// tokenURL "" means DefaultTokenURL. The token URL is checked here, once
+// (see CheckEndpointURL): https, or http only to a loopback address. A Client
+// built on the source scrubs its secret from every error and log line; when
+// you wrap the source in another, pass its Secrets in Options.Secrets.
+func ClientCredentials(clientID, clientSecret, tokenURL string) (*ClientCredentialsSource, error) {
+	if clientID == "" || clientSecret == "" {
+		return nil, &ValidationError{Problems: []Problem{{Field: "client credentials", Message: "both the client id and the client secret are required"}}}
 	}
-	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
-		return nil, errors.New("client credentials: refusing to send the client secret over plain http to a non-loopback host")
+	if tokenURL == "" {
+		tokenURL = DefaultTokenURL
 	}
-	tok, err := s.src.Token()
+	if err := CheckEndpointURL(tokenURL); err != nil {
+		return nil, err
+	}
+	s := &ClientCredentialsSource{
+		cfg: clientcredentials.Config{
+			ClientID:     clientID,
+			ClientSecret: clientSecret,
+			TokenURL:     tokenURL,
+			Scopes:       []string{Scope},
+		},
+		// The secret as sent: in the form body, and in a Basic header of
+		// the escaped id and secret.
+		secrets:  []string{clientSecret, clientID + ":" + clientSecret, url.QueryEscape(clientID) + ":" + url.QueryEscape(clientSecret)},
+		tokenURL: tokenURL,
+	}
+	s.scrubber = newScrubber(s.secrets)
+	s.cache = newTokenCache(s.fetch)
+	return s, nil
+}
+
+// Token returns a valid token, bounded by the default limit of 30 seconds.
+// A Client calls TokenContext instead.
+func (s *ClientCredentialsSource) Token() (*oauth2.Token, error) {
+	return s.TokenContext(context.Background())
+}
+
+// TokenContext returns the cached token while it is valid, else a new one
+// from the token endpoint, requested within ctx. A refusal of the
+// credentials matches ErrUnauthorized; see TokenError.
+func (s *ClientCredentialsSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	return s.cache.token(ctx)
+}
+
+// Secrets returns the credentials the source sends, for a Client to scrub
+// from errors and logs. New reads them from a source given directly as
+// Options.TokenSource; a source wrapped in another hides this method, so
+// pass them in Options.Secrets then.
+func (s *ClientCredentialsSource) Secrets() []string {
+	return append([]string(nil), s.secrets...)
+}
+
+// fetch makes one token request.
+func (s *ClientCredentialsSource) fetch(ctx context.Context) (*oauth2.Token, error) {
+	tok, err := s.cfg.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("client credentials: %w", scrubbedError{err, RedactText(err.Error(), s.secret)})
+		return nil, classifyTokenError(ctx, s.tokenURL, err, s.scrubber.scrub)
 	}
 	return tok, nil
 }
-
-// secretsToRedact tells a Client which text to scrub from its errors.
-func (s *credentialsSource) secretsToRedact() []string { return []string{s.secret} }

@@ -41,8 +41,16 @@ type Options struct {
 	// on a loopback address (for apitest and local fakes).
 	BaseURL string
 	// TokenSource gives the bearer tokens. See StaticToken and
-	// ClientCredentials. Wrap yours in oauth2.ReuseTokenSource to cache tokens.
+	// ClientCredentials. A source that implements ContextTokenSource gets
+	// the context of each request; one that does not cannot be interrupted.
 	TokenSource oauth2.TokenSource
+	// Secrets are values scrubbed from every error and log line, in every
+	// encoding (percent-encoded, base64, JSON-escaped), besides the tokens
+	// the client sends: a client secret or refresh token your TokenSource
+	// uses. New adds the Secrets() of a TokenSource that has the method
+	// (ClientCredentialsSource); a source wrapped in another (for example
+	// oauth2.ReuseTokenSource) hides it, so list them here then.
+	Secrets []string
 	// HTTPClient is the client whose Transport and Timeout are used; it is
 	// never modified (the Client builds its own http.Client on the same
 	// Transport, which does not follow redirects). Nil means
@@ -132,6 +140,9 @@ type Client struct {
 	log       *slog.Logger
 	secrets   []string                  // known secrets to scrub from error text (client secret)
 	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
+	// secretsScrubber removes secrets; the scrubber of the token last sent
+	// removes the token too.
+	secretsScrubber *scrubber
 
 	// pauseUntil is a client-wide rate-limit pause: when any request gets a
 	// 429 with Retry-After, every request waits it out instead of each
@@ -157,10 +168,10 @@ func New(opts Options) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q must be an absolute http(s) URL", RedactURL(raw))
+		return nil, fmt.Errorf("wrapper.New: base URL %q must be an absolute http(s) URL", redactURL(raw))
 	}
 	if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q must have no userinfo, query or fragment", RedactURL(raw))
+		return nil, fmt.Errorf("wrapper.New: base URL %q must have no userinfo, query or fragment", redactURL(raw))
 	}
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
@@ -207,9 +218,11 @@ func New(opts Options) (*Client, error) {
 		}
 		c.spacing = per / time.Duration(b.Requests)
 	}
-	if s, ok := opts.TokenSource.(interface{ secretsToRedact() []string }); ok {
-		c.secrets = s.secretsToRedact()
+	c.secrets = append(c.secrets, opts.Secrets...)
+	if s, ok := opts.TokenSource.(interface{ Secrets() []string }); ok {
+		c.secrets = append(c.secrets, s.Secrets()...)
 	}
+	c.secretsScrubber = newScrubber(c.secrets)
 	return c, nil
 }
 
@@ -356,13 +369,13 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	if err != nil {
 		if c.log.Enabled(ctx, slog.LevelDebug) {
 			c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
-				slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+				slog.String("op", r.op), slog.String("method", r.method), slog.String("url", c.redactURL(r.url.String())),
 				slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt), slog.String("error", c.scrub(transportCause(err).Error())))
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s %s: %w", r.op, r.method, RedactURL(r.url.String()), context.Cause(ctx))
+			return nil, fmt.Errorf("%s %s %s: %w", r.op, r.method, c.redactURL(r.url.String()), context.Cause(ctx))
 		}
-		return nil, &TransportError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), Err: scrubbedError{transportCause(err), c.scrub(transportCause(err).Error())}}
+		return nil, &TransportError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{transportCause(err), c.scrub(transportCause(err).Error())}}
 	}
 	x := &exchange{op: r.op, method: r.method, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
 	limit := int64(maxSuccessBody)
@@ -372,21 +385,21 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	x.body, err = readBody(resp.Body, resp.ContentLength, limit)
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
-			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", RedactURL(r.url.String())),
+			slog.String("op", r.op), slog.String("method", r.method), slog.String("url", c.redactURL(r.url.String())),
 			slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)), slog.Int("attempt", attempt))
 	}
 	if errors.Is(err, errBodyTooLarge) {
 		if resp.StatusCode >= 400 {
 			return x, nil // the excerpt is all an error needs
 		}
-		return nil, &ResponseError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), StatusCode: resp.StatusCode,
+		return nil, &ResponseError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), StatusCode: resp.StatusCode,
 			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s %s: reading body: %w", r.op, r.method, RedactURL(r.url.String()), context.Cause(ctx))
+			return nil, fmt.Errorf("%s %s %s: reading body: %w", r.op, r.method, c.redactURL(r.url.String()), context.Cause(ctx))
 		}
-		return nil, &TransportError{Operation: r.op, Method: r.method, URL: RedactURL(r.url.String()), Err: scrubbedError{err, "reading body: " + c.scrub(err.Error())}}
+		return nil, &TransportError{Operation: r.op, Method: r.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{err, "reading body: " + c.scrub(err.Error())}}
 	}
 	return x, nil
 }
@@ -436,14 +449,15 @@ func readBody(body io.ReadCloser, declared, limit int64) ([]byte, error) {
 }
 
 // authorize attaches the bearer token, only for the API's own origin and
-// never over plain http except to loopback.
+// never over plain http except to loopback. A ContextTokenSource gets the
+// request's context.
 func (c *Client) authorize(req *http.Request) error {
 	if !c.sameOrigin(req.URL) {
-		return &LocationError{Location: RedactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
+		return &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
 	}
 	// The URL is on the base URL's origin, which New checked is https or
 	// loopback: a bearer token never goes over plain http elsewhere.
-	tok, err := c.tokens.Token()
+	tok, err := c.token(req.Context())
 	if err != nil {
 		return fmt.Errorf("getting a token: %w", scrubbedError{err, c.scrub(err.Error())})
 	}
@@ -451,20 +465,59 @@ func (c *Client) authorize(req *http.Request) error {
 	// case) costs no new string, and its value is scrubbed from errors.
 	last := c.lastToken.Load()
 	if last == nil || last.token != tok.AccessToken || last.tokenType != tok.TokenType {
-		last = &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken}}
+		last = c.newSentToken(last, tok)
 		c.lastToken.Store(last)
 	}
 	req.Header["Authorization"] = last.header
 	return nil
 }
 
-// scrub redacts free text with the client's known secrets.
-func (c *Client) scrub(s string) string { return RedactText(s, c.knownSecrets()...) }
+// token asks the token source for a token within ctx when it can.
+func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+	if s, ok := c.tokens.(ContextTokenSource); ok {
+		return s.TokenContext(ctx)
+	}
+	tok, err := c.tokens.Token()
+	if err == nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return tok, err
+}
 
-// sentToken is a token as last sent, with its Authorization header value.
+// scrub redacts free text with the client's known secrets.
+func (c *Client) scrub(s string) string { return c.scrubber().scrub(s) }
+
+// scrubber removes the client's known secrets: the one of the token last
+// sent, or the client's own before any token was sent.
+func (c *Client) scrubber() *scrubber {
+	if last := c.lastToken.Load(); last != nil {
+		return last.scrubber
+	}
+	return c.secretsScrubber
+}
+
+// sentToken is a token as last sent, with its Authorization header value
+// and a scrubber of the client's secrets and the tokens it sent.
 type sentToken struct {
 	token, tokenType string
 	header           []string
+	sent             []string // this token and the few sent before it
+	scrubber         *scrubber
+}
+
+// tokensRemembered is how many tokens the client scrubs: the one it sends
+// and the ones before it, which a slow answer may still echo.
+const tokensRemembered = 4
+
+// newSentToken makes the sentToken of tok, which follows prev (nil for
+// the first).
+func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
+	sent := []string{tok.AccessToken}
+	if prev != nil {
+		sent = append(sent, prev.sent[:min(len(prev.sent), tokensRemembered-1)]...)
+	}
+	return &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken},
+		sent: sent, scrubber: newScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
 }
 
 // The values of the Accept and Content-Type headers of every request.
@@ -473,10 +526,10 @@ var (
 	jsonValue   = []string{"application/json"}
 )
 
-// knownSecrets are the client secret and the token last sent.
+// knownSecrets are the client's secrets and the tokens it sent.
 func (c *Client) knownSecrets() []string {
 	if last := c.lastToken.Load(); last != nil {
-		return append(c.secrets[:len(c.secrets):len(c.secrets)], last.token)
+		return append(c.secrets[:len(c.secrets):len(c.secrets)], last.sent...)
 	}
 	return c.secrets
 }

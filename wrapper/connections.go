@@ -123,7 +123,7 @@ func listAll[T any](ctx context.Context, c *Client, op string, first *url.URL, m
 		seen := map[string]bool{}
 		for u := first; u != nil; {
 			if seen[u.String()] {
-				yield(zero, &ResponseError{Operation: op, Method: http.MethodGet, URL: RedactURL(u.String()),
+				yield(zero, &ResponseError{Operation: op, Method: http.MethodGet, URL: c.redactURL(u.String()),
 					StatusCode: http.StatusOK, Reason: "_links.next repeats a page already listed", kind: ErrMalformedResponse})
 				return
 			}

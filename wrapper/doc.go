@@ -4,9 +4,8 @@
 // Start with New and Client.Export (create a run and wait for it), or
 // CreateRun and WaitRun separately:
 //
-//	client, err := wrapper.New(wrapper.Options{
-//		TokenSource: wrapper.ClientCredentials(ctx, id, secret, ""),
-//	})
+//	tokens, err := wrapper.ClientCredentials(id, secret, "")
+//	client, err := wrapper.New(wrapper.Options{TokenSource: tokens})
 //	ref, err := client.CreateRun(ctx, connectionID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
 //	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{})
 //
@@ -27,15 +26,19 @@
 //
 //   - Classified errors: *APIError matches ErrUnauthorized, ErrForbidden,
 //     ErrNotFound, ErrConflict, ErrInvalidRequest, ErrRateLimited or ErrServer
-//     with errors.Is; *LocationError, *ResponseError, *TransportError,
-//     *ValidationError and *RunError cover the rest.
+//     with errors.Is; *TokenError (the identity service's answer),
+//     *LocationError, *ResponseError, *TransportError, *ValidationError and
+//     *RunError cover the rest.
 //
 //   - Local validation (ValidateRunRequest): a request the API would refuse
 //     is not sent.
 //
 //   - Credentials stay home: the token goes only to the API's origin, never
-//     over plain http except to loopback, and tokens, client secrets and SAS
-//     signatures are scrubbed from every error and log line.
+//     over plain http except to loopback; the client secret only to the
+//     token URL, never after a redirect; and tokens, client secrets
+//     (Options.Secrets) and SAS signatures are scrubbed, in any encoding,
+//     from every error and log line. Client.Redact does the same for text
+//     you print yourself, such as a raw run.
 //
 //   - The API's own words: GetRunRaw and Progress.RawRun give the run object
 //     exactly as the API sent it, for tools that pass it on.

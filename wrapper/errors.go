@@ -218,35 +218,53 @@ type TaskFailure struct {
 	Error         api.TaskError // as the API reported it
 }
 
+// String is the one text of a task error, shared by RunError and the
+// command line: "task ID: CODE: description", the message when there is no
+// description, then whether the user can fix it and the article to read.
+// It is the API's text as is: redact it before showing it (Client.Redact).
+func (t TaskFailure) String() string {
+	var b strings.Builder
+	te := t.Error
+	fmt.Fprintf(&b, "task %s: %s", t.TaskID, deref(te.ErrorCode))
+	if d := deref(te.Description); d != "" {
+		fmt.Fprintf(&b, ": %s", d)
+	} else if m := deref(te.Message); m != "" {
+		fmt.Fprintf(&b, ": %s", m)
+	}
+	if te.CanUserFix != nil {
+		fmt.Fprintf(&b, " (user can fix: %t)", *te.CanUserFix)
+	}
+	if kb := deref(te.KbArticleLink); kb != "" {
+		fmt.Fprintf(&b, " (see %s)", kb)
+	}
+	return b.String()
+}
+
 // RunError is a run that completed with a result other than Success. It
 // carries the run as the API returned it and every task error. It matches
-// ErrRunFailed.
+// ErrRunFailed. Its fields hold the API's text as is; Error redacts it.
 type RunError struct {
 	Run    *api.ExportRun      // as the API last returned it
 	Result api.ExecutionResult // the run's result, never Success
 	Tasks  []TaskFailure       // every task error of every job
+	// redact removes credentials from the text of Error: the client's own
+	// (tokens, secrets) when a Client made the error, the patterns' (SAS
+	// signatures, sensitive parameters) otherwise.
+	redact func(string) string
 }
 
-// Error names the run, its result and each task error.
+// Error names the run, its result and each task error, without credentials
+// the run may echo.
 func (e *RunError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "run %s completed with result %s", deref(e.Run.ID), e.Result)
 	for _, t := range e.Tasks {
-		te := t.Error
-		fmt.Fprintf(&b, "; task %s: %s", t.TaskID, deref(te.ErrorCode))
-		if d := deref(te.Description); d != "" {
-			fmt.Fprintf(&b, ": %s", d)
-		} else if m := deref(te.Message); m != "" {
-			fmt.Fprintf(&b, ": %s", m)
-		}
-		if te.CanUserFix != nil {
-			fmt.Fprintf(&b, " (user can fix: %t)", *te.CanUserFix)
-		}
-		if kb := deref(te.KbArticleLink); kb != "" {
-			fmt.Fprintf(&b, " (see %s)", kb)
-		}
+		b.WriteString("; " + t.String())
 	}
-	return b.String()
+	if e.redact != nil {
+		return e.redact(b.String())
+	}
+	return redactText(b.String())
 }
 
 // Is matches ErrRunFailed.
@@ -259,3 +277,53 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// TokenError is a token request that the identity service answered without
+// a token. A refusal of the credentials (a 4xx such as invalid_client,
+// invalid_grant or unauthorized_client) matches ErrUnauthorized, a 429
+// ErrRateLimited, and an answer that is of no use (a 5xx, a redirect, a body
+// that is not a token) ErrServer. It is its own type rather than an
+// *APIError because the identity service is not the Export API: its 400
+// means "these credentials are refused", not "invalid request", and its
+// answer carries an OAuth2 error code instead of the API's error object. A
+// token endpoint that gives no answer at all is a *TransportError.
+type TokenError struct {
+	// TokenURL is the token endpoint, redacted.
+	TokenURL string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Code and Description are the answer's OAuth2 error and
+	// error_description (RFC 6749 section 5.2), scrubbed of credentials.
+	Code, Description string
+	// Reason says what is wrong with an answer that is not a refusal.
+	Reason string
+	// Err is the cause as x/oauth2 reported it (an *oauth2.RetrieveError
+	// when there was an answer), for errors.As; its text is scrubbed.
+	Err  error
+	kind error
+}
+
+// Error names the class, the endpoint, the status and the OAuth2 error.
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: token request to %s", e.kind, e.TokenURL)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, ": %s", e.Code)
+	}
+	if e.Description != "" {
+		fmt.Fprintf(&b, ": %s", e.Description)
+	}
+	if e.Reason != "" {
+		fmt.Fprintf(&b, ": %s", e.Reason)
+	}
+	return b.String()
+}
+
+// Is matches ErrUnauthorized, ErrRateLimited or ErrServer, as the answer was.
+func (e *TokenError) Is(target error) bool { return target == e.kind }
+
+// Unwrap returns the cause.
+func (e *TokenError) Unwrap() error { return e.Err }

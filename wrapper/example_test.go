@@ -96,10 +96,11 @@ func ExampleClientCredentials() {
 	defer fake.Close()
 
 	ctx := context.Background()
-	client, err := wrapper.New(wrapper.Options{
-		BaseURL:     fake.URL,
-		TokenSource: wrapper.ClientCredentials(ctx, "my-client-id", "my-client-secret", ims.URL),
-	})
+	tokens, err := wrapper.ClientCredentials("my-client-id", "my-client-secret", ims.URL)
+	if err != nil {
+		panic(err) // a token URL that is not https (http only to loopback)
+	}
+	client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: tokens})
 	if err != nil {
 		panic(err)
 	}

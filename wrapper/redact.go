@@ -3,6 +3,7 @@ package wrapper
 import (
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -13,29 +14,57 @@ const redacted = "REDACTED"
 // maxExcerpt is the most of a response body an error carries.
 const maxExcerpt = 512
 
-// sensitiveQueryKeys are query parameters whose values are credentials: the
-// signature of a SAS URL and the usual names of tokens and secrets.
-var sensitiveQueryKeys = map[string]bool{
-	"sig": true, "signature": true, "token": true, "access_token": true,
-	"refresh_token": true, "id_token": true, "code": true, "client_secret": true,
-	"password": true, "x-amz-signature": true, "x-goog-signature": true,
+// sensitiveNames are the names of query parameters and JSON members whose
+// values are credentials: a SAS URL's signature, cloud storage signatures,
+// OAuth2 tokens, codes, verifiers and secrets. It is the one list: the
+// query-key set and every pattern below are built from it.
+var sensitiveNames = []string{
+	"sig", "signature", "x-amz-signature", "x-goog-signature", "x-amz-security-token",
+	"token", "access_token", "refresh_token", "id_token",
+	"code", "code_verifier", "client_secret", "client_assertion", "password",
+}
+
+// sensitiveKeys is sensitiveNames as a set, for query keys and JSON members.
+var sensitiveKeys = func() map[string]bool {
+	m := make(map[string]bool, len(sensitiveNames))
+	for _, n := range sensitiveNames {
+		m[n] = true
+	}
+	return m
+}()
+
+// namesPattern is an alternation of sensitiveNames, longest first.
+func namesPattern() string {
+	names := append([]string(nil), sensitiveNames...)
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	for i, n := range names {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	return "(?:" + strings.Join(names, "|") + ")"
 }
 
 var (
-	bearerPattern = regexp.MustCompile(`(?i)\b(bearer)(\s+|%20|\+)[A-Za-z0-9\-._~+/%]+=*`)
-	// A key starts the text or follows a separator: raw, percent-encoded (a
-	// URL inside a query: "%26sig%3D...") or JSON-escaped ("\u0026sig=").
-	queryPattern = regexp.MustCompile(`(?i)(^|[^a-z0-9_]|%26|%3F|%3B|%20|\\u0026|\\u003f)(sig|signature|token|access_token|refresh_token|id_token|client_secret|password|x-amz-signature|x-goog-signature)(=|%3D)([^&\s"'<>;,\\]*)`)
-	jsonPattern  = regexp.MustCompile(`(?i)("(?:access_token|refresh_token|id_token|client_secret|password|token|sig)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// authPattern: the credentials of an Authorization header value, in
+	// plain text or percent-encoded.
+	authPattern = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+|%20|\+)([A-Za-z0-9\-._~+/%]+=*)`)
+	// queryPattern: a sensitive key and its value wherever it appears. The
+	// key starts the text or follows a separator: raw, percent-encoded once
+	// ("%26sig%3D") or twice ("%2526sig%253D"), or JSON-escaped ("\u0026").
+	queryPattern = regexp.MustCompile(`(?i)(^|[^a-z0-9_-]|%26|%3F|%3B|%20|%2526|%253F|%253B|%2520|\\u0026|\\u003f)(` +
+		namesPattern() + `)(=|%3D|%253D)([^&\s"'<>;,\\]*)`)
+	// jsonPattern: a sensitive JSON member with a string value, in JSON
+	// text or in JSON escaped inside a JSON string (\"sig\":\"...\").
+	jsonPattern        = regexp.MustCompile(`(?i)("` + namesPattern() + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	escapedJSONPattern = regexp.MustCompile(`(?i)(\\"` + namesPattern() + `\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"`)
 )
 
-// RedactURL returns raw with credentials removed: the values of sensitive
+// redactURL returns raw with credentials removed: the values of sensitive
 // query parameters (a SAS URL's sig, tokens, secrets) and a userinfo
 // password. Text that does not parse as a URL is redacted as free text.
-func RedactURL(raw string) string {
+func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return RedactText(raw)
+		return redactText(raw)
 	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
@@ -45,7 +74,7 @@ func RedactURL(raw string) string {
 	if u.RawQuery != "" {
 		u.RawQuery = redactQuery(u.RawQuery)
 	}
-	return RedactText(u.String())
+	return redactText(u.String())
 }
 
 // redactQuery replaces the values of sensitive keys, keeping the rest of the
@@ -60,7 +89,7 @@ func redactQuery(q string) string {
 		}
 		switch {
 		case !found:
-		case sensitiveQueryKeys[strings.ToLower(key)]:
+		case sensitiveKeys[strings.ToLower(key)]:
 			parts[i] = k + "=" + redacted
 		default:
 			// A value may itself be a URL with a query (a redirect URL, a
@@ -68,7 +97,7 @@ func redactQuery(q string) string {
 			v := p[len(k)+1:]
 			inner, err := url.QueryUnescape(v)
 			if err == nil && strings.ContainsAny(inner, "?=") {
-				if clean := RedactURL(inner); clean != inner {
+				if clean := redactURL(inner); clean != inner {
 					parts[i] = k + "=" + url.QueryEscape(clean)
 				}
 			}
@@ -77,29 +106,40 @@ func redactQuery(q string) string {
 	return strings.Join(parts, "&")
 }
 
-// RedactText removes credentials from free text such as a response body or a
-// message: bearer tokens, sensitive query parameters (SAS signatures) wherever
-// they appear, JSON fields named like tokens or secrets, and each of the given
-// secrets verbatim.
-func RedactText(s string, secrets ...string) string {
-	for _, secret := range secrets {
-		if len(secret) < 4 || strings.Contains(redacted, secret) {
-			continue // too short to hunt for, or hidden in the marker itself
+// redactText removes credentials from free text such as a response body or a
+// message: each of the given secrets in every encoding (see secretForms),
+// then bearer and basic credentials, sensitive query parameters (SAS
+// signatures) wherever they appear, and JSON members named like tokens or
+// secrets.
+func redactText(s string, secrets ...string) string {
+	return newScrubber(secrets).scrub(s)
+}
+
+// redactPatterns applies the patterns built from sensitiveNames.
+func redactPatterns(s string) string {
+	s = authPattern.ReplaceAllStringFunc(s, func(m string) string {
+		sub := authPattern.FindStringSubmatch(m)
+		if strings.EqualFold(sub[1], "basic") && !looksLikeCredential(sub[3]) {
+			return m // the word "basic" in a sentence
 		}
-		// Replacing can join the text around a secret into another copy of
-		// it: repeat a few times, and give up the whole text if that is
-		// not enough.
-		for pass := 0; strings.Contains(s, secret); pass++ {
-			if pass == 8 {
-				return redacted
-			}
-			s = strings.ReplaceAll(s, secret, redacted)
-		}
-	}
-	s = bearerPattern.ReplaceAllString(s, "${1} "+redacted)
+		return sub[1] + sub[2] + redacted
+	})
 	s = queryPattern.ReplaceAllString(s, "${1}${2}${3}"+redacted)
 	s = jsonPattern.ReplaceAllString(s, `${1}"`+redacted+`"`)
-	return s
+	return escapedJSONPattern.ReplaceAllString(s, `${1}\"`+redacted+`\"`)
+}
+
+// looksLikeCredential reports whether the word after "Basic" is base64 of
+// credentials rather than a word of prose: digits or base64 punctuation, or
+// capitals inside the word.
+func looksLikeCredential(w string) bool {
+	if w == redacted || len(w) < 4 {
+		return false
+	}
+	if strings.ContainsAny(w, "=+/%0123456789") {
+		return true
+	}
+	return strings.ToLower(w[1:]) != w[1:]
 }
 
 // excerptWindow is how much of a body is redacted to make an excerpt: far
@@ -114,7 +154,7 @@ func excerpt(body []byte, secrets ...string) string {
 	if len(body) > excerptWindow {
 		body = body[:excerptWindow]
 	}
-	s := strings.TrimSpace(RedactText(strings.ToValidUTF8(string(body), "\uFFFD"), secrets...))
+	s := strings.TrimSpace(redactText(strings.ToValidUTF8(string(body), "\uFFFD"), secrets...))
 	if len(s) <= maxExcerpt {
 		return s
 	}

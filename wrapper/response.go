@@ -15,7 +15,7 @@ func (c *Client) apiError(x *exchange) *APIError {
 	e := &APIError{
 		Operation:  x.op,
 		Method:     x.method,
-		URL:        RedactURL(x.url.String()),
+		URL:        c.redactURL(x.url.String()),
 		StatusCode: x.status,
 		Body:       excerpt(x.body, c.knownSecrets()...),
 		Attempts:   x.attempts,
@@ -52,7 +52,7 @@ func (c *Client) unexpected(x *exchange) error {
 		return c.apiError(x)
 	}
 	return &ResponseError{
-		Operation: x.op, Method: x.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
+		Operation: x.op, Method: x.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op),
 		Body:   excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
 	}
@@ -64,7 +64,7 @@ func (c *Client) unexpected(x *exchange) error {
 func (c *Client) decode(x *exchange, v any, check func() string) error {
 	malformed := func(reason string) error {
 		return &ResponseError{
-			Operation: x.op, Method: x.method, URL: RedactURL(x.url.String()), StatusCode: x.status,
+			Operation: x.op, Method: x.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 			Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 		}
 	}

@@ -35,10 +35,10 @@ type RunRef struct {
 func ParseRunRef(location string) (RunRef, error) {
 	u, err := url.Parse(location)
 	if err != nil {
-		return RunRef{}, &LocationError{Location: RedactURL(location), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "does not parse as a URL", kind: ErrMissingLocation}
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return RunRef{}, &LocationError{Location: RedactURL(location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
+		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
 	}
 	return runRefFromURL(u)
 }
@@ -56,7 +56,7 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 // with an encoded "/" stays one id.
 func runIDs(u *url.URL) (connectionID, runID string, err error) {
 	bad := func(reason string) (string, string, error) {
-		return "", "", &LocationError{Location: RedactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
+		return "", "", &LocationError{Location: redactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
 	}
 	if u.User != nil {
 		return bad("carries user information")
@@ -112,7 +112,8 @@ func (c *Client) runRefFromLocation(reqURL *url.URL, loc string) (RunRef, error)
 	if err != nil {
 		return RunRef{}, err
 	}
-	return runRefFromURL(u)
+	ref, err := runRefFromURL(u)
+	return ref, c.scrubLocation(err)
 }
 
 // resolve resolves a Location or link href against the URL of the request
@@ -124,7 +125,7 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 	}
 	rel, err := url.Parse(ref)
 	if err != nil {
-		return nil, &LocationError{Location: RedactURL(ref), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return nil, &LocationError{Location: c.redactURL(ref), Reason: "does not parse as a URL", kind: ErrMissingLocation}
 	}
 	var u *url.URL
 	plain := !strings.Contains(rel.Path, "/.") // no dot segments to remove
@@ -142,10 +143,10 @@ func (c *Client) resolve(reqURL *url.URL, ref string) (*url.URL, error) {
 		u = reqURL.ResolveReference(rel)
 	}
 	if !c.sameOrigin(u) {
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
+		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not the API's scheme, host and port; refused before any request", kind: ErrForeignLocation}
 	}
 	if !c.underBase(u) {
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
+		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not under the API's base path " + c.base.EscapedPath(), kind: ErrForeignLocation}
 	}
 	return u, nil
 }
@@ -180,13 +181,13 @@ func (c *Client) underBase(u *url.URL) bool {
 func (c *Client) runURL(ref RunRef) (*url.URL, error) {
 	u, err := url.Parse(ref.Location)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return nil, &LocationError{Location: RedactURL(ref.Location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
+		return nil, &LocationError{Location: c.redactURL(ref.Location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
 	}
 	if _, _, err := runIDs(u); err != nil {
-		return nil, err
+		return nil, c.scrubLocation(err)
 	}
 	if !c.sameOrigin(u) || !c.underBase(u) {
-		return nil, &LocationError{Location: RedactURL(u.String()), Reason: "not on the API's origin and base path; refused before any request", kind: ErrForeignLocation}
+		return nil, &LocationError{Location: c.redactURL(u.String()), Reason: "not on the API's origin and base path; refused before any request", kind: ErrForeignLocation}
 	}
 	return u, nil
 }
@@ -368,7 +369,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 			interval = min(interval*2, opts.MaxInterval)
 		}
 		if state == api.ExecutionStateCompleted {
-			return run, RunResult(run)
+			return run, c.runResult(run)
 		}
 		if err := sleepCtx(ctx, interval); err != nil {
 			return nil, fmt.Errorf("waiting for run %s: %w", ref.RunID, err)
@@ -377,7 +378,9 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 }
 
 // RunResult classifies a completed run: nil for Success, else a *RunError
-// with every task error of every job.
+// with every task error of every job. Its Error text is cleared of SAS
+// signatures and sensitive parameters; WaitRun's also of the client's own
+// credentials.
 func RunResult(run *api.ExportRun) error {
 	result := deref(run.Result)
 	if result == api.ExecutionResultSuccess {

@@ -7,8 +7,6 @@ import (
 	"os"
 	"syscall"
 
-	"golang.org/x/oauth2"
-
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -107,7 +105,7 @@ func classify(err error) (label string, code int) {
 		signal    *interrupted
 		apiErr    *wrapper.APIError
 		transport *wrapper.TransportError
-		tokenErr  *oauth2.RetrieveError
+		tokenErr  *wrapper.TokenError
 	)
 	switch {
 	case err == nil:
@@ -131,10 +129,8 @@ func classify(err error) (label string, code int) {
 		return "interrupted", exitNoAnswer
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
 		return apiClass(err), exitRefused
-	case errors.As(err, &tokenErr) && tokenErr.Response != nil && tokenErr.Response.StatusCode >= 400 && tokenErr.Response.StatusCode < 500:
-		return wrapper.ErrUnauthorized.Error(), exitRefused // the identity service refused the credentials
-	case errors.Is(err, wrapper.ErrUnauthorized):
-		return wrapper.ErrUnauthorized.Error(), exitRefused
+	case errors.As(err, &tokenErr) && !errors.Is(err, wrapper.ErrServer):
+		return apiClass(err), exitRefused // the identity service refused the credentials
 	case errors.As(err, &transport):
 		return "no answer", exitNoAnswer
 	}
@@ -170,7 +166,7 @@ func namesItsClass(err error) bool {
 		case *stopped:
 			err = e.err
 		case *wrapper.APIError, *wrapper.LocationError, *wrapper.ResponseError,
-			*wrapper.ValidationError, *wrapper.TransportError:
+			*wrapper.ValidationError, *wrapper.TransportError, *wrapper.TokenError:
 			return true
 		default:
 			return false

@@ -377,8 +377,12 @@ func TestSummaryOfRunningRun(t *testing.T) {
 	if d := diff("run:         r1\nstate:       Executing\nresult:      Undetermined\n", b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	got := taskErrorText(wrapper.TaskFailure{TaskID: "t1", Error: api.TaskError{ErrorCode: new("E1"), Message: new("went wrong"), KbArticleLink: new("https://kb/1")}})
-	if got != "E1: went wrong (task t1, see https://kb/1)" {
-		t.Errorf("taskErrorText = %q", got)
+	b.Reset()
+	jobs := []api.ExportJob{{ID: new("j1"), Tasks: &[]api.ExportTask{{ID: new("t1"), ExportOutputFileID: new("f1"),
+		Error: &api.TaskError{ErrorCode: new("E1"), Message: new("went \x1b[2Jwrong"), KbArticleLink: new("https://kb/1")}}}}}
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), Jobs: &jobs}, "")
+	want := "run:         r1\noutput file: f1\ntask error:  task t1: E1: went wrong (see https://kb/1)\n"
+	if d := diff(want, b.String()); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
 	}
 }

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -62,15 +62,16 @@ func (c *clientFlags) check() error {
 // credentials are what resolveTokenSource chose.
 type credentials struct {
 	source  oauth2.TokenSource
-	secrets []string // to redact from every output
+	secrets []string // for Options.Secrets: redacted from every output from the start
 	from    string   // where they came from, for --verbose
 }
 
 // resolveTokenSource picks the credentials, first match wins: the token
 // (--token or ITWIN_ACCESS_TOKEN), then the service app (ITWIN_CLIENT_ID
 // with ITWIN_CLIENT_SECRET). Credentials that cannot work are a usage error.
-// ctx bounds the token requests.
-func (a *app) resolveTokenSource(ctx context.Context, cf *clientFlags) (credentials, error) {
+// Token requests are bounded by the context of the API request that needs
+// the token (the client passes it).
+func (a *app) resolveTokenSource(cf *clientFlags) (credentials, error) {
 	token := cf.token
 	if token == "" {
 		token = a.getenv(envAccessToken)
@@ -91,15 +92,12 @@ func (a *app) resolveTokenSource(ctx context.Context, cf *clientFlags) (credenti
 	case id == "" && secret != "":
 		return credentials{}, usagef("%s is set but %s is not: set both for a service app, or set %s", envClientSecret, envClientID, envAccessToken)
 	case id != "":
-		tokenURL := a.getenv(envTokenURL)
-		if tokenURL == "" {
-			tokenURL = wrapper.DefaultTokenURL
+		tokenURL := cmp.Or(a.getenv(envTokenURL), wrapper.DefaultTokenURL)
+		src, err := wrapper.ClientCredentials(id, secret, tokenURL)
+		if err != nil {
+			return credentials{}, usagef("%s: %v", envTokenURL, err)
 		}
-		if err := checkTokenURL(tokenURL); err != nil {
-			return credentials{}, err
-		}
-		return credentials{source: wrapper.ClientCredentials(ctx, id, secret, tokenURL), secrets: []string{secret},
-			from: "the service app " + envClientID + " (client credentials from " + tokenURL + ")"}, nil
+		return credentials{source: src, from: "the service app " + envClientID + " (client credentials from " + tokenURL + ")"}, nil
 	}
 	return credentials{}, usagef("no credentials: set %s (or pass --token), or set %s and %s for a service app", envAccessToken, envClientID, envClientSecret)
 }
@@ -117,24 +115,6 @@ func checkToken(token string) error {
 	return nil
 }
 
-// checkTokenURL refuses a token endpoint the client secret must not go to:
-// not an absolute URL, not https (plain http only to a loopback address).
-func checkTokenURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
-		return usagef("%s %q is not an absolute URL", envTokenURL, raw)
-	}
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return nil
-	case u.Scheme == "http":
-		return usagef("%s %q: refusing to send the client secret over plain http to a non-loopback host; use https", envTokenURL, u.Redacted())
-	}
-	return usagef("%s %q: scheme %q is not https", envTokenURL, u.Redacted(), u.Scheme)
-}
-
 // connect builds the wrapper client from the flags and the environment. A
 // configuration that cannot work is a usage error. From here on, the
 // client redacts everything the command prints.
@@ -142,11 +122,10 @@ func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, er
 	if err := cf.check(); err != nil {
 		return nil, err
 	}
-	creds, err := a.resolveTokenSource(ctx, cf)
+	creds, err := a.resolveTokenSource(cf)
 	if err != nil {
 		return nil, err
 	}
-	a.out.use(secretsRedactor(creds.secrets))
 	base := cf.apiURL
 	if base == "" {
 		base = a.getenv(envAPIURL)
@@ -154,7 +133,7 @@ func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, er
 	if base == "" {
 		base = wrapper.DefaultBaseURL
 	}
-	opts := wrapper.Options{BaseURL: base, TokenSource: creds.source, UserAgent: userAgent}
+	opts := wrapper.Options{BaseURL: base, TokenSource: creds.source, Secrets: creds.secrets, UserAgent: userAgent}
 	if cf.verbose {
 		fmt.Fprintf(a.stderr, "itwin-export: credentials: %s\n", creds.from)
 		opts.Logger = slog.New(slog.NewTextHandler(filterWriter{&a.out, a.stderr}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -166,17 +145,6 @@ func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, er
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
+	a.out.use(c)
 	return c, nil
-}
-
-// secretsRedactor redacts known secrets and SAS signatures.
-type secretsRedactor []string
-
-// Redact removes the secrets, verbatim and percent- or JSON-encoded.
-func (s secretsRedactor) Redact(text string) string {
-	var all []string
-	for _, secret := range s {
-		all = append(all, secret, url.QueryEscape(secret), url.PathEscape(secret), strings.ReplaceAll(secret, "/", `\/`))
-	}
-	return wrapper.RedactText(text, all...)
 }

@@ -4,7 +4,19 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/itwin-export/itwin-export/wrapper"
 )
+
+// redactorOf is the redactor of a client that knows secret.
+func redactorOf(t *testing.T, secret string) redactor {
+	t.Helper()
+	c, err := wrapper.New(wrapper.Options{BaseURL: "https://api.example.com/export", TokenSource: wrapper.StaticToken(secret), Secrets: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // TestSanitize: escape sequences (with their payload), C0, DEL, C1 and
 // bidirectional overrides are removed; tabs and line breaks become spaces.
@@ -47,7 +59,7 @@ func TestCapText(t *testing.T) {
 // valid JSON.
 func TestFilterJSON(t *testing.T) {
 	t.Parallel()
-	f := &outputFilter{r: secretsRedactor{"tok-SECRET-1234"}}
+	f := &outputFilter{r: redactorOf(t, "tok-SECRET-1234")}
 	in := `{"z":1.50,"a":["x\u001b[31m","tok-SECRET-1234",true,null,{"k\ttab":"v"}],"tok-SECRET-1234":{},"e":[]}`
 	got, err := f.json([]byte(in))
 	if err != nil {
@@ -83,7 +95,7 @@ func TestFilterJSON(t *testing.T) {
 func TestFilterWriter(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
-	w := filterWriter{&outputFilter{r: secretsRedactor{"tok-SECRET-1234"}}, &b}
+	w := filterWriter{&outputFilter{r: redactorOf(t, "tok-SECRET-1234")}, &b}
 	in := "url=https://x/?sig=abc token=tok-SECRET-1234\nsecond\n"
 	if n, err := w.Write([]byte(in)); n != len(in) || err != nil {
 		t.Fatalf("Write = %d, %v", n, err)
@@ -99,7 +111,7 @@ func TestFilterWriter(t *testing.T) {
 func TestCleanHugeValue(t *testing.T) {
 	t.Parallel()
 	const token = "tok-SECRET-a1b2c3d4e5f6"
-	f := &outputFilter{r: secretsRedactor{token}}
+	f := &outputFilter{r: redactorOf(t, token)}
 	got := f.text(strings.Repeat("a", 5<<20))
 	if want := strings.Repeat("a", maxValue) + "…(cut: 5242880 bytes in all)"; got != want {
 		t.Errorf("huge value: %d bytes, want %d", len(got), len(want))

@@ -199,7 +199,7 @@ func TestRunWaitNotSuccess(t *testing.T) {
 			if task.ExportOutputFileID != nil {
 				want += "output file: " + *task.ExportOutputFileID + "\n"
 			}
-			want += "task error:  TAE_BRW_1000: Failed to export your file. (task " + *task.ID + ", user can fix: false)\n"
+			want += "task error:  task " + *task.ID + ": TAE_BRW_1000: Failed to export your file. (user can fix: false)\n"
 			if d := diff(want, r.stdout); d != "" {
 				t.Errorf("stdout (-want +got):\n%s", d)
 			}
@@ -294,7 +294,7 @@ func TestStatusCompleted(t *testing.T) {
 	r := runWatched(t, context.Background(), env, watch, "status", badRef.Location, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitRunFail)
 	checkProgress(t, r.stderr, "Error")
-	if !strings.Contains(r.stdout, "task error:  TAE_BRW_1000") {
+	if !strings.Contains(r.stdout, ": TAE_BRW_1000: ") {
 		t.Errorf("stdout lacks the task error:\n%s", r.stdout)
 	}
 

@@ -131,7 +131,7 @@ func TestStatusWaitSteppedClock(t *testing.T) {
 	if d := diff(want, states); d != "" {
 		t.Errorf("states shown (-want +got):\n%s\nstderr:\n%s", d, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "task error:  TAE_BRW_1000") {
+	if !strings.Contains(r.stdout, ": TAE_BRW_1000: ") {
 		t.Errorf("stdout lacks the task error:\n%s", r.stdout)
 	}
 }

@@ -71,7 +71,7 @@ func (a *app) writeSummary(w io.Writer, run *api.ExportRun, location string) {
 	for _, job := range deref(run.Jobs) {
 		for _, task := range deref(job.Tasks) {
 			if task.Error != nil {
-				line("task error", taskErrorText(wrapper.TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error}))
+				line("task error", wrapper.TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error}.String())
 			}
 		}
 	}

@@ -33,22 +33,45 @@ var patterns = []struct {
 }
 
 // Scan returns every credential in text: each of the known secrets (the
-// tokens and client secrets a test used) wherever it appears, and any
-// bearer token, signature or secret field whose value is not REDACTED.
+// tokens and client secrets a test used) wherever it appears, verbatim or
+// in any encoding Decodings undoes, and any bearer token, signature or
+// secret field whose value is not REDACTED.
 func Scan(text string, known ...string) []Finding {
 	var found []Finding
 	for i, line := range strings.Split(text, "\n") {
-		for _, k := range known {
-			if k != "" && strings.Contains(line, k) {
-				found = append(found, Finding{Kind: "known secret", Match: k, Line: i + 1})
-			}
-		}
+		found = append(found, findKnown(line, i+1, known)...)
 		for _, p := range patterns {
 			for _, m := range p.re.FindAllStringSubmatch(line, -1) {
 				// Punctuation of the surrounding text may follow the value.
 				if strings.TrimRight(m[1], ").:]}") != redacted {
 					found = append(found, Finding{Kind: p.kind, Match: strings.TrimSpace(m[0]), Line: i + 1})
 				}
+			}
+		}
+	}
+	return found
+}
+
+// findKnown reports each known secret in line: "known secret" when it is
+// there verbatim, "encoded known secret" when only a decoding holds it.
+func findKnown(line string, n int, known []string) []Finding {
+	var found []Finding
+	var decodings []string
+	for _, k := range known {
+		if k == "" {
+			continue
+		}
+		if strings.Contains(line, k) {
+			found = append(found, Finding{Kind: "known secret", Match: k, Line: n})
+			continue
+		}
+		if decodings == nil {
+			decodings = Decodings(line)
+		}
+		for _, d := range decodings {
+			if strings.Contains(d, k) {
+				found = append(found, Finding{Kind: "encoded known secret", Match: k, Line: n})
+				break
 			}
 		}
 	}
