@@ -92,3 +92,13 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 	fmt.Fprintln(stderr, "fake Export API stopped")
 	return nil
 }
+
+// isLoopback reports whether host (a name or an IP, without port) is a
+// loopback address: the only place plain http may carry credentials.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
