@@ -49,7 +49,8 @@ type Options struct {
 	// the client sends: a client secret or refresh token your TokenSource
 	// uses. New adds the Secrets() of a TokenSource that has the method
 	// (ClientCredentialsSource); a source wrapped in another (for example
-	// oauth2.ReuseTokenSource) hides it, so list them here then.
+	// oauth2.ReuseTokenSource) hides it, so list them here then. Values
+	// shorter than 4 bytes are not hunted: they would match ordinary text.
 	Secrets []string
 	// HTTPClient is the client whose Transport and Timeout are used; it is
 	// never modified (the Client builds its own http.Client on the same

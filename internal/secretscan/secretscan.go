@@ -29,7 +29,7 @@ var patterns = []struct {
 }{
 	{"bearer token", regexp.MustCompile(`(?i)\bbearer(?:\s+|%20|\+)([A-Za-z0-9\-._~+/%]+=*)`)},
 	{"signature", regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9]|%26|%3F|%3B|%20|\\u0026|\\u003f)(?:sig|signature|x-amz-signature|x-goog-signature)(?:=|%3D)([^&\s"'<>;,\\]+)`)},
-	{"secret field", regexp.MustCompile(`(?i)(?:client_secret|access_token|refresh_token|id_token)(?:"\s*:\s*"|=|%3D)([^&\s"'<>;,\\]+)`)},
+	{"secret field", regexp.MustCompile(`(?i)(?:client_secret|access_token|refresh_token|id_token|code_verifier|client_assertion)(?:"\s*:\s*"|=|%3D)([^&\s"'<>;,\\]+)`)},
 }
 
 // Scan returns every credential in text: each of the known secrets (the
