@@ -63,7 +63,7 @@ func (c *downloadCmd) exec(ctx context.Context, a *app, args []string) error {
 	}
 	bar.finish()
 	if err != nil {
-		return downloadFailed(err)
+		return downloadFailed(err, "--force replaces it")
 	}
 	return a.writeDownloaded([]wrapper.DownloadedFile{*f}, c.json)
 }
@@ -88,27 +88,30 @@ func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *
 		for _, f := range files {
 			fmt.Fprintf(a.stderr, "downloaded before the failure: %s\n", a.out.text(f.Path))
 		}
-		return downloadFailed(err)
+		return downloadFailed(err, "move it away, or choose another --download DIR")
 	}
 	return a.writeDownloaded(files, jsonOut)
 }
 
 // keptFile is a download that stopped because its destination exists: a
-// usage error (exit 2) that says nothing was written and how to replace it.
-type keptFile struct{ err error }
+// usage error (exit 2) that says nothing was written and how to go on.
+type keptFile struct {
+	err  error
+	hint string // what replaces the file, or avoids it
+}
 
 // Error is the wrapper's error and what to do.
 func (e *keptFile) Error() string {
-	return e.err.Error() + "; nothing was written (--force replaces it)"
+	return e.err.Error() + "; nothing was written (" + e.hint + ")"
 }
 
 // Unwrap returns the wrapper's error (ErrFileExists).
 func (e *keptFile) Unwrap() error { return e.err }
 
-// downloadFailed adds to an existing file that was kept what to do.
-func downloadFailed(err error) error {
+// downloadFailed adds to an existing file that was kept what to do (hint).
+func downloadFailed(err error, hint string) error {
 	if errors.Is(err, wrapper.ErrFileExists) {
-		return &keptFile{err: err}
+		return &keptFile{err: err, hint: hint}
 	}
 	return err
 }

@@ -192,3 +192,28 @@ func TestInterruptedDownload(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWaitDownloadKeepsExistingFile: a second export of the iModel into
+// the same DIR finds its file there: exit 2, the first file kept, and the
+// error says what to do (there is no --force on run).
+func TestRunWaitDownloadKeepsExistingFile(t *testing.T) {
+	t.Parallel()
+	s, advance := steppedFake(t)
+	conn := addConnection(t, s)
+	dir := t.TempDir()
+	args := []string{"run", "--connection", conn, "--wait", "--poll-interval", "1ms", "--download", dir}
+	wantCode(t, runWatched(t, context.Background(), envFor(s.URL), advance, args...), exitOK)
+	path, first := onlyFile(t, dir)
+	r := runWatched(t, context.Background(), envFor(s.URL), advance, args...)
+	wantCode(t, r, exitUsage)
+	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	for _, part := range []string{"itwin-export: file exists", path, "nothing was written", "another --download DIR"} {
+		if !strings.Contains(last, part) {
+			t.Errorf("error line lacks %q: %s", part, last)
+		}
+	}
+	if _, again := onlyFile(t, dir); !bytes.Equal(again, first) {
+		t.Error("the first file was replaced")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,6 +318,15 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("x: %w", wrapper.ErrMissingLocation), exitNoAnswer},
 		{fmt.Errorf("x: %w", wrapper.ErrForeignLocation), exitNoAnswer},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), exitNoAnswer},
+		{fmt.Errorf("x: %w", wrapper.ErrNoSession), exitUsage},
+		{&keptFile{err: fmt.Errorf("%w: /tmp/a.ifc", wrapper.ErrFileExists), hint: "h"}, exitUsage},
+		{fmt.Errorf("x: %w", wrapper.ErrInsecureLink), exitNoAnswer},
+		{&wrapper.LoginError{Reason: "state"}, exitRefused},
+		{&wrapper.SessionExpiredError{Reason: "invalid_grant"}, exitRefused},
+		// A wait for the user that --timeout ended is still the missing
+		// authorization; a signal during it is an interruption.
+		{&stopped{err: &wrapper.AuthorizationRequiredError{URL: "u"}, cause: fmt.Errorf("--timeout: %w", context.DeadlineExceeded)}, exitRefused},
+		{&stopped{err: &wrapper.AuthorizationRequiredError{URL: "u"}, cause: &interrupted{sig: syscall.SIGINT}}, exitInterrupt},
 	}
 	for _, tt := range tests {
 		if _, got := classify(tt.err); got != tt.want {
@@ -341,6 +351,10 @@ func TestDescribe(t *testing.T) {
 		{&wrapper.RunError{Run: &api.ExportRun{ID: new("r")}, Result: api.ExecutionResultError},
 			"run did not succeed: run r completed with result Error"},
 		{usagef("no credentials"), "usage: no credentials"},
+		{&keptFile{err: fmt.Errorf("%w: /d/a.ifc", wrapper.ErrFileExists), hint: "--force replaces it"},
+			"file exists (not overwritten): /d/a.ifc; nothing was written (--force replaces it)"},
+		{&wrapper.AuthorizationRequiredError{URL: "https://x/auth"},
+			"authorization required: the service holds no refresh token of the user; open https://x/auth in a browser to authorize it"},
 		{errors.New("line one\nline two"), "line one\nline two"},
 	}
 	for _, tt := range tests {
