@@ -102,6 +102,24 @@ func TestServerTextSanitized(t *testing.T) {
 	}
 }
 
+// TestCompletedWithoutResult: a Completed run without a result is a
+// malformed answer: exit 5, and no "completed with result " line.
+func TestCompletedWithoutResult(t *testing.T) {
+	t.Parallel()
+	srv, _ := runServer(t, `{"run":{"id":"r1","connectionId":"c1","state":"Completed"}}`)
+	env := envFor(srv.URL + "/export")
+	for _, args := range [][]string{
+		{"status", "r1", "--connection", "c1"},
+		{"run", "--connection", "c1", "--wait", "--poll-interval", "1ms"},
+	} {
+		r := runIn(t, env, args...)
+		wantCode(t, r, exitNoAnswer)
+		if strings.Contains(r.stderr, "completed with result ") {
+			t.Errorf("%q: stderr:\n%s", args, r.stderr)
+		}
+	}
+}
+
 // TestBadTokensAreUsageErrors: a blank token or one with a control
 // character is refused before anything is sent.
 func TestBadTokensAreUsageErrors(t *testing.T) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,4 +144,20 @@ func shellWords(line string) []string {
 		words = append(words, word.String())
 	}
 	return words
+}
+
+// TestListingPageBound: a listing whose every page links to a new next page
+// stops at the client's page bound with exit 5.
+func TestListingPageBound(t *testing.T) {
+	t.Parallel()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		next := srv.URL + "/export/connections/c1/runs?page=" + r.URL.Query().Get("page") + "x"
+		w.Write([]byte(`{"runs":[],"_links":{"next":{"href":"` + next + `"}}}`))
+	}))
+	t.Cleanup(srv.Close)
+	r := runIn(t, envFor(srv.URL+"/export"), "runs", "--connection", "c1")
+	wantCode(t, r, exitNoAnswer)
+	wantOneErrorLine(t, r, "malformed response")
 }
