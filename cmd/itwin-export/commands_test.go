@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,9 +23,44 @@ import (
 // TestConnectionCommands: create, get (plain and --json, compared whole),
 // list and delete.
 func TestConnectionCommands(t *testing.T) {
+	t.Parallel()
 	s := newFake(t, manualOpts())
 	env := envFor(s.URL)
+	id := createAndGet(t, s, env)
+	line := id + "\tService\tim-1\tnightly export\n"
 
+	other := s.AddConnection(api.ExportConnectionCreate{IModelID: "im-1"})
+	s.AddConnection(api.ExportConnectionCreate{IModelID: "im-2"})
+	r := runCLI(t, env, "connections", "--imodel", "im-1")
+	wantCode(t, r, exitOK)
+	if d := diff(line+*other.ID+"\tUser\tim-1\t\n", r.stdout); d != "" {
+		t.Errorf("connections stdout (-want +got):\n%s", d)
+	}
+	r = runCLI(t, env, "connections", "--imodel", "im-1", "--json")
+	wantCode(t, r, exitOK)
+	if list, ok := decodeJSON(t, r.stdout).([]any); !ok || len(list) != 2 {
+		t.Errorf("connections --json is not an array of 2:\n%s", r.stdout)
+	}
+	r = runCLI(t, env, "connections", "--imodel", "no-such-imodel", "--json")
+	wantCode(t, r, exitOK)
+	if d := diff("[]\n", r.stdout); d != "" {
+		t.Errorf("empty list (-want +got):\n%s", d)
+	}
+
+	r = runCLI(t, env, "connection", "delete", id)
+	wantCode(t, r, exitOK)
+	if r.stdout != "" || r.stderr != "deleted connection "+id+"\n" {
+		t.Errorf("delete: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+	r = runCLI(t, env, "connection", "get", id)
+	wantCode(t, r, exitRefused)
+	wantOneErrorLine(t, r, "not found", "ConnectionNotFound")
+}
+
+// createAndGet creates a connection through the command, shows it plain
+// and as JSON, and returns its id.
+func createAndGet(t *testing.T, s *apitest.Server, env map[string]string) string {
+	t.Helper()
 	r := runCLI(t, env, "connection", "create", "--imodel", "im-1", "--name", "nightly\texport", "--auth", "Service", "--json")
 	wantCode(t, r, exitOK)
 	var created api.ExportConnection
@@ -72,33 +104,7 @@ func TestConnectionCommands(t *testing.T) {
 	if d := diff(line, r.stdout); d != "" {
 		t.Errorf("connection get stdout (-want +got):\n%s", d)
 	}
-
-	other := s.AddConnection(api.ExportConnectionCreate{IModelID: "im-1"})
-	s.AddConnection(api.ExportConnectionCreate{IModelID: "im-2"})
-	r = runCLI(t, env, "connections", "--imodel", "im-1")
-	wantCode(t, r, exitOK)
-	if d := diff(line+*other.ID+"\tUser\tim-1\t\n", r.stdout); d != "" {
-		t.Errorf("connections stdout (-want +got):\n%s", d)
-	}
-	r = runCLI(t, env, "connections", "--imodel", "im-1", "--json")
-	wantCode(t, r, exitOK)
-	if list, ok := decodeJSON(t, r.stdout).([]any); !ok || len(list) != 2 {
-		t.Errorf("connections --json is not an array of 2:\n%s", r.stdout)
-	}
-	r = runCLI(t, env, "connections", "--imodel", "no-such-imodel", "--json")
-	wantCode(t, r, exitOK)
-	if d := diff("[]\n", r.stdout); d != "" {
-		t.Errorf("empty list (-want +got):\n%s", d)
-	}
-
-	r = runCLI(t, env, "connection", "delete", id)
-	wantCode(t, r, exitOK)
-	if r.stdout != "" || r.stderr != "deleted connection "+id+"\n" {
-		t.Errorf("delete: stdout %q, stderr %q", r.stdout, r.stderr)
-	}
-	r = runCLI(t, env, "connection", "get", id)
-	wantCode(t, r, exitRefused)
-	wantOneErrorLine(t, r, "not found", "ConnectionNotFound")
+	return id
 }
 
 // TestRunsCommand lists the runs of a connection.
@@ -253,169 +259,20 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestDemo: the demo needs no account and no network, shows the flow on
-// stdout and exits 0.
-func TestDemo(t *testing.T) {
-	r := runCLI(t, nil, "demo")
-	wantCode(t, r, exitOK)
-	for _, part := range []string{"connection created: ", "run created: ", "at its Location http://127.0.0.1:",
-		"Queued", "Executing", "Completed (Success)", "result:      Success\n", "output file: "} {
-		if !strings.Contains(r.stdout, part) {
-			t.Errorf("stdout lacks %q:\n%s", part, r.stdout)
-		}
-	}
+// configFake is a fake accepting the tokens ccToken and "flag-token" only,
+// with one connection.
+func configFake(t *testing.T, ccToken string) (*apitest.Server, string) {
+	t.Helper()
+	opts := manualOpts()
+	opts.ValidToken = func(token string) bool { return token == ccToken || token == "flag-token" }
+	s := newFake(t, opts)
+	return s, addConnection(t, s)
 }
 
-// TestFakeServer: fake-server prints its URL first, serves any client with
-// any token, and exits 0 when interrupted.
-func TestFakeServer(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "fake-server", "--addr", "127.0.0.1:0", "--step", "20ms")
-	cmd.Env = envList(nil)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill() // only if the test fails before the end
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatalf("no first line; stderr:\n%s", stderr.String())
-	}
-	base := lines.Text()
-	if !regexp.MustCompile(`^http://127\.0\.0\.1:[1-9][0-9]*/export$`).MatchString(base) {
-		t.Fatalf("first line %q is not the base URL", base)
-	}
-
-	// Any language's client: here the wrapper, with any token.
-	c, err := wrapper.New(wrapper.Options{BaseURL: base, TokenSource: wrapper.StaticToken("any-token")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := c.CreateConnection(ctx, api.ExportConnectionCreate{IModelID: "m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, run, err := c.Export(ctx, *conn.ID, wrapperRequest(), wrapper.WaitOptions{MinInterval: 10 * time.Millisecond, MaxInterval: 20 * time.Millisecond})
-	if err != nil || *run.Result != api.ExecutionResultSuccess {
-		t.Fatalf("export: %v", err)
-	}
-	// And the CLI itself.
-	r := runCLI(t, map[string]string{envAPIURL: base, envAccessToken: "another-token"},
-		"run", "--connection", *conn.ID, "--wait", "--poll-interval", "10ms")
-	wantCode(t, r, exitOK)
-
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(stdout)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("fake-server after SIGINT: %v\nstderr:\n%s", err, stderr.String())
-	}
-	if len(rest) != 0 {
-		t.Errorf("stdout after the URL: %q", rest)
-	}
-	if strings.Contains(stderr.String(), "contract violation") || !strings.Contains(stderr.String(), "stopped") {
-		t.Errorf("stderr:\n%s", stderr.String())
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns what was written so far.
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// TestInterruptWhileWaiting: SIGINT ends a wait at once; the error line
-// says how to resume from the Location.
-func TestInterruptWhileWaiting(t *testing.T) {
-	s := newFake(t, manualOpts()) // the run never completes
-	conn := addConnection(t, s)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
-	cmd.Env = envList(envFor(s.URL))
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for !strings.Contains(stderr.String(), "NotStarted") && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitNoAnswer {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitNoAnswer, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
-	last := lines[len(lines)-1]
-	run := onlyRun(t, s, conn)
-	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait"} {
-		if !strings.Contains(last, part) {
-			t.Errorf("error line lacks %q: %s", part, last)
-		}
-	}
-	if stdout.String() != "" {
-		t.Errorf("stdout: %q", stdout.String())
-	}
-}
-
-// TestFakeServerInProcess runs fake-server through run until its context
-// ends.
-func TestFakeServerInProcess(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() { done <- run(ctx, []string{"fake-server", "--addr", "127.0.0.1:0"}, nil, &stdout, &stderr, nil) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stdout.String(), "\n") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	base := strings.TrimSpace(stdout.String())
-	resp, err := http.Get(base + "/connections?imodelId=m") // no token: 401
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("no token: %d, want 401", resp.StatusCode)
-	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
-	}
-	// A bad outcome is a usage error.
-	if code := run(context.Background(), []string{"fake-server", "--outcome", "Maybe"}, nil, io.Discard, io.Discard, nil); code != exitUsage {
-		t.Errorf("--outcome Maybe: exit %d", code)
-	}
-}
-
-// TestInProcessConfiguration runs the command in-process with an injected
-// environment: flags override variables, and a service app gets its tokens
-// by the client-credentials grant.
-func TestInProcessConfiguration(t *testing.T) {
+// TestClientCredentials: a service app gets its tokens by the
+// client-credentials grant, and neither the token nor the secret is shown.
+func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	const ccToken = "cc-token-0123456789"
 	var (
 		mu    sync.Mutex
@@ -432,62 +289,59 @@ func TestInProcessConfiguration(t *testing.T) {
 		fmt.Fprintf(w, `{"access_token": %q, "token_type": "Bearer", "expires_in": 3600}`, ccToken)
 	}))
 	defer tokens.Close()
-
-	opts := manualOpts()
-	opts.ValidToken = func(token string) bool { return token == ccToken || token == "flag-token" }
-	s := newFake(t, opts)
-	conn := addConnection(t, s)
-
-	invoke := func(env map[string]string, args ...string) (int, string, string) {
-		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
-		return code, stdout.String(), stderr.String()
+	s, conn := configFake(t, ccToken)
+	env := map[string]string{envAPIURL: s.URL, envClientID: "app-id", envClientSecret: "app-secret-xyz", envTokenURL: tokens.URL + "/connect/token"}
+	r := runIn(t, env, "connection", "get", conn, "--verbose")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, conn+"\t") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	for _, secret := range []string{ccToken, "app-secret-xyz"} {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("%q in the output", secret)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(forms) != 1 || forms[0].Get("grant_type") != "client_credentials" || forms[0].Get("scope") != wrapper.Scope {
+		t.Errorf("token requests: %v", forms)
+	}
+}
 
-	t.Run("client credentials", func(t *testing.T) {
-		env := map[string]string{envAPIURL: s.URL, envClientID: "app-id", envClientSecret: "app-secret-xyz", envTokenURL: tokens.URL + "/connect/token"}
-		code, stdout, stderr := invoke(env, "connection", "get", conn, "--verbose")
-		if code != exitOK || !strings.HasPrefix(stdout, conn+"\t") {
-			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-		}
-		for _, secret := range []string{ccToken, "app-secret-xyz"} {
-			if strings.Contains(stdout+stderr, secret) {
-				t.Errorf("%q in the output", secret)
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(forms) != 1 || forms[0].Get("grant_type") != "client_credentials" || forms[0].Get("scope") != wrapper.Scope {
-			t.Errorf("token requests: %v", forms)
-		}
-	})
-	t.Run("rejected client secret", func(t *testing.T) {
-		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"error":"invalid_client","error_description":"bad secret app-secret-xyz"}`)
-		}))
-		defer refusing.Close()
-		env := map[string]string{envAPIURL: s.URL, envClientID: "app-id", envClientSecret: "app-secret-xyz", envTokenURL: refusing.URL}
-		code, stdout, stderr := invoke(env, "connection", "get", conn)
-		if code != exitRefused || stdout != "" || !strings.Contains(stderr, "invalid_client") {
-			t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitRefused, stdout, stderr)
-		}
-		if strings.Contains(stderr, "app-secret-xyz") {
-			t.Errorf("the client secret is in the error: %s", stderr)
-		}
-	})
-	t.Run("flags override variables", func(t *testing.T) {
-		env := map[string]string{envAPIURL: "http://127.0.0.1:1/export", envAccessToken: "env-token"}
-		code, stdout, stderr := invoke(env, "connection", "get", conn, "--api-url", s.URL, "--token", "flag-token")
-		if code != exitOK || !strings.HasPrefix(stdout, conn+"\t") {
-			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-		}
-		code, _, stderr = invoke(map[string]string{envAPIURL: s.URL, envAccessToken: "env-token"}, "connection", "get", conn)
-		if code != exitRefused || !strings.Contains(stderr, "unauthorized") {
-			t.Errorf("env token: exit %d, stderr %s", code, stderr)
-		}
-	})
+// TestRejectedClientSecret: the token endpoint's refusal exits 4, and its
+// echo of the secret is not shown.
+func TestRejectedClientSecret(t *testing.T) {
+	t.Parallel()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"invalid_client","error_description":"bad secret app-secret-xyz"}`)
+	}))
+	defer refusing.Close()
+	s, conn := configFake(t, "cc-token-0123456789")
+	env := map[string]string{envAPIURL: s.URL, envClientID: "app-id", envClientSecret: "app-secret-xyz", envTokenURL: refusing.URL}
+	r := runIn(t, env, "connection", "get", conn)
+	if r.code != exitRefused || r.stdout != "" || !strings.Contains(r.stderr, "invalid_client") {
+		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitRefused, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stderr, "app-secret-xyz") {
+		t.Errorf("the client secret is in the error: %s", r.stderr)
+	}
+}
+
+// TestFlagsOverrideVariables: --api-url and --token win over the
+// environment.
+func TestFlagsOverrideVariables(t *testing.T) {
+	t.Parallel()
+	s, conn := configFake(t, "cc-token-0123456789")
+	env := map[string]string{envAPIURL: "http://127.0.0.1:1/export", envAccessToken: "env-token"}
+	r := runIn(t, env, "connection", "get", conn, "--api-url", s.URL, "--token", "flag-token")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, conn+"\t") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runIn(t, map[string]string{envAPIURL: s.URL, envAccessToken: "env-token"}, "connection", "get", conn)
+	if r.code != exitRefused || !strings.Contains(r.stderr, "unauthorized") {
+		t.Errorf("env token: exit %d, stderr %s", r.code, r.stderr)
+	}
 }
 
 // TestProgress: one line per state change off a terminal; a live line
@@ -497,7 +351,7 @@ func TestProgress(t *testing.T) {
 	result := api.ExecutionResultSuccess
 	for _, live := range []bool{false, true} {
 		var b syncBuffer
-		p := newProgress(&b, live)
+		p := newProgress(&b, &outputFilter{}, live)
 		for i, st := range states {
 			run := &api.ExportRun{State: &st}
 			if st == api.ExecutionStateCompleted {
@@ -521,12 +375,16 @@ func TestProgress(t *testing.T) {
 func TestSummaryOfRunningRun(t *testing.T) {
 	state, result := api.ExecutionStateExecuting, api.ExecutionResultUndetermined
 	var b bytes.Buffer
-	writeSummary(&b, &api.ExportRun{ID: new("r1"), State: &state, Result: &result, StartDateTime: new(time.Now())}, "")
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), State: &state, Result: &result, StartDateTime: new(time.Now())}, "")
 	if d := diff("run:         r1\nstate:       Executing\nresult:      Undetermined\n", b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	got := taskErrorText("t1", api.TaskError{ErrorCode: new("E1"), Message: new("went wrong"), KbArticleLink: new("https://kb/1")})
-	if got != "E1: went wrong (task t1, see https://kb/1)" {
-		t.Errorf("taskErrorText = %q", got)
+	b.Reset()
+	jobs := []api.ExportJob{{ID: new("j1"), Tasks: &[]api.ExportTask{{ID: new("t1"), ExportOutputFileID: new("f1"),
+		Error: &api.TaskError{ErrorCode: new("E1"), Message: new("went \x1b[2Jwrong"), KbArticleLink: new("https://kb/1")}}}}}
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), Jobs: &jobs}, "")
+	want := "run:         r1\noutput file: f1\ntask error:  task t1: E1: went wrong (see https://kb/1)\n"
+	if d := diff(want, b.String()); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
 	}
 }

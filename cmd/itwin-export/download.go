@@ -12,11 +12,16 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// envStorageURL names the Storage API's base URL, where downloads go.
-const envStorageURL = "ITWIN_STORAGE_URL"
+// downloadCmd is `itwin-export download`: file id → metadata → link →
+// blob → the file on disk.
+type downloadCmd struct {
+	clientFlags
+	out, dir    string
+	force, json bool
+}
 
-// cmdDownload is `itwin-export download`.
-func cmdDownload(ctx context.Context, a *app, args []string) int {
+// define registers the flags of download.
+func (c *downloadCmd) define(a *app) *flags {
 	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--json] [--timeout D] [--verbose]",
 		`Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
 of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL with
@@ -24,117 +29,108 @@ of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL wit
 under its name in Storage made safe, through a temporary file renamed into place
 once complete and of the right size; a cut transfer is resumed. An existing file
 is kept (exit 2) unless --force. stdout is the path written; progress goes to
-stderr.`,
+stderr.`, 1, 1,
 		"download FILE_ID",
 		"download FILE_ID --dir exports --json",
 		"download FILE_ID -o model.ifc --force")
-	var (
-		cf             clientFlags
-		out, dir       string
-		force, jsonOut bool
-		timeout        time.Duration
-	)
-	fs.StringVar(&out, "o", "", "write the file to `PATH`")
-	fs.StringVar(&dir, "dir", "", "write the file into `DIR`, under its name in Storage made safe (default .)")
-	fs.BoolVar(&force, "force", false, "replace an existing file")
-	fs.BoolVar(&jsonOut, "json", false, `write {"fileId", "path", "size"} to stdout`)
-	fs.DurationVar(&timeout, "timeout", 0, "give up after `DURATION` with exit 5 (default none)")
-	cf.add(fs)
-	pos, code, done := fs.parse(args, 1, 1)
+	fs.StringVar(&c.out, "o", "", "write the file to `PATH`")
+	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR`, under its name in Storage made safe (default .)")
+	fs.BoolVar(&c.force, "force", false, "replace an existing file")
+	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
+	c.clientFlags.add(fs)
+	return fs
+}
+
+// exec downloads the file.
+func (c *downloadCmd) exec(ctx context.Context, a *app, args []string) error {
 	switch {
-	case done:
-		return code
-	case out != "" && dir != "":
-		return fs.usageError("-o and --dir exclude each other")
-	case strings.TrimSpace(pos[0]) == "":
-		return fs.usageError("FILE_ID must not be empty")
-	case timeout < 0:
-		return fs.usageError("--timeout must not be negative")
+	case c.out != "" && c.dir != "":
+		return flagErrorf("-o and --dir exclude each other")
+	case strings.TrimSpace(args[0]) == "":
+		return flagErrorf("FILE_ID must not be empty")
 	}
-	client, err := a.client(ctx, &cf)
+	client, err := a.connect(ctx, &c.clientFlags)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
-	ctx, cancel := timeoutContext(ctx, timeout)
-	defer cancel()
 	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
-	opts := wrapper.DownloadOptions{Overwrite: force, Progress: bar.update}
+	opts := wrapper.DownloadOptions{Overwrite: c.force, Progress: bar.update}
 	var f *wrapper.DownloadedFile
-	if out != "" {
-		f, err = client.DownloadFile(ctx, pos[0], out, opts)
+	if c.out != "" {
+		f, err = client.DownloadFile(ctx, args[0], c.out, opts)
 	} else {
-		f, err = client.DownloadFileInto(ctx, pos[0], dir, opts)
+		f, err = client.DownloadFileInto(ctx, args[0], c.dir, opts)
 	}
 	bar.finish()
 	if err != nil {
-		return a.downloadFailed(err)
+		return downloadFailed(err, "--force replaces it")
 	}
-	return a.writeDownloaded([]wrapper.DownloadedFile{*f}, jsonOut)
+	return a.writeDownloaded([]wrapper.DownloadedFile{*f}, c.json)
 }
 
 // downloadOutputs downloads every output file of a run completed with
 // Success into dir, as `download --dir` does, for `run|status --download`.
 // A run whose output went to USER_BLOB_STORAGE has nothing to download:
-// stderr says so and it returns 0.
-func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *api.ExportRun, dir string, jsonOut bool) int {
+// stderr says so, and that is no error.
+func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *api.ExportRun, dir string, jsonOut bool) error {
 	ids, err := wrapper.RunOutputs(run)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	if len(ids) == 0 {
 		fmt.Fprintln(a.stderr, "nothing to download: the run put no file in iTwin Storage; its output went to the blob container of --output-sas-url (USER_BLOB_STORAGE)")
-		return exitOK
+		return nil
 	}
 	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
 	files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{Progress: bar.update})
 	bar.finish()
 	if err != nil {
 		for _, f := range files {
-			fmt.Fprintf(a.stderr, "downloaded before the failure: %s\n", f.Path)
+			fmt.Fprintf(a.stderr, "downloaded before the failure: %s\n", a.out.text(f.Path))
 		}
-		return a.downloadFailed(err)
+		return downloadFailed(err, "move it away, or choose another --download DIR")
 	}
 	return a.writeDownloaded(files, jsonOut)
 }
 
-// downloadFailed reports a failed download: an existing file that was kept
-// is a usage error (exit 2, nothing written), anything else as a.fail does.
-func (a *app) downloadFailed(err error) int {
+// keptFile is a download that stopped because its destination exists: a
+// usage error (exit 2) that says nothing was written and how to go on.
+type keptFile struct {
+	err  error
+	hint string // what replaces the file, or avoids it
+}
+
+// Error is the wrapper's error and what to do.
+func (e *keptFile) Error() string {
+	return e.err.Error() + "; nothing was written (" + e.hint + ")"
+}
+
+// Unwrap returns the wrapper's error (ErrFileExists).
+func (e *keptFile) Unwrap() error { return e.err }
+
+// downloadFailed adds to an existing file that was kept what to do (hint).
+func downloadFailed(err error, hint string) error {
 	if errors.Is(err, wrapper.ErrFileExists) {
-		fmt.Fprintf(a.stderr, "itwin-export: %s; nothing was written (--force replaces it)\n", oneLine(err.Error()))
-		return exitUsage
+		return &keptFile{err: err, hint: hint}
 	}
-	return a.fail(err)
+	return err
 }
 
 // writeDownloaded writes the paths written, one a line, or with --json one
 // object per file (an array when there are several).
-func (a *app) writeDownloaded(files []wrapper.DownloadedFile, jsonOut bool) int {
-	var err error
+func (a *app) writeDownloaded(files []wrapper.DownloadedFile, jsonOut bool) error {
 	switch {
 	case jsonOut && len(files) == 1:
-		err = writeJSON(a.stdout, files[0])
+		return a.out.writeJSON(a.stdout, files[0])
 	case jsonOut:
-		err = writeJSON(a.stdout, files)
-	default:
-		for _, f := range files {
-			if _, err = fmt.Fprintln(a.stdout, f.Path); err != nil {
-				break
-			}
+		return a.out.writeJSON(a.stdout, files)
+	}
+	for _, f := range files {
+		if _, err := fmt.Fprintln(a.stdout, a.out.text(f.Path)); err != nil {
+			return err
 		}
 	}
-	if err != nil {
-		return a.fail(err)
-	}
-	return exitOK
-}
-
-// timeoutContext returns ctx bounded by a --timeout, if any.
-func timeoutContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if timeout <= 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeoutCause(ctx, timeout, fmt.Errorf("--timeout %s reached: %w", timeout, context.DeadlineExceeded))
+	return nil
 }
 
 // transferProgress shows a download's progress: on a terminal a live bar

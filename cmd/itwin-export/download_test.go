@@ -162,8 +162,8 @@ func TestDownloadOutputs(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	a := &app{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	dir := t.TempDir()
-	if code := a.downloadOutputs(context.Background(), client, run, dir, true); code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	if err := a.downloadOutputs(context.Background(), client, run, dir, true); err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
 	}
 	files := decodeJSON(t, stdout.String()).(map[string]any)
 	content, err := os.ReadFile(files["path"].(string))
@@ -175,8 +175,8 @@ func TestDownloadOutputs(t *testing.T) {
 	run = completed(api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{Location: &blob, OutputSASURL: &sas}})
 	stdout.Reset()
 	stderr.Reset()
-	if code := a.downloadOutputs(context.Background(), client, run, dir, false); code != exitOK || stdout.Len() != 0 || !strings.Contains(stderr.String(), "USER_BLOB_STORAGE") {
-		t.Errorf("USER_BLOB_STORAGE run: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	if err := a.downloadOutputs(context.Background(), client, run, dir, false); err != nil || stdout.Len() != 0 || !strings.Contains(stderr.String(), "USER_BLOB_STORAGE") {
+		t.Errorf("USER_BLOB_STORAGE run: %v, stdout %q, stderr %q", err, stdout.String(), stderr.String())
 	}
 }
 
@@ -215,7 +215,7 @@ func TestDownloadClientOptions(t *testing.T) {
 	a := &app{getenv: func(k string) string {
 		return map[string]string{envAPIURL: "https://api.bentley.com/export", envAccessToken: "t"}[k]
 	}}
-	c, err := a.client(context.Background(), &clientFlags{})
+	c, err := a.connect(context.Background(), &clientFlags{})
 	if err != nil || c.StorageURL() != wrapper.DefaultStorageURL {
 		t.Errorf("storage URL %q, %v", c.StorageURL(), err)
 	}

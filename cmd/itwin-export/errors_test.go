@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 // TestUsageErrors: exit 2, nothing sent.
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	s := newFake(t, manualOpts())
 	conn := addConnection(t, s)
 	tests := []struct {
@@ -71,6 +73,7 @@ func TestUsageErrors(t *testing.T) {
 // TestAPIRefusals: a 4xx answer exits 4 with one error line naming the
 // class, the API's code and message.
 func TestAPIRefusals(t *testing.T) {
+	t.Parallel()
 	t.Run("404 unknown connection", func(t *testing.T) {
 		s := newFake(t, manualOpts())
 		r := runCLI(t, envFor(s.URL), "run", "--connection", "no-such-connection")
@@ -114,6 +117,12 @@ func TestAPIRefusals(t *testing.T) {
 		wantCode(t, r, exitRefused)
 		wantOneErrorLine(t, r, "conflict", "409", "ConnectionAlreadyInUse")
 	})
+}
+
+// TestAPIRefusalsWithDetails: a 422 names each detail; a 429 is retried
+// before it is reported.
+func TestAPIRefusalsWithDetails(t *testing.T) {
+	t.Parallel()
 	t.Run("422 with details", func(t *testing.T) {
 		// The wrapper refuses locally whatever the fake would answer 422 to,
 		// so a plain server plays an API with rules of its own.
@@ -153,6 +162,7 @@ func TestAPIRefusals(t *testing.T) {
 // TestNoUsableAnswer: exit 5 for network failures, 5xx after retries,
 // timeouts and malformed answers.
 func TestNoUsableAnswer(t *testing.T) {
+	t.Parallel()
 	t.Run("unreachable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -182,6 +192,11 @@ func TestNoUsableAnswer(t *testing.T) {
 		wantCode(t, r, exitNoAnswer)
 		wantOneErrorLine(t, r, "no answer", "POST "+s.URL+"/connections/"+conn+"/runs")
 	})
+}
+
+// TestServerErrors: exit 5 for 5xx after retries and for a timeout.
+func TestServerErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("500 on GET run", func(t *testing.T) {
 		s := newFake(t, fastOpts())
 		conn := addConnection(t, s)
@@ -226,6 +241,11 @@ func TestNoUsableAnswer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMalformedAnswers: exit 5 for answers the client cannot use.
+func TestMalformedAnswers(t *testing.T) {
+	t.Parallel()
 	t.Run("malformed answers", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
@@ -277,6 +297,7 @@ func TestNoUsableAnswer(t *testing.T) {
 
 // TestExitCode maps each class of error onto its exit code.
 func TestExitCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  error
 		want int
@@ -297,16 +318,26 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("x: %w", wrapper.ErrMissingLocation), exitNoAnswer},
 		{fmt.Errorf("x: %w", wrapper.ErrForeignLocation), exitNoAnswer},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), exitNoAnswer},
+		{fmt.Errorf("x: %w", wrapper.ErrNoSession), exitUsage},
+		{&keptFile{err: fmt.Errorf("%w: /tmp/a.ifc", wrapper.ErrFileExists), hint: "h"}, exitUsage},
+		{fmt.Errorf("x: %w", wrapper.ErrInsecureLink), exitNoAnswer},
+		{&wrapper.LoginError{Reason: "state"}, exitRefused},
+		{&wrapper.SessionExpiredError{Reason: "invalid_grant"}, exitRefused},
+		// A wait for the user that --timeout ended is still the missing
+		// authorization; a signal during it is an interruption.
+		{&stopped{err: &wrapper.AuthorizationRequiredError{URL: "u"}, cause: fmt.Errorf("--timeout: %w", context.DeadlineExceeded)}, exitRefused},
+		{&stopped{err: &wrapper.AuthorizationRequiredError{URL: "u"}, cause: &interrupted{sig: syscall.SIGINT}}, exitInterrupt},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.err); got != tt.want {
-			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		if _, got := classify(tt.err); got != tt.want {
+			t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }
 
 // TestDescribe: every error line starts with its class.
 func TestDescribe(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  error
 		want string
@@ -320,6 +351,10 @@ func TestDescribe(t *testing.T) {
 		{&wrapper.RunError{Run: &api.ExportRun{ID: new("r")}, Result: api.ExecutionResultError},
 			"run did not succeed: run r completed with result Error"},
 		{usagef("no credentials"), "usage: no credentials"},
+		{&keptFile{err: fmt.Errorf("%w: /d/a.ifc", wrapper.ErrFileExists), hint: "--force replaces it"},
+			"file exists (not overwritten): /d/a.ifc; nothing was written (--force replaces it)"},
+		{&wrapper.AuthorizationRequiredError{URL: "https://x/auth"},
+			"authorization required: the service holds no refresh token of the user; open https://x/auth in a browser to authorize it"},
 		{errors.New("line one\nline two"), "line one\nline two"},
 	}
 	for _, tt := range tests {
@@ -327,7 +362,7 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("describe(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
-	if got := oneLine("a\nb\r\nc"); got != "a b c" {
-		t.Errorf("oneLine = %q", got)
+	if got := sanitize("a\nb\r\nc"); got != "a b  c" {
+		t.Errorf("sanitize = %q", got)
 	}
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
-	"github.com/itwin-export/itwin-export/wrapper"
 )
 
 // outcomes maps the --outcome values of fake-server onto apitest outcomes.
@@ -34,8 +32,23 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// cmdFakeServer is `itwin-export fake-server`.
-func cmdFakeServer(ctx context.Context, a *app, args []string) int {
+// fakeServerCmd is `itwin-export fake-server`.
+type fakeServerCmd struct {
+	addr    string
+	step    time.Duration
+	outcome string
+	// requireAuth: see apitest.OAuthOptions.RequireUserAuthorization.
+	requireAuth bool
+	// control: see apitest.Options.Control.
+	control bool
+}
+
+// fakeTry is the command line fake-server suggests: it waits for the URL
+// line, so it runs as written after go build.
+const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url ]; do sleep 0.1; done; ITWIN_API_URL=$(head -n 1 fake.url) ITWIN_ACCESS_TOKEN=anything ./itwin-export connection create --imodel my-imodel`
+
+// define registers the flags of fake-server.
+func (c *fakeServerCmd) define(a *app) *flags {
 	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--control]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
@@ -45,133 +58,68 @@ It accepts any non-empty bearer token, lets clients create connections
 finish with --outcome. Every exchange is checked against openapi.yaml; a
 violation is reported on stderr.
 
+The Storage API is beside it (.../storage), and file contents come from a
+second loopback origin that refuses requests carrying an Authorization header.
 An OAuth2 authorization server lives on the same origin, so that login and
 client credentials can be tried offline: /oauth/authorize (redirects straight
 back with a code, as a consenting user would) and /oauth/token
 (client_credentials, authorization_code with a PKCE S256 verifier,
-refresh_token); set ITWIN_AUTHORIZE_URL and ITWIN_TOKEN_URL to them. The
+refresh_token); set `+envAuthorizeURL+` and `+envTokenURL+` to them. The
 authorizationUrl of the authorization information is a page of the fake too;
 with --require-user-authorization, runs of User connections whose user has not
-visited it complete with Error (the fake's model of the real service).`,
-		"fake-server --addr 127.0.0.1:0",
-		"fake-server & ITWIN_API_URL=http://127.0.0.1:8080/export ITWIN_ACCESS_TOKEN=anything itwin-export connection create --imodel my-imodel")
-	var (
-		addr    string
-		step    time.Duration
-		outcome string
-		control bool
-		// requireAuth: see apitest.OAuthOptions.RequireUserAuthorization.
-		requireAuth bool
-	)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
-	fs.DurationVar(&step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
-	fs.StringVar(&outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
-	fs.BoolVar(&requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
-	fs.BoolVar(&control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
-	if _, code, done := fs.parse(args, 0, 0); done {
-		return code
-	}
-	o, ok := outcomes[outcome]
+visited it complete with Error (the fake's model of the real service).`, 0, 0,
+		"fake-server --addr 127.0.0.1:0", fakeTry)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
+	fs.durationFlag(&c.step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
+	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
+	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
+	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
+	return fs
+}
+
+// exec serves until ctx ends.
+func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
+	o, ok := outcomes[c.outcome]
 	if !ok {
-		return fs.usageError("--outcome %q is not one of Success, PartialSuccess, Error", outcome)
+		return flagErrorf("--outcome %q is not one of Success, PartialSuccess, Error", c.outcome)
 	}
-	if step <= 0 {
-		return fs.usageError("--step must be positive")
+	if c.step <= 0 {
+		return flagErrorf("--step must be positive")
 	}
 	stderr := &lockedWriter{w: a.stderr}
-	s, err := apitest.NewServerOn(addr, apitest.Options{
-		StepDuration:   step,
+	s, err := apitest.NewServerOn(c.addr, apitest.Options{
+		StepDuration:   c.step,
 		DefaultOutcome: o,
-		OAuth:          apitest.OAuthOptions{RequireUserAuthorization: requireAuth},
-		Control:        control,
+		OAuth:          apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth},
+		Control:        c.control,
 		OnContractViolation: func(err error) {
-			fmt.Fprintf(stderr, "contract violation: %s\n", oneLine(err.Error()))
+			fmt.Fprintf(stderr, "contract violation: %s\n", a.out.line(err.Error()))
 		},
 	})
 	if err != nil {
-		return a.fail(&usageError{msg: err.Error()})
+		return &usageError{msg: err.Error()}
 	}
 	fmt.Fprintln(a.stdout, s.URL)
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			fmt.Fprintln(stderr, "warning: listening beyond loopback; the fake accepts any bearer token")
-		}
+	if host, _, err := net.SplitHostPort(c.addr); err == nil && !isLoopback(host) {
+		fmt.Fprintln(stderr, "warning: listening beyond loopback; the fake accepts any bearer token")
 	}
 	fmt.Fprintf(stderr, "fake Export API serving at %s (any non-empty bearer token; runs complete with %s after %s); interrupt to stop\n",
-		s.URL, outcome, 5*step)
-	fmt.Fprintf(stderr, "try: ITWIN_API_URL=%s ITWIN_ACCESS_TOKEN=anything itwin-export connection create --imodel my-imodel\n", s.URL)
+		s.URL, c.outcome, 5*c.step)
+	fmt.Fprintf(stderr, "try: ITWIN_API_URL=%s ITWIN_ACCESS_TOKEN=anything ./itwin-export connection create --imodel my-imodel\n", s.URL)
 	authorizeURL, tokenURL := s.OAuthURLs()
 	fmt.Fprintf(stderr, "OAuth2: %s=%s %s=%s (any client id; login needs no secret)\n", envAuthorizeURL, authorizeURL, envTokenURL, tokenURL)
 	<-ctx.Done()
 	s.Close()
 	fmt.Fprintln(stderr, "fake Export API stopped")
-	return exitOK
+	return nil
 }
 
-// cmdDemo is `itwin-export demo`.
-func cmdDemo(ctx context.Context, a *app, args []string) int {
-	fs := a.newFlags("demo", "demo [--step D] [--verbose]",
-		`Show the whole flow with no account and no network: start the in-memory
-Export API of package apitest on a loopback port, create a connection through
-the client library, create an export run, wait for it as 'run --wait' does and
-print each step to stdout. Exits 0 when the run completes with Success.`,
-		"demo",
-		"demo --step 1s --verbose")
-	var (
-		step    time.Duration
-		verbose bool
-	)
-	fs.DurationVar(&step, "step", 300*time.Millisecond, "`DURATION` of each state of the run (five steps to Completed)")
-	fs.BoolVar(&verbose, "verbose", false, "log every HTTP exchange to stderr")
-	if _, code, done := fs.parse(args, 0, 0); done {
-		return code
+// isLoopback reports whether host (a name or an IP, without port) is a
+// loopback address: the only place plain http may carry credentials.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
 	}
-	if step <= 0 {
-		return fs.usageError("--step must be positive")
-	}
-	out := a.stdout
-	s := apitest.NewServer(apitest.Options{StepDuration: step})
-	defer s.Close()
-	fmt.Fprintf(out, "fake Export API (package apitest) listening at %s\n", s.URL)
-
-	opts := wrapper.Options{BaseURL: s.URL, TokenSource: wrapper.StaticToken("demo-token"), UserAgent: userAgent}
-	if verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	client, err := wrapper.New(opts)
-	if err != nil {
-		return a.fail(err)
-	}
-
-	auth := api.AuthenticationTypeService
-	name := "itwin-export demo"
-	conn, err := client.CreateConnection(ctx, api.ExportConnectionCreate{IModelID: "demo-imodel", DisplayName: &name, AuthenticationType: &auth})
-	if err != nil {
-		return a.fail(err)
-	}
-	fmt.Fprintf(out, "connection created: %s (iModel %s, authentication %s)\n", deref(conn.ID), deref(conn.IModelID), deref(conn.AuthenticationType))
-
-	version := api.IFCVersionIFC43
-	ref, err := client.CreateRun(ctx, deref(conn.ID), api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version})
-	if err != nil {
-		return a.fail(err)
-	}
-	fmt.Fprintf(out, "run created: %s\n  at its Location %s\n", ref.RunID, ref.Location)
-	fmt.Fprintf(out, "waiting for the run (each state lasts %s):\n", step)
-	run, err := client.WaitRun(ctx, ref, wrapper.WaitOptions{
-		MinInterval: max(step/3, time.Millisecond),
-		MaxInterval: max(step/2, time.Millisecond),
-		OnProgress: func(p wrapper.Progress) {
-			fmt.Fprintf(out, "  %8s  %s\n", formatElapsed(p.Elapsed), stateText(p.Run))
-		},
-	})
-	if run != nil {
-		fmt.Fprintln(out, "the run as 'itwin-export status' shows it:")
-		writeSummary(out, run, ref.Location)
-	}
-	if err != nil {
-		return a.fail(err)
-	}
-	fmt.Fprintf(out, "done: result %s. Try 'itwin-export fake-server' to drive the same service yourself.\n", deref(run.Result))
-	return exitOK
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

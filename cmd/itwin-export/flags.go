@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // flags is the flag set of one command, with what its --help shows.
@@ -18,20 +20,25 @@ type flags struct {
 	usage    string   // the synopsis after the program name
 	about    string   // what the command does, one paragraph or more
 	examples []string // command lines, without the program name
+	// minPos and maxPos bound the number of positional arguments.
+	minPos, maxPos int
 }
 
-// newFlags returns an empty flag set for the command name.
-func (a *app) newFlags(name, usage, about string, examples ...string) *flags {
+// newFlags returns an empty flag set for the command name, which takes
+// between minPos and maxPos positional arguments.
+func (a *app) newFlags(name, usage, about string, minPos, maxPos int, examples ...string) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors and help are written by parse
-	return &flags{FlagSet: fs, a: a, name: name, usage: usage, about: about, examples: examples}
+	a.cmdName = name
+	return &flags{FlagSet: fs, a: a, name: name, usage: usage, about: about, examples: examples, minPos: minPos, maxPos: maxPos}
 }
 
 // parse parses args, in which flags and positional arguments may come in any
 // order ("--" ends the flags). It returns the positional arguments, of which
 // there must be between minPos and maxPos. When done is true the command ends
 // at once with code: after --help (stdout, 0) or a usage error (stderr, 2).
-func (f *flags) parse(args []string, minPos, maxPos int) (pos []string, code int, done bool) {
+func (f *flags) parse(args []string) (pos []string, code int, done bool) {
+	minPos, maxPos := f.minPos, f.maxPos
 	for {
 		if err := f.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -74,17 +81,41 @@ var dashes = strings.NewReplacer(
 
 // usageError reports a usage error of the command on stderr and returns 2.
 func (f *flags) usageError(format string, args ...any) int {
-	fmt.Fprintf(f.a.stderr, "itwin-export %s: %s\nRun 'itwin-export %s --help' for usage.\n",
-		f.name, oneLine(fmt.Sprintf(format, args...)), f.name)
-	return exitUsage
+	return f.a.fail(context.Background(), flagErrorf(format, args...))
 }
 
-// required reports a usage error when a required flag is empty.
-func (f *flags) required(value, name string) (int, bool) {
+// required returns a usage error when a required flag is empty.
+func required(value, name string) error {
 	if strings.TrimSpace(value) == "" {
-		return f.usageError("--%s is required", name), true
+		return flagErrorf("--%s is required", name)
 	}
-	return exitOK, false
+	return nil
+}
+
+// durationFlag registers a duration flag whose error says what a duration
+// looks like: "5" alone lacks its unit.
+func (f *flags) durationFlag(p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	f.Var((*durationValue)(p), name, usage)
+}
+
+// durationValue is a time.Duration as a flag.Value.
+type durationValue time.Duration
+
+// String formats the duration.
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+// Set parses a duration such as 2s, 500ms or 1m.
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err == nil {
+		*d = durationValue(v)
+		return nil
+	}
+	if _, numErr := strconv.ParseFloat(s, 64); numErr == nil {
+		return fmt.Errorf("a duration needs a unit, for example %ss or %sms", s, s)
+	}
+	return errors.New("not a duration, for example 2s, 500ms or 1m")
 }
 
 // help writes the command's help: synopsis, description, every flag with a
@@ -113,9 +144,9 @@ func (f *flags) help(w io.Writer) {
 	}
 	tw.Flush()
 	if len(f.examples) > 0 {
-		fmt.Fprint(w, "\nExample:\n")
+		fmt.Fprint(w, "\nExample (after 'go build -o itwin-export ./cmd/itwin-export'):\n")
 		for _, e := range f.examples {
-			fmt.Fprintf(w, "  itwin-export %s\n", e)
+			fmt.Fprintf(w, "  ./itwin-export %s\n", e)
 		}
 	}
 }

@@ -37,8 +37,15 @@ func (a *app) showURL(what, u string, noBrowser bool) {
 	fmt.Fprintf(a.stderr, "Open this URL in a browser to %s:\n\n  %s\n\n", what, u)
 }
 
-// cmdLogin is `itwin-export login`.
-func cmdLogin(ctx context.Context, a *app, args []string) int {
+// loginCmd is `itwin-export login`.
+type loginCmd struct {
+	noBrowser bool
+	port      int
+	timeout   time.Duration
+}
+
+// define registers the flags of login.
+func (c *loginCmd) define(a *app) *flags {
 	fs := a.newFlags("login", "login [--no-browser] [--port N] [--timeout D]",
 		`Sign in through the browser, for people at a terminal: the OAuth2
 authorization-code grant with PKCE (S256) for the native (desktop) app whose
@@ -47,78 +54,80 @@ browser comes back to a listener on http://127.0.0.1:PORT/callback; register
 that redirect URL with the app. The session (access and refresh tokens) is
 saved, readable by you only, in itwin-export/ under $`+envXDGConfigHome+`
 (else $`+envHome+`/.config); commands without --token, `+envAccessToken+` or
-client credentials use it and refresh it. stdout stays empty.`,
+client credentials use it and refresh it. stdout stays empty.`, 0, 0,
 		"login",
 		"login --no-browser --port 8400")
-	var (
-		noBrowser bool
-		port      int
-		timeout   time.Duration
-	)
-	fs.BoolVar(&noBrowser, "no-browser", false, "do not open a browser: print the URL on stderr only")
-	fs.IntVar(&port, "port", 0, "`PORT` of the loopback listener on 127.0.0.1 (default a free one)")
-	fs.DurationVar(&timeout, "timeout", defaultSignInWait, "give up waiting for the browser after `DURATION`")
-	if _, code, done := fs.parse(args, 0, 0); done {
-		return code
-	}
-	if timeout <= 0 {
-		return fs.usageError("--timeout must be positive")
+	fs.BoolVar(&c.noBrowser, "no-browser", false, "do not open a browser: print the URL on stderr only")
+	fs.IntVar(&c.port, "port", 0, "`PORT` of the loopback listener on 127.0.0.1 (default a free one)")
+	fs.durationFlag(&c.timeout, "timeout", defaultSignInWait, "give up waiting for the browser after `DURATION`")
+	return fs
+}
+
+// deadline bounds the wait for the browser.
+func (c *loginCmd) deadline() time.Duration { return c.timeout }
+
+// exec signs in and saves the session.
+func (c *loginCmd) exec(ctx context.Context, a *app, _ []string) error {
+	if c.timeout <= 0 {
+		return flagErrorf("--timeout must be positive")
 	}
 	id := a.getenv(envClientID)
 	if id == "" {
-		return a.fail(usagef("login needs %s: the id of your native (desktop) app, registered with the redirect URL http://127.0.0.1/callback", envClientID))
+		return usagef("login needs %s: the id of your native (desktop) app, registered with the redirect URL http://127.0.0.1/callback", envClientID)
 	}
 	store, err := a.sessionStore()
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
-	l, err := wrapper.StartLogin(wrapper.LoginConfig{ClientID: id, AuthorizeURL: a.getenv(envAuthorizeURL), TokenURL: a.getenv(envTokenURL), Port: port})
+	l, err := wrapper.StartLogin(wrapper.LoginConfig{ClientID: id, AuthorizeURL: a.getenv(envAuthorizeURL), TokenURL: a.getenv(envTokenURL), Port: c.port})
 	if err != nil {
-		return a.fail(usagef("%v (check %s, %s and --port)", err, envAuthorizeURL, envTokenURL))
+		return usagef("%v (check %s, %s and --port)", err, envAuthorizeURL, envTokenURL)
 	}
 	defer l.Close()
-	a.showURL("sign in", l.URL(), noBrowser)
-	fmt.Fprintf(a.stderr, "Waiting up to %s for the browser to come back to %s ...\n", timeout, l.RedirectURL())
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("--timeout %s reached: %w", timeout, context.DeadlineExceeded))
-	defer cancel()
+	a.showURL("sign in", l.URL(), c.noBrowser)
+	fmt.Fprintf(a.stderr, "Waiting up to %s for the browser to come back to %s ...\n", c.timeout, l.RedirectURL())
 	sess, err := l.Wait(ctx)
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	if err := store.Save(sess); err != nil {
-		return a.fail(err)
+		return err
 	}
 	fmt.Fprintf(a.stderr, "Signed in. The session is saved in %s; 'itwin-export logout' deletes it.\n", store.Path)
 	if a.getenv(envAccessToken) != "" || a.getenv(envClientSecret) != "" {
 		fmt.Fprintf(a.stderr, "note: %s or %s is set, and comes first: unset it to use the session.\n", envAccessToken, envClientSecret)
 	}
-	return exitOK
+	return nil
 }
 
-// cmdLogout is `itwin-export logout`.
-func cmdLogout(ctx context.Context, a *app, args []string) int {
-	fs := a.newFlags("logout", "logout",
+// logoutCmd is `itwin-export logout`.
+type logoutCmd struct{}
+
+// define registers no flags.
+func (c *logoutCmd) define(a *app) *flags {
+	return a.newFlags("logout", "logout",
 		`Delete everything 'itwin-export login' saved: the session file in
 itwin-export/ under the configuration directory (and the folder when nothing
-else is in it). Signed out already is not an error.`,
+else is in it). Signed out already is not an error.`, 0, 0,
 		"logout")
-	if _, code, done := fs.parse(args, 0, 0); done {
-		return code
-	}
+}
+
+// exec deletes the session.
+func (c *logoutCmd) exec(_ context.Context, a *app, _ []string) error {
 	store, err := a.sessionStore()
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	existed, err := store.Delete()
 	if err != nil {
-		return a.fail(err)
+		return err
 	}
 	if existed {
 		fmt.Fprintf(a.stderr, "Signed out: deleted %s\n", store.Path)
 	} else {
 		fmt.Fprintf(a.stderr, "Not signed in: no session at %s\n", store.Path)
 	}
-	return exitOK
+	return nil
 }
 
 // authorizeFlags are the flags of run --authorize.
@@ -132,16 +141,13 @@ func (f *authorizeFlags) add(fs *flags) {
 	fs.BoolVar(&f.noBrowser, "no-browser", false, "with --authorize, print the authorization URL without opening a browser")
 }
 
-// authorizeIfAsked runs authorizeUser when --authorize was given; failed
-// says the command must end with code.
-func (a *app) authorizeIfAsked(ctx context.Context, client *wrapper.Client, f authorizeFlags, timeout time.Duration) (code int, failed bool) {
+// authorizeIfAsked runs authorizeUser when --authorize was given; without
+// it, nothing is sent.
+func (a *app) authorizeIfAsked(ctx context.Context, client *wrapper.Client, f authorizeFlags, timeout time.Duration) error {
 	if !f.authorize {
-		return exitOK, false // no extra request
+		return nil
 	}
-	if err := a.authorizeUser(ctx, client, timeout, f.noBrowser); err != nil {
-		return a.fail(err), true
-	}
-	return exitOK, false
+	return a.authorizeUser(ctx, client, timeout, f.noBrowser)
 }
 
 // authorizeUser makes sure the service holds the user's authorization
@@ -160,7 +166,7 @@ func (a *app) authorizeUser(ctx context.Context, client *wrapper.Client, timeout
 	return client.AuthorizeUser(ctx, wrapper.AuthorizeOptions{
 		OnAuthorizationURL: func(u string) {
 			fmt.Fprintln(a.stderr, "authorization required: runs of User connections need the service to hold your authorization.")
-			a.showURL("authorize the Export service", u, noBrowser)
+			a.showURL("authorize the Export service", a.out.text(u), noBrowser)
 			fmt.Fprintf(a.stderr, "Waiting up to %s for the service to report you authorized ...\n", timeout)
 		},
 	})
@@ -180,6 +186,6 @@ func (a *app) noteUserAuthorization(ctx context.Context, client *wrapper.Client,
 	case errors.Is(err, wrapper.ErrAuthorizationRequired):
 		fmt.Fprintf(a.stderr, "authorization required: runs of this User connection fail until you authorize the service; 'itwin-export run --connection %s --authorize' does it\n", deref(conn.ID))
 	default:
-		fmt.Fprintf(a.stderr, "authorization: could not tell whether runs of this User connection need your authorization: %s\n", oneLine(describe(err)))
+		fmt.Fprintf(a.stderr, "authorization: could not tell whether runs of this User connection need your authorization: %s\n", a.out.line(describe(err)))
 	}
 }

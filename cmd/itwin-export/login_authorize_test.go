@@ -45,7 +45,7 @@ func TestRunAuthorize(t *testing.T) {
 	}
 	// Authorized now: --authorize asks once and creates the run at once.
 	before := len(s.Requests())
-	r = runIn(envFor(s.URL), "run", "--connection", addConnection(t, s), "--authorize", "--no-browser")
+	r = runIn(t, envFor(s.URL), "run", "--connection", addConnection(t, s), "--authorize", "--no-browser")
 	wantCode(t, r, exitOK)
 	if n := len(s.Requests()) - before; n != 2 || strings.Contains(r.stderr, "authorization required") {
 		t.Errorf("%d requests (want the check and the create); stderr:\n%s", n, r.stderr)
@@ -56,7 +56,7 @@ func TestRunAuthorize(t *testing.T) {
 // authorization required, the URL on stderr, and no run created.
 func TestRunAuthorizeNeverVisited(t *testing.T) {
 	s, conn := userConnection(t)
-	r := runIn(envFor(s.URL), "run", "--connection", conn, "--authorize", "--no-browser", "--timeout", "300ms")
+	r := runIn(t, envFor(s.URL), "run", "--connection", conn, "--authorize", "--no-browser", "--timeout", "300ms")
 	wantCode(t, r, exitRefused)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	last := lines[len(lines)-1]
@@ -76,7 +76,7 @@ func TestRunAuthorizeNeverVisited(t *testing.T) {
 // error that says so.
 func TestRunWithoutAuthorize(t *testing.T) {
 	s, conn := userConnection(t)
-	r := runIn(envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+	r := runIn(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitRunFail)
 	if n := len(requestsTo(t, s, http.MethodGet, "/export/authorizationinformation")); n != 0 {
 		t.Errorf("%d authorization requests, want none", n)
@@ -91,13 +91,13 @@ func TestRunWithoutAuthorize(t *testing.T) {
 func TestConnectionCreateSaysWhetherAuthorizationIsNeeded(t *testing.T) {
 	s, _ := userConnection(t)
 	env := envFor(s.URL)
-	r := runIn(env, "connection", "create", "--imodel", "m1", "--auth", "User")
+	r := runIn(t, env, "connection", "create", "--imodel", "m1", "--auth", "User")
 	wantCode(t, r, exitOK)
 	if !strings.Contains(r.stderr, "authorization required") || !strings.Contains(r.stderr, "--authorize") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	before := len(requestsTo(t, s, http.MethodGet, "/export/authorizationinformation"))
-	r = runIn(env, "connection", "create", "--imodel", "m2", "--auth", string(api.AuthenticationTypeService))
+	r = runIn(t, env, "connection", "create", "--imodel", "m2", "--auth", string(api.AuthenticationTypeService))
 	wantCode(t, r, exitOK)
 	if strings.Contains(r.stderr, "authorization") || len(requestsTo(t, s, http.MethodGet, "/export/authorizationinformation")) != before {
 		t.Errorf("a Service connection got an authorization check; stderr:\n%s", r.stderr)
@@ -105,7 +105,7 @@ func TestConnectionCreateSaysWhetherAuthorizationIsNeeded(t *testing.T) {
 	cmd := start(context.Background(), env, "run", "--connection", addConnection(t, s), "--authorize", "--no-browser")
 	visit(t, cmd.nextURL(t))
 	wantCode(t, cmd.wait(), exitOK)
-	r = runIn(env, "connection", "create", "--imodel", "m3", "--auth", "User")
+	r = runIn(t, env, "connection", "create", "--imodel", "m3", "--auth", "User")
 	wantCode(t, r, exitOK)
 	if !strings.Contains(r.stderr, "holds your authorization") {
 		t.Errorf("after authorizing, stderr:\n%s", r.stderr)

@@ -88,11 +88,6 @@ func (r *running) wait() result {
 	return result{code: code, stdout: r.stdout.String(), stderr: r.stderr.String()}
 }
 
-// runIn runs a command in process to its end.
-func runIn(env map[string]string, args ...string) result {
-	return start(context.Background(), env, args...).wait()
-}
-
 // testBrowser is the person's browser: it follows redirects.
 var testBrowser = &http.Client{Timeout: 10 * time.Second}
 

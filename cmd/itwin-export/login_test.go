@@ -37,7 +37,7 @@ func TestLoginFlow(t *testing.T) {
 	first, exchange := f.signIn()
 
 	// A later command uses the saved token, and says so with --verbose.
-	r := f.keep(runIn(f.env, "auth-info", "--verbose"))
+	r := f.keep(runIn(t, f.env, "auth-info", "--verbose"))
 	wantCode(t, r, exitOK)
 	if lastBearer(s) != first.AccessToken || !strings.Contains(r.stderr, "credentials: the session saved by 'itwin-export login'") {
 		t.Fatalf("the API got another token than the session's; stderr:\n%s", r.stderr)
@@ -46,12 +46,12 @@ func TestLoginFlow(t *testing.T) {
 	second := f.refreshAfterExpiry(first)
 
 	// logout deletes it all; a later command has no credentials.
-	r = f.keep(runIn(f.env, "logout"))
+	r = f.keep(runIn(t, f.env, "logout"))
 	wantCode(t, r, exitOK)
 	if _, err := os.Stat(filepath.Dir(f.store.Path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after logout: %v, want the itwin-export folder gone", err)
 	}
-	r = f.keep(runIn(f.env, "auth-info"))
+	r = f.keep(runIn(t, f.env, "auth-info"))
 	wantCode(t, r, exitUsage)
 	if !strings.Contains(r.stderr, "itwin-export login") || !strings.Contains(r.stderr, envAccessToken) {
 		t.Errorf("no credentials: stderr does not say what to set or run:\n%s", r.stderr)
@@ -131,7 +131,7 @@ func (f *loginFlow) refreshAfterExpiry(first *wrapper.Session) *wrapper.Session 
 	t := f.t
 	t.Helper()
 	expire(t, f.store, first)
-	r := f.keep(runIn(f.env, "auth-info", "--verbose"))
+	r := f.keep(runIn(t, f.env, "auth-info", "--verbose"))
 	wantCode(t, r, exitOK)
 	forms := tokenForms(t, f.s)
 	if len(forms) != 2 || forms[1].Get("grant_type") != "refresh_token" || forms[1].Get("refresh_token") != first.RefreshToken {
@@ -209,7 +209,7 @@ func TestLoginOpensTheBrowser(t *testing.T) {
 		go func() { defer close(visited); visit(t, u) }()
 		return nil
 	}
-	r := runIn(env, "login")
+	r := runIn(t, env, "login")
 	<-visited
 	wantCode(t, r, exitOK)
 	u := <-opened
@@ -229,7 +229,7 @@ func TestRefusedRefreshSaysLogin(t *testing.T) {
 		RefreshToken: refresh, Expiry: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	r := runIn(env, "auth-info", "--verbose")
+	r := runIn(t, env, "auth-info", "--verbose")
 	wantCode(t, r, exitRefused)
 	if !strings.Contains(r.stderr, "sign in again with 'itwin-export login'") {
 		t.Errorf("stderr does not say to sign in again:\n%s", r.stderr)
@@ -270,7 +270,7 @@ func TestCredentialsPrecedence(t *testing.T) {
 		{"client credentials", with(map[string]string{envClientSecret: "s"}), nil, "", "client credentials"},
 		{"session", env, nil, "session-token-1", "the session saved by 'itwin-export login'"},
 	} {
-		r := runIn(tc.env, append([]string{"auth-info", "--verbose"}, tc.args...)...)
+		r := runIn(t, tc.env, append([]string{"auth-info", "--verbose"}, tc.args...)...)
 		wantCode(t, r, exitOK)
 		got := lastBearer(s)
 		if (tc.bearer != "" && got != tc.bearer) || (tc.bearer == "" && !strings.HasPrefix(got, "fake-at-")) || !strings.Contains(r.stderr, "credentials: "+tc.from) {
@@ -278,7 +278,7 @@ func TestCredentialsPrecedence(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{" ", "tok\x1b[2J"} {
-		r := runIn(with(map[string]string{envAccessToken: bad}), "auth-info")
+		r := runIn(t, with(map[string]string{envAccessToken: bad}), "auth-info")
 		wantCode(t, r, exitUsage)
 	}
 }
@@ -311,7 +311,7 @@ func TestLoginUsageErrors(t *testing.T) {
 		if name == "no config dir" {
 			tc.env[envHome] = ""
 		}
-		r := runIn(tc.env, append([]string{"login", "--no-browser"}, tc.args...)...)
+		r := runIn(t, tc.env, append([]string{"login", "--no-browser"}, tc.args...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want 2 naming %s", name, r.code, r.stderr, tc.want)
 		}
@@ -343,7 +343,7 @@ func TestLoginAgainstFakeServer(t *testing.T) {
 		envAuthorizeURL: origin + apitest.AuthorizePath, envTokenURL: origin + apitest.TokenPath}
 	r, _ := loginThroughBrowser(t, env)
 	wantCode(t, r, exitOK)
-	r = runIn(env, "connection", "create", "--imodel", "m1", "--auth", "User")
+	r = runIn(t, env, "connection", "create", "--imodel", "m1", "--auth", "User")
 	wantCode(t, r, exitOK)
 	if !strings.Contains(r.stderr, "authorization required") {
 		t.Errorf("stderr:\n%s", r.stderr)

@@ -13,29 +13,38 @@
 //	itwin-export connection get ID [--json]
 //	itwin-export connection delete ID
 //	itwin-export auth-info [--redirect-url URL] [--json]
+//	itwin-export download FILE_ID [-o PATH | --dir DIR] [--force] [--json]
 //	itwin-export login [--no-browser] [--port N]
 //	itwin-export logout
 //	itwin-export fake-server [--addr 127.0.0.1:8080]
 //	itwin-export demo
+//	itwin-export version            (also: itwin-export --version)
 //
-// Every command answers --help with its flags and an example.
+// Every command answers --help with its flags and an example. Every command
+// that calls the API takes --timeout, which bounds all of it.
 //
 // Configuration comes from the environment: ITWIN_API_URL (default
 // https://api.bentley.com/export), ITWIN_ACCESS_TOKEN (a bearer token used as
 // is), or ITWIN_CLIENT_ID and ITWIN_CLIENT_SECRET (a service app; tokens by
 // the client-credentials grant from ITWIN_TOKEN_URL, default
-// https://ims.bentley.com/connect/token). The flags --api-url and --token
-// override the first two.
+// https://ims.bentley.com/connect/token), or else the session saved by
+// login (ITWIN_AUTHORIZE_URL names its authorization endpoint). The first
+// credentials set win, in that order. The flags --api-url and --token
+// override the first two. Downloads come from the Storage API,
+// ITWIN_STORAGE_URL (default beside the Export API).
 //
 // Results go to stdout (with --json, as JSON); progress, log lines (--verbose)
-// and errors go to stderr, an error as one line naming its class. Tokens and
-// SAS signatures never appear in either.
+// and errors go to stderr, an error as one line naming its class. Text from a
+// server is shown without control characters or terminal escapes, each value
+// cut to a bounded length; tokens, client secrets and SAS signatures never
+// appear in either stream.
 //
 // Exit codes: 0 success (a run created or already active; with --wait, a run
 // completed with Success); 2 usage or validation error, nothing sent; 3 the
 // run completed with a result other than Success; 4 the API refused the
 // request (4xx after retries); 5 no usable answer (network failure, 5xx after
-// retries, malformed response, timeout).
+// retries, malformed response, timeout); 130 interrupted by SIGINT (143 by
+// SIGTERM), with the command that resumes the wait on stderr.
 //
 // The command is a thin shell over package wrapper; demo and fake-server run
 // the in-memory service of package apitest on a loopback port.
@@ -49,13 +58,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal, let a second one end the process at once.
-		<-ctx.Done()
-		stop()
+		sig := <-signals
+		// A second signal ends the process at once.
+		signal.Stop(signals)
+		cancel(&interrupted{sig: sig})
 	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }

@@ -61,9 +61,16 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCLI runs the binary with args and exactly the environment env (nothing
-// is inherited, so the user's own ITWIN_* variables cannot leak in).
+// runCLI runs the command in process, as a user would run the binary.
 func runCLI(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	return runIn(t, env, args...)
+}
+
+// runBinary runs the built binary with args and exactly the environment env
+// (nothing is inherited, so the user's own ITWIN_* variables cannot leak
+// in): the end-to-end check of main.
+func runBinary(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

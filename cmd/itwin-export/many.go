@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,6 +49,9 @@ func (a *app) readIDs(name string) ([]string, error) {
 	if err := sc.Err(); err != nil {
 		return nil, &usageError{msg: "--connections-file: " + err.Error()}
 	}
+	if len(ids) == 0 {
+		return nil, flagErrorf("--connections-file %s held no connection ids (one a line; blank and # lines are skipped)", name)
+	}
 	return ids, nil
 }
 
@@ -69,7 +73,7 @@ type manyResult struct {
 // each with --wait. stdout has one line (or with --json one array element)
 // per connection, in the order given; stderr has each failure and, with
 // --wait, each state change. The exit code is the worst of the connections'.
-func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string, req api.ExportConnectionRunCreate, parallel int, wf waitFlags, jsonOut bool) int {
+func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string, req api.ExportConnectionRunCreate, parallel int, wf waitFlags, jsonOut bool) error {
 	var mu sync.Mutex // stderr is shared by the workers
 	opts := wrapper.ManyOptions{
 		Parallel:   parallel,
@@ -77,7 +81,7 @@ func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string,
 		Wait: wrapper.WaitOptions{MinInterval: wf.poll, OnProgress: func(p wrapper.Progress) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(a.stderr, "%8s  %s  %s\n", formatElapsed(p.Elapsed), deref(p.Run.ConnectionID), stateText(p.Run))
+			fmt.Fprintf(a.stderr, "%8s  %s  %s\n", formatElapsed(p.Elapsed), a.out.text(deref(p.Run.ConnectionID)), a.out.text(stateText(p.Run)))
 		}},
 		OnResult: func(r wrapper.ExportResult) {
 			if r.Err == nil {
@@ -85,48 +89,54 @@ func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string,
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(a.stderr, "itwin-export: connection %s: %s\n", r.ConnectionID, oneLine(describe(withFlagNames(r.Err))))
+			fmt.Fprintf(a.stderr, "itwin-export: connection %s: %s\n", a.out.text(r.ConnectionID), a.out.line(describe(withFlagNames(r.Err))))
 		},
 	}
-	results := client.ExportMany(ctx, ids, req, opts)
+	worst, out := a.manyResults(client.ExportMany(ctx, ids, req, opts))
+	if jsonOut {
+		if err := a.out.writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, m := range out {
+			a.out.fields(a.stdout, m.ConnectionID, m.status(), cmp.Or(m.Location, "-"))
+		}
+	}
+	return &exitStatus{code: worst}
+}
 
+// manyResults turns the outcomes into their output form, and the worst of
+// their exit codes.
+func (a *app) manyResults(results []wrapper.ExportResult) (int, []manyResult) {
 	worst := exitOK
 	out := make([]manyResult, len(results))
 	for i, r := range results {
-		code := exitCode(r.Err)
+		_, code := classify(r.Err)
 		worst = max(worst, code)
 		m := manyResult{ConnectionID: r.ConnectionID, Location: r.Ref.Location, RunID: r.Ref.RunID, Existing: r.Ref.Existing, ExitCode: code, Run: r.Run}
 		if r.Run != nil {
 			m.State, m.Result = string(deref(r.Run.State)), string(deref(r.Run.Result))
 		}
 		if r.Err != nil {
-			m.Error = oneLine(describe(withFlagNames(r.Err)))
+			m.Error = a.out.line(describe(withFlagNames(r.Err)))
 		}
 		out[i] = m
 	}
-	if jsonOut {
-		if err := writeJSON(a.stdout, out); err != nil {
-			return a.fail(err)
-		}
-		return worst
+	return worst, out
+}
+
+// status is the second field of a connection's line: created, existing,
+// failed, or the run's result.
+func (m manyResult) status() string {
+	switch {
+	case m.Error != "" && m.Location == "":
+		return "failed"
+	case m.Result != "":
+		return m.Result
+	case m.Error != "":
+		return "failed"
+	case m.Existing:
+		return "existing"
 	}
-	for _, m := range out {
-		status := "created"
-		switch {
-		case m.Error != "" && m.Location == "":
-			status = "failed"
-		case m.Result != "":
-			status = m.Result
-		case m.Error != "":
-			status = "failed"
-		case m.Existing:
-			status = "existing"
-		}
-		location := m.Location
-		if location == "" {
-			location = "-"
-		}
-		fields(a.stdout, m.ConnectionID, status, location)
-	}
-	return worst
+	return "created"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +14,12 @@ import (
 // TestRunSeveralConnections: one run per connection, results in the order
 // given, failures on stderr, and the exit code the worst of them.
 func TestRunSeveralConnections(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	good := addConnection(t, s)
 	failing := addConnection(t, s)
 	s.SetOutcome(failing, apitest.OutcomeError)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", good, "--connection", "no-such-connection", "--connection", failing,
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", good, "--connection", "no-such-connection", "--connection", failing,
 		"--parallel", "2", "--wait", "--poll-interval", "10ms")
 	// 404 (exit 4) is worse than a failed run (exit 3).
 	wantCode(t, r, exitRefused)

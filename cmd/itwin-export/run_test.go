@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
 )
 
@@ -131,42 +128,13 @@ func TestRunRequestBody(t *testing.T) {
 	}
 }
 
-// progressLine is one line of progress on stderr when it is not a terminal.
-var progressLine = regexp.MustCompile(`^ *\d+\.\ds  (NotStarted|Queued|WaitingToExecute|Executing|Finalizing|Completed \(\w+\))$`)
-
-// checkProgress fails the test unless stderr shows the creation, then one
-// progress line per state change ending with Completed (result).
-func checkProgress(t *testing.T, stderr, result string) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	var progress []string
-	for _, l := range lines {
-		if progressLine.MatchString(l) {
-			progress = append(progress, l)
-		}
-	}
-	if len(progress) < 2 || !strings.HasSuffix(progress[len(progress)-1], "Completed ("+result+")") {
-		t.Errorf("stderr does not show the states up to Completed (%s):\n%s", result, stderr)
-	}
-	seen := map[string]bool{}
-	for _, l := range progress {
-		state := strings.Fields(l)[1]
-		if seen[state] {
-			t.Errorf("state %s shown twice: one line per change expected:\n%s", state, stderr)
-		}
-		seen[state] = true
-	}
-}
-
-// fastOpts are server options on real time whose runs complete in 200ms.
-func fastOpts() apitest.Options { return apitest.Options{StepDuration: 40 * time.Millisecond} }
-
 // TestRunWaitSuccess: --wait polls until Completed, shows each state on
 // stderr and ends with a summary on stdout; exit 0 for Success.
 func TestRunWaitSuccess(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	run := onlyRun(t, s, conn)
 	loc := runLocation(s, conn, *run.ID)
@@ -190,9 +158,10 @@ func TestRunWaitSuccess(t *testing.T) {
 // TestRunWaitJSON: with --wait --json, stdout is the run object as the API
 // returned it.
 func TestRunWaitJSON(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--json", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--json", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	got := decodeJSON(t, r.stdout)
 	want := rawRun(t, runLocation(s, conn, *onlyRun(t, s, conn).ID))
@@ -213,10 +182,11 @@ func TestRunWaitNotSuccess(t *testing.T) {
 		{apitest.OutcomePartialSuccess, "PartialSuccess"},
 	} {
 		t.Run(tt.result, func(t *testing.T) {
-			s := newFake(t, fastOpts())
+			t.Parallel()
+			s, watch := steppedFake(t)
 			conn := addConnection(t, s)
 			s.SetOutcome(conn, tt.outcome)
-			r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+			r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 			wantCode(t, r, exitRunFail)
 			run := onlyRun(t, s, conn)
 			task := (*(*run.Jobs)[0].Tasks)[0]
@@ -229,7 +199,7 @@ func TestRunWaitNotSuccess(t *testing.T) {
 			if task.ExportOutputFileID != nil {
 				want += "output file: " + *task.ExportOutputFileID + "\n"
 			}
-			want += "task error:  TAE_BRW_1000: Failed to export your file. (task " + *task.ID + ", user can fix: false)\n"
+			want += "task error:  task " + *task.ID + ": TAE_BRW_1000: Failed to export your file. (user can fix: false)\n"
 			if d := diff(want, r.stdout); d != "" {
 				t.Errorf("stdout (-want +got):\n%s", d)
 			}
@@ -306,7 +276,8 @@ func TestStatus(t *testing.T) {
 // TestStatusCompleted: status of a completed run exits 0 for Success and 3
 // otherwise; status --wait waits like run --wait.
 func TestStatusCompleted(t *testing.T) {
-	s := newFake(t, fastOpts())
+	t.Parallel()
+	s, watch := steppedFake(t)
 	good, bad := addConnection(t, s), addConnection(t, s)
 	s.SetOutcome(bad, apitest.OutcomeError)
 	c := newClient(t, s.URL)
@@ -320,14 +291,14 @@ func TestStatusCompleted(t *testing.T) {
 	}
 	env := envFor(s.URL)
 
-	r := runCLI(t, env, "status", badRef.Location, "--wait", "--poll-interval", "10ms")
+	r := runWatched(t, context.Background(), env, watch, "status", badRef.Location, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitRunFail)
 	checkProgress(t, r.stderr, "Error")
-	if !strings.Contains(r.stdout, "task error:  TAE_BRW_1000") {
+	if !strings.Contains(r.stdout, ": TAE_BRW_1000: ") {
 		t.Errorf("stdout lacks the task error:\n%s", r.stdout)
 	}
 
-	r = runCLI(t, env, "status", goodRef.Location, "--wait", "--poll-interval", "10ms")
+	r = runWatched(t, context.Background(), env, watch, "status", goodRef.Location, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	r = runCLI(t, env, "status", goodRef.Location)
 	wantCode(t, r, exitOK)
@@ -336,11 +307,6 @@ func TestStatusCompleted(t *testing.T) {
 	}
 	r = runCLI(t, env, "status", badRef.RunID, "--connection", bad)
 	wantCode(t, r, exitRunFail)
-}
-
-// wrapperRequest is the smallest create-run body.
-func wrapperRequest() api.ExportConnectionRunCreate {
-	return api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}
 }
 
 // TestRunValidationNamesFlags: a request the API would refuse is not sent,
@@ -386,10 +352,11 @@ func TestRunValidationNamesFlags(t *testing.T) {
 // TestVerboseRedacts: --verbose logs every exchange on stderr, and neither
 // the token nor a SAS signature appears on stdout or stderr.
 func TestVerboseRedacts(t *testing.T) {
+	t.Parallel()
 	const sig = "SECRETSIG123"
-	s := newFake(t, fastOpts())
+	s, watch := steppedFake(t)
 	conn := addConnection(t, s)
-	r := runCLI(t, envFor(s.URL), "run", "--connection", conn, "--verbose", "--wait", "--poll-interval", "10ms",
+	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--verbose", "--wait", "--poll-interval", "10ms",
 		"--location", "USER_BLOB_STORAGE", "--output-sas-url", "https://acct.blob.core.windows.net/c?sv=2024&sig="+sig)
 	wantCode(t, r, exitOK)
 	for _, part := range []string{`msg="http exchange"`, "method=POST", "status=202", "method=GET", "status=200", "attempt=1", "duration="} {

@@ -46,7 +46,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	var out strings.Builder
 	scenario := func(env map[string]string, code int, args ...string) {
 		t.Helper()
-		r := runCLI(t, env, args...)
+		r := runBinary(t, env, args...)
 		wantCode(t, r, code)
 		// The command line itself holds the secrets: only what the command
 		// printed is scanned.

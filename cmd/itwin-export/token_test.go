@@ -1,0 +1,64 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+)
+
+// TestTokenEndpointAnswers: the token endpoint's refusal exits 4; no usable
+// answer (5xx, unreachable, a redirect, which is not followed) exits 5.
+// Nothing reaches the API in any case.
+func TestTokenEndpointAnswers(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	answer := func(status int, body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if status/100 == 3 {
+				http.Redirect(w, r, other.URL+"/token", status)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			w.Write([]byte(body))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + ln.Addr().String() + "/token"
+	ln.Close()
+	for _, tt := range []struct {
+		name, tokenURL string
+		code           int
+		class          string
+	}{
+		{"401 invalid_client", answer(401, `{"error":"invalid_client"}`), exitRefused, "unauthorized"},
+		{"400 invalid_grant", answer(400, `{"error":"invalid_grant"}`), exitRefused, "unauthorized"},
+		{"503", answer(503, `{"error":"temporarily_unavailable"}`), exitNoAnswer, ""},
+		{"unreachable", unreachable, exitNoAnswer, ""},
+		{"307 elsewhere", answer(307, ""), exitNoAnswer, ""},
+		{"308 elsewhere", answer(308, ""), exitNoAnswer, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, n := runServer(t, leakyRun)
+			env := map[string]string{envAPIURL: srv.URL + "/export", envClientID: "app", envClientSecret: "app-secret-0123", envTokenURL: tt.tokenURL}
+			r := runIn(t, env, "runs", "--connection", "c1")
+			wantCode(t, r, tt.code)
+			wantOneErrorLine(t, r, tt.class)
+			if n.Load() != 0 {
+				t.Errorf("%d requests reached the API", n.Load())
+			}
+		})
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("a redirect was followed: %d requests elsewhere", n)
+	}
+}
