@@ -29,12 +29,25 @@ func TestTokenEndpointAnswers(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
+	// A port that hangs up on every connection: unlike a closed port, no
+	// other test's server can take it while this test runs.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	hungUp := make(chan struct{})
+	go func() {
+		defer close(hungUp)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-hungUp })
 	unreachable := "http://" + ln.Addr().String() + "/token"
-	ln.Close()
 	for _, tt := range []struct {
 		name, tokenURL string
 		code           int
