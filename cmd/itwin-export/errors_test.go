@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,12 +163,7 @@ func TestAPIRefusalsWithDetails(t *testing.T) {
 func TestNoUsableAnswer(t *testing.T) {
 	t.Parallel()
 	t.Run("unreachable", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := hangUpAddr(t)
 		// A create is not retried after a connection failure (the run may
 		// exist), so this fails at once.
 		r := runCLI(t, envFor("http://"+addr+"/export"), "run", "--connection", "c1")

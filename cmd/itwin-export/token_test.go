@@ -29,12 +29,7 @@ func TestTokenEndpointAnswers(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unreachable := "http://" + ln.Addr().String() + "/token"
-	ln.Close()
+	unreachable := "http://" + hangUpAddr(t) + "/token"
 	for _, tt := range []struct {
 		name, tokenURL string
 		code           int
@@ -61,4 +56,28 @@ func TestTokenEndpointAnswers(t *testing.T) {
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("a redirect was followed: %d requests elsewhere", n)
 	}
+}
+
+// hangUpAddr is the address of a listener that closes every connection at
+// once, for as long as the test runs: a peer that gives no answer. Unlike
+// a closed port, no other test's server can take it meanwhile.
+func hangUpAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
 }
