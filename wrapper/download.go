@@ -16,9 +16,9 @@ import (
 // their output files by default.
 const DefaultStorageURL = "https://api.bentley.com/storage"
 
-// AcceptFileHeader is the media type the Storage API recommends for a
+// acceptFileHeader is the media type the Storage API recommends for a
 // download.
-const AcceptFileHeader = "application/vnd.bentley.itwin-platform.v1+octet-stream"
+const acceptFileHeader = "application/vnd.bentley.itwin-platform.v1+octet-stream"
 
 // ErrFileExists: the destination of a download exists and
 // DownloadOptions.Overwrite was not set. Nothing was written.
@@ -153,7 +153,7 @@ func (c *Client) downloadLink(ctx context.Context, fileID string) (*url.URL, err
 	return blobURL(x.url, x.header.Get("Location"))
 }
 
-var acceptFileValue = []string{AcceptFileHeader}
+var acceptFileValue = []string{acceptFileHeader}
 
 // blobURL resolves and checks a download Location: absolute, no userinfo,
 // https, or plain http to a loopback address only. It is refused before any

@@ -111,7 +111,7 @@ func TestDownloadRunOutputs(t *testing.T) {
 		if strings.HasPrefix(r.Path, "/storage/") && r.Header.Get("Authorization") != "Bearer "+testToken {
 			t.Errorf("%s %s without the bearer token", r.Method, r.Path)
 		}
-		if strings.HasSuffix(r.Path, "/download") && r.Header.Get("Accept") != wrapper.AcceptFileHeader {
+		if strings.HasSuffix(r.Path, "/download") && r.Header.Get("Accept") != "application/vnd.bentley.itwin-platform.v1+octet-stream" {
 			t.Errorf("download Accept = %q", r.Header.Get("Accept"))
 		}
 	}
