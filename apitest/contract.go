@@ -87,49 +87,71 @@ func (s *Server) validate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		// Validate a copy of the request as it came, with the body the
-		// handler read (kept as it passes, up to the largest body read).
-		copied := r.Clone(r.Context())
-		seen := &limitedBuffer{limit: maxBody + 1}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.TeeReader(r.Body, seen), r.Body}
-		}
-		in := &openapi3filter.RequestValidationInput{
-			Request:    copied,
-			PathParams: pathParams,
-			Route:      route,
-			Options:    validationOptions,
-		}
-
-		c := &capture{header: w.Header()}
-		next.ServeHTTP(c, r)
-		c.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
-
-		if c.status < 400 || c.status >= 500 {
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody+1)) // what the handler left
-			copied.Body = io.NopCloser(bytes.NewReader(seen.Bytes()))
-			if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-				report(fmt.Errorf("apitest: %s %s breaks the contract, yet the server answered %d: %w",
-					r.Method, r.URL.Path, c.status, err))
-			}
-		}
-		out := &openapi3filter.ResponseValidationInput{
-			RequestValidationInput: in,
-			Status:                 c.status,
-			Header:                 w.Header(),
-			Options:                validationOptions,
-		}
-		out.SetBodyBytes(c.body.Bytes())
-		if err := openapi3filter.ValidateResponse(r.Context(), out); err != nil {
-			report(fmt.Errorf("apitest: the %d answer to %s %s breaks the contract: %w",
-				c.status, r.Method, r.URL.Path, err))
-		}
-		w.WriteHeader(c.status)
-		_, _ = w.Write(c.body.Bytes())
+		serveValidated(next, w, r, route, pathParams, report)
 	})
+}
+
+// serveValidated runs next on r with its answer held back, checks the
+// exchange against route and only then sends the answer, so that every
+// violation is reported before the client sees it.
+func serveValidated(next http.Handler, w http.ResponseWriter, r *http.Request,
+	route *routers.Route, pathParams map[string]string, report func(error)) {
+	// Validate a copy of the request as it came, with the body the
+	// handler read (kept as it passes, up to the largest body read).
+	copied := r.Clone(r.Context())
+	seen := teeBody(r)
+	in := &openapi3filter.RequestValidationInput{
+		Request:    copied,
+		PathParams: pathParams,
+		Route:      route,
+		Options:    validationOptions,
+	}
+
+	c := &capture{header: w.Header()}
+	next.ServeHTTP(c, r)
+	c.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
+
+	if c.status < 400 || c.status >= 500 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody+1)) // what the handler left
+		copied.Body = io.NopCloser(bytes.NewReader(seen.Bytes()))
+		if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+			report(fmt.Errorf("apitest: %s %s breaks the contract, yet the server answered %d: %w",
+				r.Method, r.URL.Path, c.status, err))
+		}
+	}
+	validateAnswer(r, in, c, report)
+	w.WriteHeader(c.status)
+	_, _ = w.Write(c.body.Bytes())
+}
+
+// teeBody makes r's body keep a copy of what is read from it, up to one byte
+// over the largest body accepted, and returns that copy: the request is
+// validated with the body the handler saw, without reading it twice.
+func teeBody(r *http.Request) *limitedBuffer {
+	seen := &limitedBuffer{limit: maxBody + 1}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, seen), r.Body}
+	}
+	return seen
+}
+
+// validateAnswer checks the held-back answer c to r against the contract
+// and reports a violation.
+func validateAnswer(r *http.Request, in *openapi3filter.RequestValidationInput, c *capture, report func(error)) {
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 c.status,
+		Header:                 c.header,
+		Options:                validationOptions,
+	}
+	out.SetBodyBytes(c.body.Bytes())
+	if err := openapi3filter.ValidateResponse(r.Context(), out); err != nil {
+		report(fmt.Errorf("apitest: the %d answer to %s %s breaks the contract: %w",
+			c.status, r.Method, r.URL.Path, err))
+	}
 }
 
 // limitedBuffer keeps the first limit bytes written to it and drops the rest.

@@ -30,6 +30,16 @@ func (v *violations) take() []error {
 	return errs
 }
 
+// brokenAnswerCase is one exchange put through the contract validation: a
+// request, the handler that answers it and what must be reported.
+type brokenAnswerCase struct {
+	name         string
+	method, path string
+	body         string
+	handler      http.HandlerFunc
+	want         string // in the reported error; "" means no report
+}
+
 // TestContractValidationCatchesBrokenAnswers puts the server's middleware
 // around handlers that break the contract, and checks that each break is
 // reported, while what the contract allows is not.
@@ -38,13 +48,15 @@ func TestContractValidationCatchesBrokenAnswers(t *testing.T) {
 	s := newServer(Options{OnContractViolation: got.add})
 	defer s.Close()
 
-	for _, tc := range []struct {
-		name         string
-		method, path string
-		body         string
-		handler      http.HandlerFunc
-		want         string // in the reported error; "" means no report
-	}{
+	for _, tc := range brokenAnswerCases() {
+		t.Run(tc.name, func(t *testing.T) { checkReported(t, s, &got, tc) })
+	}
+}
+
+// brokenAnswerCases are answers that break the contract in one way each,
+// and refusals of invalid requests that the contract allows.
+func brokenAnswerCases() []brokenAnswerCase {
+	return []brokenAnswerCase{
 		{
 			name: "field of the wrong type", method: http.MethodGet, path: "/export/connections/c1",
 			handler: func(w http.ResponseWriter, r *http.Request) {
@@ -86,29 +98,33 @@ func TestContractValidationCatchesBrokenAnswers(t *testing.T) {
 			},
 			want: "text/plain",
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ts := httptest.NewServer(s.chain(tc.handler))
-			defer ts.Close()
-			var body io.Reader
-			if tc.body != "" {
-				body = strings.NewReader(tc.body)
-			}
-			req, _ := http.NewRequest(tc.method, ts.URL+tc.path, body)
-			req.Header.Set("Authorization", "Bearer t")
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			errs := got.take() // reported before the answer was sent
-			switch {
-			case tc.want == "" && len(errs) > 0:
-				t.Errorf("reported %v, want nothing", errors.Join(errs...))
-			case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
-				t.Errorf("reported %v, want one error mentioning %q", errs, tc.want)
-			}
-		})
+	}
+}
+
+// checkReported sends tc's request through s's middleware around tc's
+// handler and checks that got received exactly the report tc wants (none
+// when tc.want is empty) by the time the answer arrived.
+func checkReported(t *testing.T, s *Server, got *violations, tc brokenAnswerCase) {
+	t.Helper()
+	ts := httptest.NewServer(s.chain(tc.handler))
+	defer ts.Close()
+	var body io.Reader
+	if tc.body != "" {
+		body = strings.NewReader(tc.body)
+	}
+	req, _ := http.NewRequest(tc.method, ts.URL+tc.path, body)
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	errs := got.take() // reported before the answer was sent
+	switch {
+	case tc.want == "" && len(errs) > 0:
+		t.Errorf("reported %v, want nothing", errors.Join(errs...))
+	case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+		t.Errorf("reported %v, want one error mentioning %q", errs, tc.want)
 	}
 }

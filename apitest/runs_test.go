@@ -168,92 +168,112 @@ func TestOneActiveRunPerIModel(t *testing.T) {
 	}
 }
 
+// progressionCase is one outcome a run can be given, and what the completed
+// run then shows.
+type progressionCase struct {
+	name                string
+	outcome             apitest.Outcome
+	viaDefault          bool
+	result, taskResult  api.ExecutionResult
+	withFile, withError bool
+}
+
+// progressionStep is how long each state of a run lasts in TestRunProgression.
+const progressionStep = 30 * time.Second
+
 func TestRunProgression(t *testing.T) {
 	var refErr api.TaskError
 	if err := json.Unmarshal([]byte(referenceTaskError), &refErr); err != nil {
 		t.Fatal(err)
 	}
-	const step = 30 * time.Second
-	for _, tc := range []struct {
-		name                string
-		outcome             apitest.Outcome
-		viaDefault          bool
-		result, taskResult  api.ExecutionResult
-		withFile, withError bool
-	}{
+	for _, tc := range []progressionCase{
 		{"success", apitest.OutcomeSuccess, false, api.ExecutionResultSuccess, api.ExecutionResultSuccess, true, false},
 		{"partial success", apitest.OutcomePartialSuccess, false, api.ExecutionResultPartialSuccess, api.ExecutionResultSuccess, true, true},
 		{"error", apitest.OutcomeError, false, api.ExecutionResultError, api.ExecutionResultError, false, true},
 		{"error by default", apitest.OutcomeError, true, api.ExecutionResultError, api.ExecutionResultError, false, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			clock := apitest.NewManualClock(start)
-			opts := apitest.Options{Clock: clock, StepDuration: step}
-			if tc.viaDefault {
-				opts.DefaultOutcome = tc.outcome
-			}
-			s := newServer(t, opts)
-			id := addConnection(s, "m1")
-			if !tc.viaDefault {
-				s.SetOutcome(id, tc.outcome)
-			}
-			runURL := strings.TrimSuffix(s.URL, "/export") + createRun(t, s, id).header.Get("Location")
+		t.Run(tc.name, func(t *testing.T) { checkProgression(t, tc, &refErr) })
+	}
+}
 
-			states := []api.ExecutionState{
-				api.ExecutionStateNotStarted, api.ExecutionStateQueued, api.ExecutionStateWaitingToExecute,
-				api.ExecutionStateExecuting, api.ExecutionStateFinalizing, api.ExecutionStateCompleted,
+// checkProgression starts a run with tc's outcome, set for the connection or
+// as the server's default, and compares the run read at every step, from
+// NotStarted to Completed, with the run wanted in that state.
+func checkProgression(t *testing.T, tc progressionCase, refErr *api.TaskError) {
+	t.Helper()
+	clock := apitest.NewManualClock(start)
+	opts := apitest.Options{Clock: clock, StepDuration: progressionStep}
+	if tc.viaDefault {
+		opts.DefaultOutcome = tc.outcome
+	}
+	s := newServer(t, opts)
+	id := addConnection(s, "m1")
+	if !tc.viaDefault {
+		s.SetOutcome(id, tc.outcome)
+	}
+	runURL := strings.TrimSuffix(s.URL, "/export") + createRun(t, s, id).header.Get("Location")
+
+	states := []api.ExecutionState{
+		api.ExecutionStateNotStarted, api.ExecutionStateQueued, api.ExecutionStateWaitingToExecute,
+		api.ExecutionStateExecuting, api.ExecutionStateFinalizing, api.ExecutionStateCompleted,
+	}
+	for i, state := range states {
+		r := call(t, http.MethodGet, runURL, "")
+		if r.status != http.StatusOK {
+			t.Fatalf("step %d: status %d", i, r.status)
+		}
+		got := decode[api.ExportRunResponse](t, r).Run
+		want := wantRunIn(t, tc, refErr, id, state, got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("after %d steps (-want +got):\n%s", i, diff)
+		}
+		clock.Advance(progressionStep)
+	}
+}
+
+// wantRunIn is the run of connection id that tc's run must be in state. The
+// ids the server chose, and the output file id once completed, come from got
+// after checking their form: 32 hex digits, a GUID.
+func wantRunIn(t *testing.T, tc progressionCase, refErr *api.TaskError, id string, state api.ExecutionState, got api.ExportRun) api.ExportRun {
+	t.Helper()
+	job := (*got.Jobs)[0]
+	task := (*job.Tasks)[0]
+	if !hexID.MatchString(*got.ID) || !hexID.MatchString(*job.ID) || !hexID.MatchString(*task.ID) {
+		t.Errorf("ids are not 32 hex: run %s job %s task %s", *got.ID, *job.ID, *task.ID)
+	}
+	result, taskResult := api.ExecutionResultUndetermined, api.ExecutionResultUndetermined
+	var end *time.Time
+	wantTask := api.ExportTask{ID: task.ID, StartDateTime: &start, RetryAttempts: ptr(int32(0)), State: &state}
+	if state == api.ExecutionStateCompleted {
+		result, taskResult = tc.result, tc.taskResult
+		end = ptr(start.Add(5 * progressionStep))
+		wantTask.EndDateTime = end
+		if tc.withFile {
+			if task.ExportOutputFileID == nil || !guidID.MatchString(*task.ExportOutputFileID) {
+				t.Errorf("exportOutputFileId = %v, want a GUID", task.ExportOutputFileID)
 			}
-			for i, state := range states {
-				r := call(t, http.MethodGet, runURL, "")
-				if r.status != http.StatusOK {
-					t.Fatalf("step %d: status %d", i, r.status)
-				}
-				got := decode[api.ExportRunResponse](t, r).Run
-				job := (*got.Jobs)[0]
-				task := (*job.Tasks)[0]
-				if !hexID.MatchString(*got.ID) || !hexID.MatchString(*job.ID) || !hexID.MatchString(*task.ID) {
-					t.Errorf("ids are not 32 hex: run %s job %s task %s", *got.ID, *job.ID, *task.ID)
-				}
-				result, taskResult := api.ExecutionResultUndetermined, api.ExecutionResultUndetermined
-				var end *time.Time
-				wantTask := api.ExportTask{ID: task.ID, StartDateTime: &start, RetryAttempts: ptr(int32(0)), State: &state}
-				if state == api.ExecutionStateCompleted {
-					result, taskResult = tc.result, tc.taskResult
-					end = ptr(start.Add(5 * step))
-					wantTask.EndDateTime = end
-					if tc.withFile {
-						if task.ExportOutputFileID == nil || !guidID.MatchString(*task.ExportOutputFileID) {
-							t.Errorf("exportOutputFileId = %v, want a GUID", task.ExportOutputFileID)
-						}
-						wantTask.ExportOutputFileID = task.ExportOutputFileID
-					}
-					if tc.withError {
-						wantTask.Error = &refErr
-					}
-				}
-				wantTask.Result = &taskResult
-				want := api.ExportRun{
-					ID:            got.ID,
-					ConnectionID:  &id,
-					StartDateTime: &start,
-					EndDateTime:   end,
-					State:         &state,
-					Result:        &result,
-					Jobs: &[]api.ExportJob{{
-						ID:            job.ID,
-						StartDateTime: &start,
-						EndDateTime:   end,
-						State:         &state,
-						Result:        &result,
-						Tasks:         &[]api.ExportTask{wantTask},
-					}},
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("after %d steps (-want +got):\n%s", i, diff)
-				}
-				clock.Advance(step)
-			}
-		})
+			wantTask.ExportOutputFileID = task.ExportOutputFileID
+		}
+		if tc.withError {
+			wantTask.Error = refErr
+		}
+	}
+	wantTask.Result = &taskResult
+	return api.ExportRun{
+		ID:            got.ID,
+		ConnectionID:  &id,
+		StartDateTime: &start,
+		EndDateTime:   end,
+		State:         &state,
+		Result:        &result,
+		Jobs: &[]api.ExportJob{{
+			ID:            job.ID,
+			StartDateTime: &start,
+			EndDateTime:   end,
+			State:         &state,
+			Result:        &result,
+			Tasks:         &[]api.ExportTask{wantTask},
+		}},
 	}
 }
 
@@ -322,29 +342,63 @@ func TestConcurrentCreates(t *testing.T) {
 	clock := apitest.NewManualClock(start)
 	s := newServer(t, apitest.Options{Clock: clock, StepDuration: time.Minute, ProcessingWindow: 10 * time.Second})
 	id := addConnection(s, "m1")
-	url := s.URL + "/connections/" + id + "/runs"
-	client := &http.Client{
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       10 * time.Second,
-	}
-	post := func() (int, string, error) {
-		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"exportType":"IFC"}`))
-		if err != nil {
-			return 0, "", err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("Location"), nil
+	creator := newRunCreator(s.URL + "/connections/" + id + "/runs")
+
+	statuses, locations := creator.postAtOnce(t, 50)
+	accepted := theAcceptedRun(t, statuses, locations)
+	if got := s.RunCount(id); got != 1 {
+		t.Errorf("RunCount = %d, want 1", got)
 	}
 
-	const n = 50
-	statuses := make([]int, n)
-	locations := make([]string, n)
+	clock.Advance(10 * time.Second) // the processing window is over
+	for range 5 {
+		status, location, err := creator.post()
+		if err != nil || status != http.StatusSeeOther || location != accepted {
+			t.Errorf("after the window: %d %q %v; want 303 to %q", status, location, err, accepted)
+		}
+	}
+}
+
+// runCreator posts creates of an IFC run to one connection's runs URL and
+// does not follow redirects, so that a 303 is seen as the answer.
+type runCreator struct {
+	client *http.Client
+	url    string
+}
+
+// newRunCreator makes a runCreator for the runs URL url.
+func newRunCreator(url string) *runCreator {
+	return &runCreator{
+		client: &http.Client{
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Timeout:       10 * time.Second,
+		},
+		url: url,
+	}
+}
+
+// post sends one create and returns the status and Location of the answer.
+func (c *runCreator) post() (int, string, error) {
+	req, err := http.NewRequest(http.MethodPost, c.url, strings.NewReader(`{"exportType":"IFC"}`))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location"), nil
+}
+
+// postAtOnce sends n creates from n goroutines released together and
+// returns the status and Location of each answer, by index.
+func (c *runCreator) postAtOnce(t *testing.T, n int) (statuses []int, locations []string) {
+	t.Helper()
+	statuses = make([]int, n)
+	locations = make([]string, n)
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i := range n {
@@ -353,7 +407,7 @@ func TestConcurrentCreates(t *testing.T) {
 			defer wg.Done()
 			<-gate
 			var err error
-			statuses[i], locations[i], err = post()
+			statuses[i], locations[i], err = c.post()
 			if err != nil {
 				t.Error(err)
 			}
@@ -361,7 +415,13 @@ func TestConcurrentCreates(t *testing.T) {
 	}
 	close(gate)
 	wg.Wait()
+	return statuses, locations
+}
 
+// theAcceptedRun checks that exactly one answer is a 202 with a Location,
+// that the others are 409s or 303s to that Location, and returns it.
+func theAcceptedRun(t *testing.T, statuses []int, locations []string) string {
+	t.Helper()
 	var accepted string
 	count := map[int]int{}
 	for i, status := range statuses {
@@ -382,15 +442,5 @@ func TestConcurrentCreates(t *testing.T) {
 			t.Errorf("303 to %q, want %q", locations[i], accepted)
 		}
 	}
-	if got := s.RunCount(id); got != 1 {
-		t.Errorf("RunCount = %d, want 1", got)
-	}
-
-	clock.Advance(10 * time.Second) // the processing window is over
-	for range 5 {
-		status, location, err := post()
-		if err != nil || status != http.StatusSeeOther || location != accepted {
-			t.Errorf("after the window: %d %q %v; want 303 to %q", status, location, err, accepted)
-		}
-	}
+	return accepted
 }

@@ -46,42 +46,31 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("pause-only", func(b *testing.B) { loadRun(b, false) })
 }
 
+// The load BenchmarkLoad puts on the fake.
+const (
+	loadConnections = 200
+	loadParallel    = 50
+	loadTier        = 500 // requests a minute
+	loadScale       = 30  // time runs this many times faster
+	loadStep        = 50 * time.Millisecond
+)
+
+// loadRun exports loadConnections connections, loadParallel at a time,
+// through a client that spends a budget under the tier when budget is set,
+// and reports the figures of each of the b.N exports.
 func loadRun(b *testing.B, budget bool) {
-	const (
-		connections = 200
-		parallel    = 50
-		tier        = 500 // requests a minute
-		scale       = 30  // time runs this many times faster
-		step        = 50 * time.Millisecond
-	)
-	minute := time.Minute / scale
+	minute := time.Minute / loadScale
 	for range b.N {
-		fake := apitest.NewServer(apitest.Options{StepDuration: step, RateLimit: tier, RateWindow: minute})
-		ids := make([]string, connections)
-		for i := range ids {
-			ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
-		}
-		counter := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: parallel}}
-		opts := wrapper.Options{
-			BaseURL:     fake.URL,
-			TokenSource: wrapper.StaticToken(testToken),
-			HTTPClient:  &http.Client{Transport: counter},
-			Retry:       wrapper.RetryPolicy{MaxAttempts: 10, MaxRetryAfter: minute},
-		}
-		if budget {
-			// 2% under the tier: the server's windows start when its first
-			// request arrives, and latency jitter would otherwise let a
-			// 501st request into a window now and then.
-			opts.Budget = wrapper.RateBudget{Requests: tier * 98 / 100, Per: minute}
-		}
-		c, err := wrapper.New(opts)
+		fake, ids := newLoadFake(minute)
+		counter := &countingTransport{next: &http.Transport{MaxIdleConnsPerHost: loadParallel}}
+		c, err := wrapper.New(loadOptions(fake.URL, counter, minute, budget))
 		if err != nil {
 			b.Fatal(err)
 		}
 		start := time.Now()
 		results := c.ExportMany(context.Background(), ids, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, wrapper.ManyOptions{
-			Parallel: parallel,
-			Wait:     wrapper.WaitOptions{MinInterval: 2 * step, MaxInterval: 4 * step},
+			Parallel: loadParallel,
+			Wait:     wrapper.WaitOptions{MinInterval: 2 * loadStep, MaxInterval: 4 * loadStep},
 		})
 		elapsed := time.Since(start)
 		fake.Close()
@@ -92,22 +81,61 @@ func loadRun(b *testing.B, budget bool) {
 				b.Fatalf("connection %s: run %v, err %v", r.ConnectionID, r.Run, r.Err)
 			}
 		}
-		requests, tooMany := counter.requests.Load(), counter.tooMany.Load()
-		bound := time.Duration(requests) * minute / tier
-		b.ReportMetric(float64(requests), "requests")
-		b.ReportMetric(float64(tooMany), "429s")
-		b.ReportMetric(float64(requests)/connections, "requests/run")
-		b.ReportMetric(elapsed.Seconds(), "s-total")
-		b.ReportMetric(bound.Seconds(), "s-bound")
-		b.ReportMetric(float64(elapsed)/float64(bound), "time/bound")
-		if !budget {
-			continue
-		}
-		if float64(tooMany) > 0.02*float64(requests) {
-			b.Errorf("%d of %d requests answered 429: more than 2%%", tooMany, requests)
-		}
-		if float64(elapsed) > 1.25*float64(bound) {
-			b.Errorf("took %v, more than 1.25 times the rate-limit bound %v", elapsed, bound)
-		}
+		reportLoad(b, counter, elapsed, minute, budget)
+	}
+}
+
+// newLoadFake starts a fake with the tier's rate limit over a scaled minute
+// and loadConnections connections, each of its own iModel, and returns the
+// fake and the connection ids.
+func newLoadFake(minute time.Duration) (*apitest.Server, []string) {
+	fake := apitest.NewServer(apitest.Options{StepDuration: loadStep, RateLimit: loadTier, RateWindow: minute})
+	ids := make([]string, loadConnections)
+	for i := range ids {
+		ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
+	}
+	return fake, ids
+}
+
+// loadOptions are the client's options for a load run against baseURL
+// through counter: retries wait out a 429 for up to a scaled minute, and
+// with budget the client spends 98% of the tier.
+func loadOptions(baseURL string, counter *countingTransport, minute time.Duration, budget bool) wrapper.Options {
+	opts := wrapper.Options{
+		BaseURL:     baseURL,
+		TokenSource: wrapper.StaticToken(testToken),
+		HTTPClient:  &http.Client{Transport: counter},
+		Retry:       wrapper.RetryPolicy{MaxAttempts: 10, MaxRetryAfter: minute},
+	}
+	if budget {
+		// 2% under the tier: the server's windows start when its first
+		// request arrives, and latency jitter would otherwise let a
+		// 501st request into a window now and then.
+		opts.Budget = wrapper.RateBudget{Requests: loadTier * 98 / 100, Per: minute}
+	}
+	return opts
+}
+
+// reportLoad reports the figures of one load run that took elapsed, as
+// counter saw it, and, for a run with a budget, fails it when 429s exceed
+// 2% of requests or the time exceeds 1.25 times the rate-limit bound.
+func reportLoad(b *testing.B, counter *countingTransport, elapsed, minute time.Duration, budget bool) {
+	b.Helper()
+	requests, tooMany := counter.requests.Load(), counter.tooMany.Load()
+	bound := time.Duration(requests) * minute / loadTier
+	b.ReportMetric(float64(requests), "requests")
+	b.ReportMetric(float64(tooMany), "429s")
+	b.ReportMetric(float64(requests)/loadConnections, "requests/run")
+	b.ReportMetric(elapsed.Seconds(), "s-total")
+	b.ReportMetric(bound.Seconds(), "s-bound")
+	b.ReportMetric(float64(elapsed)/float64(bound), "time/bound")
+	if !budget {
+		return
+	}
+	if float64(tooMany) > 0.02*float64(requests) {
+		b.Errorf("%d of %d requests answered 429: more than 2%%", tooMany, requests)
+	}
+	if float64(elapsed) > 1.25*float64(bound) {
+		b.Errorf("took %v, more than 1.25 times the rate-limit bound %v", elapsed, bound)
 	}
 }

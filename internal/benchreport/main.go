@@ -56,7 +56,48 @@ func main() {
 	}
 }
 
+// report prints the comparison of every benchmark in in with raw and
+// wrapper contenders and tells whether all stay within maxRatio and
+// maxExtraAllocs. It fails on a number it cannot read, on an interleaved
+// run without both contenders' times, and on input with nothing to compare.
 func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool, error) {
+	data, order, err := parse(in)
+	if err != nil {
+		return false, err
+	}
+	ok, compared := true, 0
+	for _, name := range order {
+		subs := data[name]
+		raw, wrapped, mixed := subs["raw"], subs["wrapper"], subs["interleaved"]
+		if raw == nil || wrapped == nil {
+			continue
+		}
+		compared++
+		extra := median(wrapped["allocs/op"]) - median(raw["allocs/op"])
+		if mixed == nil {
+			printAlone(out, name, subs, extra)
+		} else {
+			within, err := printInterleaved(out, name, subs, extra, maxRatio)
+			if err != nil {
+				return false, err
+			}
+			ok = ok && within
+		}
+		if maxExtraAllocs >= 0 && extra > maxExtraAllocs {
+			fmt.Fprintf(out, "  FAIL: more than %.0f allocations beyond raw\n", maxExtraAllocs)
+			ok = false
+		}
+	}
+	if compared == 0 {
+		return false, fmt.Errorf("no benchmark with raw and wrapper contenders in the input")
+	}
+	return ok, nil
+}
+
+// parse reads benchmark result lines from in, skipping every other line,
+// into the samples of each benchmark by sub-benchmark, and returns the
+// benchmark names in the order they first appear.
+func parse(in io.Reader) (map[string]map[string]metrics, []string, error) {
 	data := map[string]map[string]metrics{}
 	var order []string
 	sc := bufio.NewScanner(in)
@@ -77,62 +118,59 @@ func report(in io.Reader, out io.Writer, maxRatio, maxExtraAllocs float64) (bool
 		for i := 0; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)
 			if err != nil {
-				return false, fmt.Errorf("benchmark %s/%s: %q is not a number", name, sub, fields[i])
+				return nil, nil, fmt.Errorf("benchmark %s/%s: %q is not a number", name, sub, fields[i])
 			}
 			data[name][sub][fields[i+1]] = append(data[name][sub][fields[i+1]], v)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return false, err
+		return nil, nil, err
 	}
-	ok, compared := true, 0
-	for _, name := range order {
-		subs := data[name]
-		raw, wrapped, mixed := subs["raw"], subs["wrapper"], subs["interleaved"]
-		if raw == nil || wrapped == nil {
-			continue
-		}
-		compared++
-		extra := median(wrapped["allocs/op"]) - median(raw["allocs/op"])
-		if mixed == nil {
-			fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(wrapped["ns/op"]))
-			for _, c := range []string{"raw", "wrapper"} {
-				s := subs[c]
-				fmt.Fprintf(out, "  %-10s %12.0f ns/op %9.0f B/op %6.0f allocs/op\n", c, median(s["ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
-			}
-			fmt.Fprintf(out, "  wrapper-raw: %+.0f ns/op, %+.0f allocs/op\n", median(wrapped["ns/op"])-median(raw["ns/op"]), extra)
-		} else {
-			if len(mixed["raw-ns/op"]) == 0 || len(mixed["raw-ns/op"]) != len(mixed["wrapper-ns/op"]) {
-				return false, fmt.Errorf("benchmark %s/interleaved: no raw-ns/op and wrapper-ns/op for every run", name)
-			}
-			var ratios []float64
-			for i, r := range mixed["raw-ns/op"] {
-				ratios = append(ratios, mixed["wrapper-ns/op"][i]/r)
-			}
-			fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(ratios))
-			fmt.Fprintf(out, "  %-10s %12s %12s %9s %10s\n", "", "alone ns/op", "interleaved", "B/op", "allocs/op")
-			for _, c := range []string{"raw", "generated", "wrapper"} {
-				if s := subs[c]; s != nil {
-					fmt.Fprintf(out, "  %-10s %12.0f %12.0f %9.0f %10.0f\n", c, median(s["ns/op"]), median(mixed[c+"-ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
-				}
-			}
-			ratio := median(ratios)
-			fmt.Fprintf(out, "  wrapper/raw: %.2f (interleaved, median of %d runs; run alone, ratio of the medians %.2f; allocs %+.0f)\n",
-				ratio, len(ratios), median(wrapped["ns/op"])/median(raw["ns/op"]), extra)
-			if maxRatio > 0 && ratio > maxRatio {
-				fmt.Fprintf(out, "  FAIL: ratio above %.2f\n", maxRatio)
-				ok = false
-			}
-		}
-		if maxExtraAllocs >= 0 && extra > maxExtraAllocs {
-			fmt.Fprintf(out, "  FAIL: more than %.0f allocations beyond raw\n", maxExtraAllocs)
-			ok = false
+	return data, order, nil
+}
+
+// printAlone prints the medians of a benchmark without interleaved runs and
+// the difference of the wrapper's from raw's; extra is that difference in
+// allocs/op.
+func printAlone(out io.Writer, name string, subs map[string]metrics, extra float64) {
+	raw, wrapped := subs["raw"], subs["wrapper"]
+	fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(wrapped["ns/op"]))
+	for _, c := range []string{"raw", "wrapper"} {
+		s := subs[c]
+		fmt.Fprintf(out, "  %-10s %12.0f ns/op %9.0f B/op %6.0f allocs/op\n", c, median(s["ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
+	}
+	fmt.Fprintf(out, "  wrapper-raw: %+.0f ns/op, %+.0f allocs/op\n", median(wrapped["ns/op"])-median(raw["ns/op"]), extra)
+}
+
+// printInterleaved prints the medians of a benchmark with interleaved runs
+// and its wrapper/raw time ratio, the median of the per-run ratios of the
+// interleaved times; extra is the wrapper's allocs/op beyond raw's. It
+// tells whether the ratio stays within maxRatio (0: no limit), and fails
+// unless every interleaved run timed both raw and wrapper.
+func printInterleaved(out io.Writer, name string, subs map[string]metrics, extra, maxRatio float64) (bool, error) {
+	raw, wrapped, mixed := subs["raw"], subs["wrapper"], subs["interleaved"]
+	if len(mixed["raw-ns/op"]) == 0 || len(mixed["raw-ns/op"]) != len(mixed["wrapper-ns/op"]) {
+		return false, fmt.Errorf("benchmark %s/interleaved: no raw-ns/op and wrapper-ns/op for every run", name)
+	}
+	var ratios []float64
+	for i, r := range mixed["raw-ns/op"] {
+		ratios = append(ratios, mixed["wrapper-ns/op"][i]/r)
+	}
+	fmt.Fprintf(out, "%s (medians of %d runs)\n", name, len(ratios))
+	fmt.Fprintf(out, "  %-10s %12s %12s %9s %10s\n", "", "alone ns/op", "interleaved", "B/op", "allocs/op")
+	for _, c := range []string{"raw", "generated", "wrapper"} {
+		if s := subs[c]; s != nil {
+			fmt.Fprintf(out, "  %-10s %12.0f %12.0f %9.0f %10.0f\n", c, median(s["ns/op"]), median(mixed[c+"-ns/op"]), median(s["B/op"]), median(s["allocs/op"]))
 		}
 	}
-	if compared == 0 {
-		return false, fmt.Errorf("no benchmark with raw and wrapper contenders in the input")
+	ratio := median(ratios)
+	fmt.Fprintf(out, "  wrapper/raw: %.2f (interleaved, median of %d runs; run alone, ratio of the medians %.2f; allocs %+.0f)\n",
+		ratio, len(ratios), median(wrapped["ns/op"])/median(raw["ns/op"]), extra)
+	if maxRatio > 0 && ratio > maxRatio {
+		fmt.Fprintf(out, "  FAIL: ratio above %.2f\n", maxRatio)
+		return false, nil
 	}
-	return ok, nil
+	return true, nil
 }
 
 func median(xs []float64) float64 {
