@@ -26,8 +26,10 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	r := runIn(t, nil, "demo")
 	wantCode(t, r, exitOK)
+	// Which states between created and Completed a poll sees depends on the
+	// machine's speed (the demo runs on real time): only the end is fixed.
 	for _, part := range []string{"connection created: ", "run created: ", "at its Location http://127.0.0.1:",
-		"Queued", "Executing", "Completed (Success)", "result:      Success\n", "output file: "} {
+		"Completed (Success)", "result:      Success\n", "output file: "} {
 		if !strings.Contains(r.stdout, part) {
 			t.Errorf("stdout lacks %q:\n%s", part, r.stdout)
 		}
