@@ -59,7 +59,7 @@ func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, e
 	if err != nil {
 		return nil, c.failed(ctx, r, attempt, start, "", dog.cause(actx, transportCause(err)))
 	}
-	dog.headersArrived()
+	dog.headersArrived(resp.ContentLength != 0)
 	x := &exchange{op: r.op, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
 	limit := int64(maxSuccessBody)
 	if resp.StatusCode >= 400 {
@@ -158,6 +158,7 @@ type watchdog struct {
 	bodyDeadline       time.Time // set before readingBody
 	readingBody        atomic.Bool
 	armed, fired       bool // the timer is set; it went off (or may have)
+	fresh              bool // the body limits were just set: the first read needs no kick
 }
 
 // watchdogs keeps watchdogs whose timer never went off, for reuse: the usual
@@ -172,15 +173,34 @@ var watchdogs = sync.Pool{New: func() any {
 // watch returns the context of one attempt and its watchdog, armed for the
 // headers.
 func (c *Client) watch(ctx context.Context) (context.Context, *watchdog) {
-	if c.headerTimeout <= 0 && c.idleTimeout <= 0 && c.bodyTimeout <= 0 {
+	if c.headerTimeout <= 0 && c.idleTimeout <= 0 && c.bodyTimeout <= 0 || c.deadlineFirst(ctx) {
 		return ctx, nil
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	w := watchdogs.Get().(*watchdog)
 	w.cancel, w.header, w.idle, w.body = cancel, c.headerTimeout, c.idleTimeout, c.bodyTimeout
 	w.readingBody.Store(false)
+	w.fresh = false
 	w.arm(w.header)
 	return actx, w
+}
+
+// deadlineFirst reports whether ctx ends before any of the client's limits
+// could: then the attempt ends by ctx's deadline whatever the limits (failed
+// reports the context's end first), and needs no watchdog.
+func (c *Client) deadlineFirst(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return false
+	}
+	first := maxDuration
+	for _, d := range [...]time.Duration{c.headerTimeout, c.idleTimeout, c.bodyTimeout} {
+		if d > 0 {
+			first = min(first, d)
+		}
+	}
+	// The real clock, as the deadline's and the timers' own.
+	return time.Until(deadline) <= first
 }
 
 func (w *watchdog) fire() {
@@ -211,29 +231,60 @@ func (w *watchdog) disarm() {
 	w.armed = false
 }
 
-// headersArrived switches from the header limit to the body limits.
-func (w *watchdog) headersArrived() {
-	if w != nil {
-		w.disarm()
-		w.bodyDeadline = time.Now().Add(w.body)
-		w.readingBody.Store(true)
+// headersArrived switches from the header limit to the body limits, for a
+// body to read when hasBody: the timer goes straight from the one limit to
+// the other, and the first read of the body needs no kick.
+func (w *watchdog) headersArrived(hasBody bool) {
+	if w == nil {
+		return
 	}
+	if !hasBody {
+		w.disarm()
+		return
+	}
+	now := time.Now()
+	w.bodyDeadline = now.Add(w.body)
+	w.readingBody.Store(true)
+	d := w.bodyLimit(now)
+	switch {
+	case d <= 0:
+		w.disarm()
+	case w.armed:
+		if !w.timer.Reset(d) {
+			w.fired = true
+		}
+	default:
+		w.timer.Reset(d)
+		w.armed = true
+	}
+	w.fresh = true
 }
 
 // kick restarts the idle limit before a read of the body, within what is
-// left of the body limit.
+// left of the body limit; the first read after headersArrived finds it
+// already set.
 func (w *watchdog) kick() {
 	if w == nil {
 		return
 	}
+	if w.fresh {
+		w.fresh = false
+		return
+	}
+	w.arm(w.bodyLimit(time.Now()))
+}
+
+// bodyLimit is how long the next read of the body may take from now: the
+// idle limit, within what is left of the body limit.
+func (w *watchdog) bodyLimit(now time.Time) time.Duration {
 	d := w.idle
 	if w.body > 0 {
-		left := max(time.Until(w.bodyDeadline), 1)
+		left := max(w.bodyDeadline.Sub(now), 1)
 		if d <= 0 || left < d {
 			d = left
 		}
 	}
-	w.arm(d)
+	return d
 }
 
 // stop releases the watchdog once the exchange is over. One whose timer

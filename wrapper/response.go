@@ -3,6 +3,8 @@ package wrapper
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/api"
 )
@@ -131,6 +133,46 @@ func memberOf[T any](c *Client, x *exchange, raw json.RawMessage, member string,
 		}
 	}
 	return v, raw, nil
+}
+
+// decodeRun decodes the body of a run's answer in one pass, when it
+// can: a body with one "run" member, written without escapes or non-ASCII
+// bytes, decodes straight into the run. Any other body (a duplicate or
+// escaped key, where one pass could merge two members instead of keeping
+// the last; or an error to report) takes decodeMember's two passes, so
+// the result and every error are the same either way.
+func (c *Client) decodeRun(x *exchange) (*api.ExportRun, error) {
+	if onePassMember(x.body, "run") {
+		var body struct {
+			Run *api.ExportRun `json:"run"`
+		}
+		if json.Unmarshal(x.body, &body) == nil && body.Run != nil && checkRun(body.Run) == "" {
+			return body.Run, nil
+		}
+	}
+	run, _, err := decodeMember(c, x, "run", checkRun)
+	return run, err
+}
+
+// onePassMember reports whether body can name member (ASCII, lower case)
+// as a key at most once: it has no escapes and no non-ASCII bytes (which
+// could spell the key another way, as encoding/json matches keys in any
+// case and by Unicode folding), and "member" appears once at most, in any
+// case, between quotes.
+func onePassMember(body []byte, member string) bool {
+	seen := 0
+	for i, b := range body {
+		switch {
+		case b == '\\' || b >= utf8.RuneSelf:
+			return false
+		case b == '"' && i+len(member)+1 < len(body) && body[i+len(member)+1] == '"' &&
+			strings.EqualFold(string(body[i+1:i+len(member)+1]), member):
+			if seen++; seen > 1 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // malformed is the ErrMalformedResponse of a success answer the client

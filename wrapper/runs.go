@@ -167,8 +167,15 @@ func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.Exp
 // another scheme, host or port than the client's API is refused before any
 // request.
 func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error) {
-	run, _, err := c.getRun(ctx, ref)
-	return run, err
+	u, err := c.runURL(ref)
+	if err != nil {
+		return nil, err
+	}
+	x, err := c.call(ctx, request{op: opGetRun, url: u})
+	if err != nil {
+		return nil, err
+	}
+	return c.decodeRun(x)
 }
 
 // GetRunRaw is GetRun that also returns the "run" object exactly as the API
