@@ -18,7 +18,7 @@ CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
 
 FUZZTIME    ?= 30s
-FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact FuzzSafeFileName
+FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact FuzzSafeFileName FuzzDecodeRun
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -259,6 +259,9 @@ func (c *Client) runResult(run *api.ExportRun) error {
 // scrubLocation removes the client's known secrets from the Location of a
 // *LocationError made without the client (by runIDs); other errors pass.
 func (c *Client) scrubLocation(err error) error {
+	if err == nil {
+		return nil // the usual case, without the allocation errors.As costs
+	}
 	var le *LocationError
 	if errors.As(err, &le) {
 		le.Location = c.scrub(le.Location)
