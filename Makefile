@@ -75,7 +75,9 @@ lint-spec: $(NPM_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(SPEC)
 	npx --no-install spectral lint --fail-severity=error $(SPEC)
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
-	npx --no-install openapi-typescript $(SPEC) --output "$$out/export-api.d.ts"
+	npx --no-install openapi-typescript $(SPEC) --output "$$out/export-api.d.ts" > "$$out/log" 2>&1; \
+	status=$$?; cat "$$out/log"; [ $$status -eq 0 ] || exit $$status; \
+	if grep -q '⚠' "$$out/log"; then echo "lint-spec: openapi-typescript warns about the contract" >&2; exit 1; fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(CONTROL_SPEC)
 	npx --no-install spectral lint --fail-severity=warn $(CONTROL_SPEC)
 
