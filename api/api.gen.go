@@ -222,12 +222,13 @@ type AuthorizationInformationResponse struct {
 }
 
 // ExecutionResult The outcome of a run, job or task; `Undetermined` until its state is
-// `Completed`. The list may grow: treat a result not listed here as not
-// `Success`.
+// `Completed`. A result not listed here, like every listed one but
+// `Success`, is not a success.
 type ExecutionResult string
 
 // ExecutionState Where a run, job or task is in its life. Only `Completed` is terminal.
-// The list may grow: treat a state not listed here as not yet `Completed`.
+// A state not listed here is an answer the client cannot use: report it
+// rather than wait on it.
 type ExecutionState string
 
 // ExportConnection An export connection of an iModel.
@@ -317,15 +318,16 @@ type ExportJob struct {
 	ID *string `json:"id,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
-	// `Completed`. The list may grow: treat a result not listed here as not
-	// `Success`.
+	// `Completed`. A result not listed here, like every listed one but
+	// `Success`, is not a success.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the job started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
-	// The list may grow: treat a state not listed here as not yet `Completed`.
+	// A state not listed here is an answer the client cannot use: report it
+	// rather than wait on it.
 	State *ExecutionState `json:"state,omitempty"`
 
 	// Tasks Tasks of the job.
@@ -347,15 +349,16 @@ type ExportRun struct {
 	Jobs *[]ExportJob `json:"jobs,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
-	// `Completed`. The list may grow: treat a result not listed here as not
-	// `Success`.
+	// `Completed`. A result not listed here, like every listed one but
+	// `Success`, is not a success.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the run started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
-	// The list may grow: treat a state not listed here as not yet `Completed`.
+	// A state not listed here is an answer the client cannot use: report it
+	// rather than wait on it.
 	State *ExecutionState `json:"state,omitempty"`
 }
 
@@ -428,8 +431,8 @@ type ExportTask struct {
 	ID *string `json:"id,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
-	// `Completed`. The list may grow: treat a result not listed here as not
-	// `Success`.
+	// `Completed`. A result not listed here, like every listed one but
+	// `Success`, is not a success.
 	Result *ExecutionResult `json:"result,omitempty"`
 
 	// RetryAttempts How many times the task was retried.
@@ -439,7 +442,8 @@ type ExportTask struct {
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
 
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
-	// The list may grow: treat a state not listed here as not yet `Completed`.
+	// A state not listed here is an answer the client cannot use: report it
+	// rather than wait on it.
 	State *ExecutionState `json:"state,omitempty"`
 }
 

@@ -8,6 +8,11 @@ import type { components, paths } from "./export-api.d.ts";
 import { checkBlobLink, type DownloadedFile, downloadFile, type DownloadOptions, type StorageFile } from "./download.ts";
 import { apiError, type Connection, ExportError, type Run } from "./errors.ts";
 
+/** Every state the contract lists (components.schemas.execution-state). */
+const runStates: ReadonlySet<string> = new Set<components["schemas"]["execution-state"]>([
+  "NotStarted", "Idle", "WaitingToExecute", "WaitingToRetry", "Executing", "Finalizing", "Completed", "Queued",
+]);
+
 export { ExportError, type Connection, type ErrorKind, type Run } from "./errors.ts";
 export type { DownloadedFile, DownloadOptions, StorageFile } from "./download.ts";
 
@@ -129,6 +134,15 @@ export class ExportClient {
     const run = (data as { run?: Run } | undefined)?.run;
     if (typeof run !== "object" || run === null || typeof run.state !== "string") {
       throw new ExportError("malformed", `${op}: the body has no run with a state`, { status: response.status });
+    }
+    // The contract lists every state of this version: one it does not list
+    // cannot say whether the run has ended, so it is reported, not waited on;
+    // likewise a Completed run without a result.
+    if (!runStates.has(run.state)) {
+      throw new ExportError("malformed", `${op}: state ${JSON.stringify(run.state)} is not one the contract lists`, { status: response.status });
+    }
+    if (run.state === "Completed" && typeof run.result !== "string") {
+      throw new ExportError("malformed", `${op}: a Completed run without a result`, { status: response.status });
     }
     return run;
   }

@@ -287,15 +287,16 @@ export interface components {
         /**
          * Execution State
          * @description Where a run, job or task is in its life. Only `Completed` is terminal.
-         *     The list may grow: treat a state not listed here as not yet `Completed`.
+         *     A state not listed here is an answer the client cannot use: report it
+         *     rather than wait on it.
          * @enum {string}
          */
         "execution-state": "NotStarted" | "Idle" | "WaitingToExecute" | "WaitingToRetry" | "Executing" | "Finalizing" | "Completed" | "Queued";
         /**
          * Execution Result
          * @description The outcome of a run, job or task; `Undetermined` until its state is
-         *     `Completed`. The list may grow: treat a result not listed here as not
-         *     `Success`.
+         *     `Completed`. A result not listed here, like every listed one but
+         *     `Success`, is not a success.
          * @enum {string}
          */
         "execution-result": "Undetermined" | "Success" | "Error" | "PartialSuccess" | "Skipped" | "Cancelled" | "TimedOut";
