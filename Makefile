@@ -18,7 +18,8 @@ CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
 
 FUZZTIME    ?= 30s
-FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact FuzzSafeFileName FuzzDecodeRun
+FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact FuzzSafeFileName FuzzDecodeRun \
+               ./cmd/itwin-export/:FuzzOutputFilter
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -115,9 +116,11 @@ bench:
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkLoad$$' -test.benchtime 1x)
 
 # Each fuzz target runs FUZZTIME on its own (go test -fuzz takes one target
-# at a time); the seed corpora in wrapper/testdata/fuzz run in every go test.
+# at a time); their seed corpora run in every go test. A target is
+# PACKAGE:NAME, or NAME for one of ./wrapper/.
 fuzz:
 	@for target in $(FUZZ_TARGETS); do \
-		echo "fuzz: $$target for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./wrapper/ || exit 1; \
+		case $$target in *:*) pkg=$${target%%:*}; name=$${target#*:};; *) pkg=./wrapper/; name=$$target;; esac; \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
