@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/cli/browser"
@@ -28,13 +29,23 @@ func init() {
 
 // showURL prints where the person must go on stderr and, unless noBrowser,
 // opens it in the browser too; the URL is printed either way, for a browser
-// that does not open or opens elsewhere.
+// that does not open or opens elsewhere. The URL may come from a server: it
+// is printed through the output filter, and only an http(s) URL free of
+// control characters is handed to the browser.
 func (a *app) showURL(what, u string, noBrowser bool) {
-	if !noBrowser && openBrowser(u) == nil {
-		fmt.Fprintf(a.stderr, "Opened the browser to %s. If it did not open, visit:\n\n  %s\n\n", what, u)
+	shown := a.out.text(u)
+	if !noBrowser && isWebURL(u) && openBrowser(u) == nil {
+		fmt.Fprintf(a.stderr, "Opened the browser to %s. If it did not open, visit:\n\n  %s\n\n", what, shown)
 		return
 	}
-	fmt.Fprintf(a.stderr, "Open this URL in a browser to %s:\n\n  %s\n\n", what, u)
+	fmt.Fprintf(a.stderr, "Open this URL in a browser to %s:\n\n  %s\n\n", what, shown)
+}
+
+// isWebURL reports whether u is an absolute http or https URL with a host
+// and no control or formatting characters: what a browser may be given.
+func isWebURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && sanitize(u) == u
 }
 
 // loginCmd is `itwin-export login`.
@@ -166,7 +177,7 @@ func (a *app) authorizeUser(ctx context.Context, client *wrapper.Client, timeout
 	return client.AuthorizeUser(ctx, wrapper.AuthorizeOptions{
 		OnAuthorizationURL: func(u string) {
 			fmt.Fprintln(a.stderr, "authorization required: runs of User connections need the service to hold your authorization.")
-			a.showURL("authorize the Export service", a.out.text(u), noBrowser)
+			a.showURL("authorize the Export service", u, noBrowser)
 			fmt.Fprintf(a.stderr, "Waiting up to %s for the service to report you authorized ...\n", timeout)
 		},
 	})
@@ -184,7 +195,7 @@ func (a *app) noteUserAuthorization(ctx context.Context, client *wrapper.Client,
 	case err == nil:
 		fmt.Fprintln(a.stderr, "authorization: the service holds your authorization; runs of this User connection can start")
 	case errors.Is(err, wrapper.ErrAuthorizationRequired):
-		fmt.Fprintf(a.stderr, "authorization required: runs of this User connection fail until you authorize the service; 'itwin-export run --connection %s --authorize' does it\n", deref(conn.ID))
+		fmt.Fprintf(a.stderr, "authorization required: runs of this User connection fail until you authorize the service; 'itwin-export run --connection %s --authorize' does it\n", a.out.text(deref(conn.ID)))
 	default:
 		fmt.Fprintf(a.stderr, "authorization: could not tell whether runs of this User connection need your authorization: %s\n", a.out.line(describe(err)))
 	}

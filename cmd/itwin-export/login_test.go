@@ -356,3 +356,30 @@ func TestLoginAgainstFakeServer(t *testing.T) {
 		t.Errorf("fake-server's stderr does not name %s:\n%s", want, stderr.String())
 	}
 }
+
+// TestShowURLOpensOnlyWebURLs: a URL that came from a server reaches the
+// browser only when it is a plain http(s) URL; stderr shows it sanitized.
+func TestShowURLOpensOnlyWebURLs(t *testing.T) {
+	defer func(old func(string) error) { openBrowser = old }(openBrowser)
+	var opened []string
+	openBrowser = func(u string) error { opened = append(opened, u); return nil }
+	for u, wantOpened := range map[string]bool{
+		"https://authorize.example/consent?client_id=a&state=b": true,
+		"http://127.0.0.1:8400/callback":                        true,
+		"javascript:alert(1)":                                   false,
+		"file:///etc/passwd":                                    false,
+		"https://authorize.example/\x1b]0;title\x07consent":     false,
+		"https:///no-host":                                      false,
+	} {
+		opened = nil
+		var stderr strings.Builder
+		a := &app{stderr: &stderr}
+		a.showURL("authorize", u, false)
+		if got := len(opened) == 1 && opened[0] == u; got != wantOpened {
+			t.Errorf("%q: opened %q, want opened %v", u, opened, wantOpened)
+		}
+		if strings.ContainsAny(stderr.String(), "\x1b\x07") || !strings.Contains(stderr.String(), sanitize(u)) {
+			t.Errorf("%q: stderr %q does not show it sanitized", u, stderr.String())
+		}
+	}
+}
