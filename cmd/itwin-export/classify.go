@@ -209,7 +209,8 @@ func describe(err error) string {
 // has ended, its cause (a signal, --timeout) decides the class.
 func (a *app) fail(ctx context.Context, err error) int {
 	err = withCause(ctx, err)
-	if _, code := classify(err); code == exitOK || errors.As(err, new(*exitStatus)) {
+	_, code := classify(err)
+	if code == exitOK || errors.As(err, new(*exitStatus)) {
 		return code
 	}
 	var usage *usageError
@@ -219,6 +220,5 @@ func (a *app) fail(ctx context.Context, err error) int {
 		return exitUsage
 	}
 	fmt.Fprintln(a.stderr, "itwin-export: "+a.out.line(describe(err)))
-	_, code := classify(err)
 	return code
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -142,7 +141,7 @@ func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, er
 		TokenSource: creds.source, Secrets: creds.secrets}
 	if cf.verbose {
 		fmt.Fprintf(a.stderr, "itwin-export: credentials: %s\n", creds.from)
-		opts.Logger = slog.New(slog.NewTextHandler(filterWriter{&a.out, a.stderr}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger = a.verboseLogger()
 	}
 	if cf.perMinute > 0 {
 		opts.Budget = wrapper.RateBudget{Requests: cf.perMinute, Per: time.Minute}

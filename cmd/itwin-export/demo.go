@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"time"
 
@@ -51,7 +50,7 @@ func (c *demoCmd) exec(ctx context.Context, a *app, _ []string) error {
 	fmt.Fprintf(a.stdout, "fake Export API (package apitest) listening at %s\n", s.URL)
 	opts := wrapper.Options{BaseURL: s.URL, TokenSource: wrapper.StaticToken("demo-token"), UserAgent: userAgent}
 	if c.verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(filterWriter{&a.out, a.stderr}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger = a.verboseLogger()
 	}
 	client, err := wrapper.New(opts)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -265,4 +266,10 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// verboseLogger is the logger of --verbose: every HTTP exchange on stderr,
+// through the output filter.
+func (a *app) verboseLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(filterWriter{&a.out, a.stderr}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
