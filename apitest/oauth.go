@@ -1,9 +1,11 @@
 package apitest
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,6 +44,39 @@ type OAuthOptions struct {
 	// model: the reference pages say that such runs need the user's refresh
 	// token, not how the real service fails without it.
 	RequireUserAuthorization bool
+	// RefreshTokens is what the token endpoint does with a refresh token it
+	// accepts: RotateRefreshTokens (the default) spends it and answers a new
+	// one, ReuseRefreshTokens keeps it good.
+	RefreshTokens RefreshTokenPolicy
+	// RefreshDelay holds each refresh_token grant this long (real time)
+	// before the token endpoint checks the refresh token, spends it and
+	// answers, so that concurrent refreshes of one session overlap, as when
+	// two processes find it expired at once. Server.WaitHeldRefreshes sees
+	// them held and Server.ReleaseRefreshes answers them at once; a client
+	// that gives up first spends nothing. 0 answers at once.
+	RefreshDelay time.Duration
+}
+
+// RefreshTokenPolicy is what the fake's token endpoint does with a refresh
+// token it accepts.
+type RefreshTokenPolicy int
+
+const (
+	// RotateRefreshTokens makes each refresh token good for one use: a
+	// refresh answers a new one, and the old one is refused afterwards with
+	// invalid_grant, as identity services that rotate refresh tokens do.
+	RotateRefreshTokens RefreshTokenPolicy = iota
+	// ReuseRefreshTokens keeps a refresh token good after use: a refresh
+	// answers no new one (RFC 6749 section 6 lets the client keep its own).
+	ReuseRefreshTokens
+)
+
+// String is the policy's name on the command line: rotate or reuse.
+func (p RefreshTokenPolicy) String() string {
+	if p == ReuseRefreshTokens {
+		return "reuse"
+	}
+	return "rotate"
 }
 
 // OAuthURLs returns the endpoints of the fake's authorization server, on the
@@ -110,13 +145,85 @@ type oauthState struct {
 	users      boundedMap[string]   // access token -> user it was issued to
 	tickets    boundedMap[string]   // ticket of an authorizationUrl -> user
 	authorized boundedMap[struct{}] // users whose refresh token the service holds
+
+	held    int           // refresh grants being held (OAuthOptions.RefreshDelay)
+	changed chan struct{} // closed when held changes
+	release chan struct{} // closed by ReleaseRefreshes
+}
+
+// newOAuthState returns an empty authorization server's memory.
+func newOAuthState() *oauthState {
+	return &oauthState{changed: make(chan struct{}), release: make(chan struct{})}
+}
+
+// holdChange adds d to the count of held refresh grants and wakes those
+// who wait for it. The caller holds mu.
+func (o *oauthState) holdChange(d int) {
+	o.held += d
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+// WaitHeldRefreshes waits until the token endpoint holds exactly n
+// refresh_token grants (OAuthOptions.RefreshDelay), or ctx ends: n = 0
+// waits until those held have been answered or abandoned.
+func (s *Server) WaitHeldRefreshes(ctx context.Context, n int) error {
+	for {
+		s.oauth.mu.Lock()
+		held, changed := s.oauth.held, s.oauth.changed
+		s.oauth.mu.Unlock()
+		if held == n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%d refresh grants held, waiting for %d: %w", held, n, context.Cause(ctx))
+		}
+	}
+}
+
+// ReleaseRefreshes lets every refresh_token grant the token endpoint holds
+// now (OAuthOptions.RefreshDelay) be checked and answered at once.
+func (s *Server) ReleaseRefreshes() {
+	s.oauth.mu.Lock()
+	defer s.oauth.mu.Unlock()
+	close(s.oauth.release)
+	s.oauth.release = make(chan struct{})
+}
+
+// holdRefresh holds a refresh grant for OAuthOptions.RefreshDelay, until
+// ReleaseRefreshes or the end of the request. It reports whether the grant
+// is to be answered (false: the client gave up).
+func (s *Server) holdRefresh(r *http.Request) bool {
+	delay := s.opts.OAuth.RefreshDelay
+	if delay <= 0 {
+		return true
+	}
+	s.oauth.mu.Lock()
+	s.oauth.holdChange(1)
+	release := s.oauth.release
+	s.oauth.mu.Unlock()
+	defer func() {
+		s.oauth.mu.Lock()
+		s.oauth.holdChange(-1)
+		s.oauth.mu.Unlock()
+	}()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-release:
+	case <-r.Context().Done():
+	}
+	return r.Context().Err() == nil
 }
 
 // withOAuth routes the authorization server's paths to it and everything
 // else to api. The OAuth paths are recorded like any request but need no
 // bearer token.
 func (s *Server) withOAuth(api http.Handler) http.Handler {
-	s.oauth = &oauthState{}
+	s.oauth = newOAuthState()
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle(AuthorizePath, s.record(http.HandlerFunc(s.authorize)))
@@ -200,17 +307,35 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	case "authorization_code":
 		s.exchangeCode(w, r, clientID)
 	case "refresh_token":
-		s.oauth.mu.Lock()
-		g, ok := s.oauth.refresh.take(r.PostForm.Get("refresh_token"))
-		s.oauth.mu.Unlock()
-		if !ok || g.clientID != clientID {
-			oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is not valid")
-			return
-		}
-		s.issue(w, clientID, g.user, true)
+		s.refreshGrant(w, r, clientID)
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials, authorization_code or refresh_token")
 	}
+}
+
+// refreshGrant answers the refresh_token grant, after the hold of
+// OAuthOptions.RefreshDelay: the refresh token must be one issued to this
+// client and, when tokens rotate, not yet used.
+func (s *Server) refreshGrant(w http.ResponseWriter, r *http.Request, clientID string) {
+	if !s.holdRefresh(r) {
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the client gave up")
+		return
+	}
+	rotate := s.opts.OAuth.RefreshTokens != ReuseRefreshTokens
+	s.oauth.mu.Lock()
+	var g grant
+	var ok bool
+	if rotate {
+		g, ok = s.oauth.refresh.take(r.PostForm.Get("refresh_token"))
+	} else {
+		g, ok = s.oauth.refresh.get(r.PostForm.Get("refresh_token"))
+	}
+	s.oauth.mu.Unlock()
+	if !ok || g.clientID != clientID {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is not valid")
+		return
+	}
+	s.issue(w, clientID, g.user, rotate)
 }
 
 // exchangeCode answers the authorization_code grant: the code must be one
@@ -243,8 +368,9 @@ func pkceMatches(verifier, challenge string) bool {
 	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
 }
 
-// issue answers a token response for user: a new access token and, for a
-// signed-in person, a new refresh token (the old one was used up: rotation).
+// issue answers a token response for user: a new access token and, with
+// withRefresh, a new refresh token (for a signed-in person; on a refresh,
+// only when tokens rotate: the old one was used up).
 func (s *Server) issue(w http.ResponseWriter, clientID, user string, withRefresh bool) {
 	lifetime := s.opts.OAuth.TokenLifetime
 	if lifetime <= 0 {

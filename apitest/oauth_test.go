@@ -1,7 +1,9 @@
 package apitest_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -260,5 +262,114 @@ func TestRunOfUnauthorizedUserFails(t *testing.T) {
 	res, taskErr = result(user)
 	if diff := cmp.Diff([]any{api.ExecutionResultSuccess, (*api.TaskError)(nil)}, []any{res, taskErr}); diff != "" {
 		t.Errorf("run after authorizing (-want +got):\n%s", diff)
+	}
+}
+
+// signIn exchanges a code of the fake for tokens and returns the refresh
+// form of its refresh token.
+func signIn(t *testing.T, s *apitest.Server) url.Values {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	a := postToken(t, s, codeForm(authorize(t, s, authorizeQuery(verifier, "st")).Get("code"), verifier))
+	rt, _ := a.body["refresh_token"].(string)
+	if a.status != http.StatusOK || rt == "" {
+		t.Fatalf("sign-in: %d %s, want tokens", a.status, a)
+	}
+	return url.Values{"grant_type": {"refresh_token"}, "client_id": {"native-app"}, "refresh_token": {rt}}
+}
+
+func TestOAuthRefreshReuse(t *testing.T) {
+	s := newServer(t, apitest.Options{OAuth: apitest.OAuthOptions{RefreshTokens: apitest.ReuseRefreshTokens}})
+	refresh := signIn(t, s)
+	var access []any
+	for range 2 {
+		a := postToken(t, s, refresh)
+		if a.status != http.StatusOK || a.body["access_token"] == nil || a.body["refresh_token"] != nil {
+			t.Fatalf("refresh: %d %s, want an access token and no new refresh token", a.status, a)
+		}
+		access = append(access, a.body["access_token"])
+	}
+	if access[0] == access[1] {
+		t.Error("two refreshes answered the same access token")
+	}
+	other := url.Values{"grant_type": {"refresh_token"}, "client_id": {"other-app"}, "refresh_token": {refresh.Get("refresh_token")}}
+	wantOAuthError(t, postToken(t, s, other), http.StatusBadRequest, "invalid_grant")
+	if got := apitest.ReuseRefreshTokens.String() + " " + apitest.RotateRefreshTokens.String(); got != "reuse rotate" {
+		t.Errorf("policy names %q", got)
+	}
+}
+
+// TestOAuthRefreshHeldThenReleased: with RefreshDelay, two refreshes of one
+// rotating refresh token are both held until released; then exactly one
+// gets new tokens and the other invalid_grant: the race of two processes,
+// made certain.
+func TestOAuthRefreshHeldThenReleased(t *testing.T) {
+	s := newServer(t, apitest.Options{OAuth: apitest.OAuthOptions{RefreshDelay: time.Minute}})
+	refresh := signIn(t, s)
+	answers := make(chan tokenAnswer, 2)
+	for range 2 {
+		go func() { answers <- postToken(t, s, refresh) }()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitHeldRefreshes(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("a held refresh was answered before the release: %d %s", a.status, a)
+	default:
+	}
+	s.ReleaseRefreshes()
+	statuses := []int{(<-answers).status, (<-answers).status}
+	sort.Ints(statuses)
+	if diff := cmp.Diff([]int{http.StatusOK, http.StatusBadRequest}, statuses); diff != "" {
+		t.Errorf("statuses of the two refreshes (-want +got):\n%s", diff)
+	}
+}
+
+// TestOAuthRefreshDelayEnds: a held refresh is answered when its delay has
+// passed, without a release; one whose client gave up spends nothing.
+func TestOAuthRefreshDelayEnds(t *testing.T) {
+	s := newServer(t, apitest.Options{OAuth: apitest.OAuthOptions{RefreshDelay: time.Millisecond}})
+	if a := postToken(t, s, signIn(t, s)); a.status != http.StatusOK {
+		t.Fatalf("refresh after its delay: %d %s", a.status, a)
+	}
+
+	s = newServer(t, apitest.Options{OAuth: apitest.OAuthOptions{RefreshDelay: time.Minute}})
+	refresh := signIn(t, s)
+	_, tokenURL := s.OAuthURLs()
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(refresh.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noFollow.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gaveUp <- err
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer wcancel()
+	if err := s.WaitHeldRefreshes(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the client's own request: %v, want canceled", err)
+	}
+	// Once the abandoned grant is let go, the refresh token is still good.
+	if err := s.WaitHeldRefreshes(wctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	answer := make(chan tokenAnswer, 1)
+	go func() { answer <- postToken(t, s, refresh) }()
+	if err := s.WaitHeldRefreshes(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.ReleaseRefreshes()
+	if a := <-answer; a.status != http.StatusOK {
+		t.Errorf("refresh after an abandoned one: %d %s, want new tokens", a.status, a)
 	}
 }

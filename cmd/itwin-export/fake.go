@@ -41,6 +41,16 @@ type fakeServerCmd struct {
 	requireAuth bool
 	// control: see apitest.Options.Control.
 	control bool
+	// refreshTokens and refreshDelay: see apitest.OAuthOptions.RefreshTokens
+	// and RefreshDelay.
+	refreshTokens string
+	refreshDelay  time.Duration
+}
+
+// refreshPolicies maps the --refresh-tokens values onto apitest policies.
+var refreshPolicies = map[string]apitest.RefreshTokenPolicy{
+	apitest.RotateRefreshTokens.String(): apitest.RotateRefreshTokens,
+	apitest.ReuseRefreshTokens.String():  apitest.ReuseRefreshTokens,
 }
 
 // fakeTry is the command line fake-server suggests: it waits for the URL
@@ -49,7 +59,7 @@ const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url
 
 // define registers the flags of fake-server.
 func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--control]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
@@ -67,12 +77,17 @@ back with a code, as a consenting user would) and /oauth/token
 refresh_token); set `+envAuthorizeURL+` and `+envTokenURL+` to them. The
 authorizationUrl of the authorization information is a page of the fake too;
 with --require-user-authorization, runs of User connections whose user has not
-visited it complete with Error (the fake's model of the real service).`, 0, 0,
+visited it complete with Error (the fake's model of the real service). Refresh
+tokens are good for one use (--refresh-tokens rotate) unless --refresh-tokens
+reuse; --refresh-delay holds each refresh that long, so that concurrent
+refreshes of one saved session overlap.`, 0, 0,
 		"fake-server --addr 127.0.0.1:0", fakeTry)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
 	fs.durationFlag(&c.step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
 	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
+	fs.StringVar(&c.refreshTokens, "refresh-tokens", apitest.RotateRefreshTokens.String(), "`POLICY` of the token endpoint: rotate (each refresh token good for one use) or reuse")
+	fs.durationFlag(&c.refreshDelay, "refresh-delay", 0, "hold each refresh_token grant this `DURATION` before answering it")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	return fs
 }
@@ -86,12 +101,20 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 	if c.step <= 0 {
 		return flagErrorf("--step must be positive")
 	}
+	policy, ok := refreshPolicies[c.refreshTokens]
+	if !ok {
+		return flagErrorf("--refresh-tokens %q is not one of rotate, reuse", c.refreshTokens)
+	}
+	if c.refreshDelay < 0 {
+		return flagErrorf("--refresh-delay must not be negative")
+	}
 	stderr := &lockedWriter{w: a.stderr}
 	s, err := apitest.NewServerOn(c.addr, apitest.Options{
 		StepDuration:   c.step,
 		DefaultOutcome: o,
-		OAuth:          apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth},
-		Control:        c.control,
+		OAuth: apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth,
+			RefreshTokens: policy, RefreshDelay: c.refreshDelay},
+		Control: c.control,
 		OnContractViolation: func(err error) {
 			fmt.Fprintf(stderr, "contract violation: %s\n", a.out.line(err.Error()))
 		},
