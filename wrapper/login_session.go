@@ -1,10 +1,12 @@
 package wrapper
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -37,6 +39,15 @@ type SessionOptions struct {
 	// saved back: the token is still used, but the next process will refresh
 	// again (and fail, if the identity service rotates refresh tokens).
 	OnSaveError func(error)
+	// LockWait bounds the wait for the session's lock while another process
+	// holds it (it is refreshing the same session); 0 means
+	// DefaultSessionLockWait. The context of the token request bounds it too.
+	// A wait that runs out is a *SessionLockError.
+	LockWait time.Duration
+	// OnLockWait, when set, hears once that this process waits for the lock
+	// of the session held by another one: lockPath is the lock file, holder
+	// who holds it ("process 1234, for 2s") when its record says.
+	OnLockWait func(lockPath, holder string)
 }
 
 // SessionSource gives the tokens of a signed-in person: the session's access
@@ -46,11 +57,21 @@ type SessionOptions struct {
 // native app. A refresh the token endpoint refuses is a *SessionExpiredError.
 // Its token requests never follow a redirect and end with the context of the
 // API request that needs the token (30 seconds without a deadline).
+//
+// Several processes may share one saved session. A refresh takes the
+// session's lock (SessionStore.LockPath) and re-reads the saved session
+// under it: when another process has refreshed it meanwhile, its token is
+// used and nothing is sent; else the session is refreshed and saved before
+// the lock is released. With identity services that rotate refresh tokens
+// (each good for one use), this is what keeps a second process from spending
+// a refresh token already spent. Using a valid token takes no lock.
 type SessionSource struct {
 	cache       *tokenCache
 	store       *SessionStore
 	cfg         *oauth2.Config
 	onSaveError func(error)
+	lockWait    time.Duration
+	onLockWait  func(lockPath, holder string)
 	secrets     []string
 
 	mu   sync.Mutex // guards sess; the cache runs one refresh at a time
@@ -72,6 +93,8 @@ func SessionTokenSource(store *SessionStore, s *Session, opts SessionOptions) (*
 			Scopes:   []string{Scope, OfflineAccessScope},
 		},
 		onSaveError: opts.OnSaveError,
+		lockWait:    cmp.Or(opts.LockWait, DefaultSessionLockWait),
+		onLockWait:  opts.OnLockWait,
 		secrets:     s.secrets(),
 	}
 	src.cache = newTokenCache(src.refresh)
@@ -100,11 +123,31 @@ func (s *SessionSource) Session() Session {
 	return *s.sess
 }
 
-// refresh makes one refresh-token request and saves the new session.
+// refresh takes the session's lock, uses the saved session when another
+// process has refreshed it meanwhile, else makes one refresh-token request
+// and saves the new session, then releases the lock.
 func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
+	var onWait func(string)
+	if s.onLockWait != nil {
+		onWait = func(holder string) { s.onLockWait(s.store.LockPath(), holder) }
+	}
+	unlock, err := s.store.lock(ctx, s.lockWait, onWait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	s.mu.Lock()
 	sess := s.sess
 	s.mu.Unlock()
+	if saved := s.savedSession(sess); saved != nil {
+		if saved.AccessToken != sess.AccessToken && s.fresh(saved) {
+			s.mu.Lock()
+			s.sess = saved
+			s.mu.Unlock()
+			return saved.Token(), nil // refreshed by another process
+		}
+		sess = saved
+	}
 	if sess.RefreshToken == "" {
 		return nil, &SessionExpiredError{Reason: "the access token has expired and the session holds no refresh token"}
 	}
@@ -128,4 +171,21 @@ func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 		s.onSaveError(err)
 	}
 	return next.Token(), nil
+}
+
+// savedSession re-reads the saved session, under the lock: nil when there
+// is none, it cannot be read, or it belongs to another app or token endpoint
+// than sess (then sess is refreshed as it is).
+func (s *SessionSource) savedSession(sess *Session) *Session {
+	saved, err := s.store.Load()
+	if err != nil || saved.ClientID != sess.ClientID || saved.TokenURL != sess.TokenURL {
+		return nil
+	}
+	return saved
+}
+
+// fresh reports whether the access token of sess is still valid by the
+// rule of the token cache.
+func (s *SessionSource) fresh(sess *Session) bool {
+	return sess.Expiry.IsZero() || s.cache.now().Before(sess.Expiry.Add(-tokenExpiryMargin))
 }

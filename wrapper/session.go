@@ -92,9 +92,10 @@ func (e *SessionLoadError) Error() string {
 }
 
 // Load reads the saved session. Without one it returns an error matching
-// ErrNoSession.
+// ErrNoSession. Anything but a regular file at Path (a FIFO, a device, a
+// directory) is a *SessionLoadError, found without waiting on it.
 func (st *SessionStore) Load() (*Session, error) {
-	f, err := os.Open(st.Path)
+	f, err := openRegular(st.Path, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (%s)", noSession{}, st.Path)
 	}
@@ -169,7 +170,8 @@ func (st *SessionStore) Save(s *Session) error {
 }
 
 // Delete removes everything Save wrote: the session file, temporary files
-// left by an interrupted save, and the directory when nothing else is in it.
+// left by an interrupted save, the session's lock file, and the directory
+// when nothing else is in it.
 // It reports whether there was a session to remove.
 func (st *SessionStore) Delete() (bool, error) {
 	err := os.Remove(st.Path)
@@ -179,6 +181,7 @@ func (st *SessionStore) Delete() (bool, error) {
 	}
 	dir := filepath.Dir(st.Path)
 	leftovers, _ := filepath.Glob(filepath.Join(dir, ".session-*.tmp"))
+	leftovers = append(leftovers, st.LockPath())
 	for _, f := range leftovers {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return existed, fmt.Errorf("removing the session: %s", reasonOf(err))
