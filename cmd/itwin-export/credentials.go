@@ -36,6 +36,13 @@ func (a *app) sessionCredentials(idAlone bool) (credentials, error) {
 		OnSaveError: func(err error) {
 			fmt.Fprintf(a.stderr, "itwin-export: warning: the refreshed session could not be saved (%s); the next command may have to sign in again\n", a.out.line(err.Error()))
 		},
+		OnLockWait: func(lockPath, holder string) {
+			if holder != "" {
+				holder = " (" + holder + ")"
+			}
+			fmt.Fprintf(a.stderr, "itwin-export: waiting for another command%s to finish refreshing the saved session (lock %s)\n",
+				a.out.line(holder), a.out.line(lockPath))
+		},
 	})
 	if err != nil {
 		return credentials{}, usagef("%v: run 'itwin-export login' again", err)
