@@ -211,3 +211,34 @@ func TestCheckUserAuthorizationMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionRefreshedElsewhereIsUsed: two sources of one expired session
+// (two processes): the first refreshes and saves; the second re-reads the
+// saved session under the lock, finds it refreshed and uses its token
+// without a request of its own. The refresh token rotates, so a second
+// refresh would have been refused.
+func TestSessionRefreshedElsewhereIsUsed(t *testing.T) {
+	fake := newFake(t, apitest.Options{OAuth: apitest.OAuthOptions{RefreshTokens: apitest.RotateRefreshTokens}})
+	store := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
+	expired := *login(t, fake)
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if err := store.Save(&expired); err != nil {
+		t.Fatal(err)
+	}
+	_, first := sessionClient(t, fake, store)
+	_, second := sessionClient(t, fake, store) // loaded before the first refreshes
+	tok1, err := first.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, err := second.Token()
+	if err != nil {
+		t.Fatalf("the second source: %v, want the token the first saved", err)
+	}
+	if tok2.AccessToken != tok1.AccessToken || second.Session().RefreshToken != first.Session().RefreshToken {
+		t.Error("the second source does not use the session the first refreshed")
+	}
+	if got := grants(tokenRequests(t, fake)); cmp.Diff([]string{"authorization_code", "refresh_token"}, got) != "" {
+		t.Errorf("token requests %v, want the sign-in and one refresh", got)
+	}
+}
