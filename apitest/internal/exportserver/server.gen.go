@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +47,60 @@ type ServerInterface interface {
 	// GetExportConnectionRun Get ExportConnection Run
 	// (GET /connections/{connectionId}/runs/{runId})
 	GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string)
+}
+
+// Unimplemented answers every operation of ServerInterface 501 Not
+// Implemented, with the contract's error envelope (code NotImplemented). An
+// implementation that embeds it keeps building when the contract gains an
+// operation, and answers that operation so until it models it.
+type Unimplemented struct{}
+
+// GetAuthorizationInformation answers 501 NotImplemented.
+func (Unimplemented) GetAuthorizationInformation(w http.ResponseWriter, r *http.Request, params GetAuthorizationInformationParams) {
+	notImplemented(w, "GetAuthorizationInformation")
+}
+
+// GetExportConnections answers 501 NotImplemented.
+func (Unimplemented) GetExportConnections(w http.ResponseWriter, r *http.Request, params GetExportConnectionsParams) {
+	notImplemented(w, "GetExportConnections")
+}
+
+// CreateExportConnection answers 501 NotImplemented.
+func (Unimplemented) CreateExportConnection(w http.ResponseWriter, r *http.Request) {
+	notImplemented(w, "CreateExportConnection")
+}
+
+// DeleteExportConnection answers 501 NotImplemented.
+func (Unimplemented) DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "DeleteExportConnection")
+}
+
+// GetExportConnection answers 501 NotImplemented.
+func (Unimplemented) GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "GetExportConnection")
+}
+
+// GetExportConnectionRuns answers 501 NotImplemented.
+func (Unimplemented) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params GetExportConnectionRunsParams) {
+	notImplemented(w, "GetExportConnectionRuns")
+}
+
+// CreateExportConnectionRun answers 501 NotImplemented.
+func (Unimplemented) CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "CreateExportConnectionRun")
+}
+
+// GetExportConnectionRun answers 501 NotImplemented.
+func (Unimplemented) GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string) {
+	notImplemented(w, "GetExportConnectionRun")
+}
+
+// notImplemented answers 501 with the error envelope, naming operationID.
+func notImplemented(w http.ResponseWriter, operationID string) {
+	body, _ := json.Marshal(ErrorResponse{Error: Error{Code: "NotImplemented", Message: "This service does not implement " + operationID + " yet."}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotImplemented)
+	_, _ = w.Write(body)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
