@@ -281,8 +281,8 @@ func RunResult(run *api.ExportRun) error {
 		return nil
 	}
 	e := &RunError{Run: run, Result: result}
-	for _, job := range deref(run.Jobs) {
-		for _, task := range deref(job.Tasks) {
+	for _, job := range run.Jobs {
+		for _, task := range job.Tasks {
 			if task.Error != nil {
 				e.Tasks = append(e.Tasks, TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error})
 			}
