@@ -331,7 +331,7 @@ type ExportJob struct {
 	State *ExecutionState `json:"state,omitempty"`
 
 	// Tasks Tasks of the job.
-	Tasks *[]ExportTask `json:"tasks,omitempty"`
+	Tasks []ExportTask `json:"tasks,omitempty"`
 }
 
 // ExportRun One run of an export connection.
@@ -346,7 +346,7 @@ type ExportRun struct {
 	ID *string `json:"id,omitempty"`
 
 	// Jobs Jobs of the run.
-	Jobs *[]ExportJob `json:"jobs,omitempty"`
+	Jobs []ExportJob `json:"jobs,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
 	// `Completed`. A result not listed here, like every listed one but

@@ -11,7 +11,12 @@ import (
 )
 
 // service implements the generated server interface on a Server's state.
-type service struct{ s *Server }
+// An operation of the contract it does not model yet is answered 501
+// NotImplemented by the embedded Unimplemented.
+type service struct {
+	exportserver.Unimplemented
+	s *Server
+}
 
 var _ exportserver.ServerInterface = service{}
 

@@ -248,7 +248,7 @@ func TestRunOfUnauthorizedUserFails(t *testing.T) {
 		}
 		clock.Advance(time.Hour)
 		run := decode[api.ExportRunResponse](t, call(t, http.MethodGet, strings.TrimSuffix(s.URL, "/export")+r.header.Get("Location"), "")).Run
-		return *run.Result, (*(*run.Jobs)[0].Tasks)[0].Error
+		return *run.Result, run.Jobs[0].Tasks[0].Error
 	}
 	res, taskErr := result(user)
 	if res != api.ExecutionResultError || taskErr == nil || *taskErr.ErrorCode != "UserNotAuthorized" || !strings.Contains(*taskErr.Description, "not authorized") {

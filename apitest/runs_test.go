@@ -236,8 +236,8 @@ func checkProgression(t *testing.T, tc progressionCase, refErr *api.TaskError) {
 // after checking their form: 32 hex digits, a GUID.
 func wantRunIn(t *testing.T, tc progressionCase, refErr *api.TaskError, id string, state api.ExecutionState, got api.ExportRun) api.ExportRun {
 	t.Helper()
-	job := (*got.Jobs)[0]
-	task := (*job.Tasks)[0]
+	job := got.Jobs[0]
+	task := job.Tasks[0]
 	if !hexID.MatchString(*got.ID) || !hexID.MatchString(*job.ID) || !hexID.MatchString(*task.ID) {
 		t.Errorf("ids are not 32 hex: run %s job %s task %s", *got.ID, *job.ID, *task.ID)
 	}
@@ -266,13 +266,13 @@ func wantRunIn(t *testing.T, tc progressionCase, refErr *api.TaskError, id strin
 		EndDateTime:   end,
 		State:         &state,
 		Result:        &result,
-		Jobs: &[]api.ExportJob{{
+		Jobs: []api.ExportJob{{
 			ID:            job.ID,
 			StartDateTime: &start,
 			EndDateTime:   end,
 			State:         &state,
 			Result:        &result,
-			Tasks:         &[]api.ExportTask{wantTask},
+			Tasks:         []api.ExportTask{wantTask},
 		}},
 	}
 }

@@ -247,7 +247,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", notFound)
 	s.mountStorage(mux)
-	return exportserver.HandlerWithOptions(service{s}, exportserver.StdHTTPServerOptions{
+	return exportserver.HandlerWithOptions(service{s: s}, exportserver.StdHTTPServerOptions{
 		BaseURL:          basePath,
 		BaseRouter:       mux,
 		ErrorHandlerFunc: paramError,

@@ -102,15 +102,20 @@ func (s *Server) findFile(id string) *storedFile {
 
 // mountStorage routes the Storage operations, under /storage, on mux.
 func (s *Server) mountStorage(mux *http.ServeMux) {
-	storageserver.HandlerWithOptions(storageService{s}, storageserver.StdHTTPServerOptions{
+	storageserver.HandlerWithOptions(storageService{s: s}, storageserver.StdHTTPServerOptions{
 		BaseURL:          storagePath,
 		BaseRouter:       mux,
 		ErrorHandlerFunc: paramError,
 	})
 }
 
-// storageService implements the generated Storage server interface.
-type storageService struct{ s *Server }
+// storageService implements the generated Storage server interface. An
+// operation it does not model yet is answered 501 NotImplemented by the
+// embedded Unimplemented.
+type storageService struct {
+	storageserver.Unimplemented
+	s *Server
+}
 
 var _ storageserver.ServerInterface = storageService{}
 

@@ -33,7 +33,7 @@ func completedRun(t *testing.T, s *apitest.Server, clock *apitest.ManualClock, m
 
 // outputFileID is the exportOutputFileId of a run's only task.
 func outputFileID(run api.ExportRun) *string {
-	return (*(*run.Jobs)[0].Tasks)[0].ExportOutputFileID
+	return run.Jobs[0].Tasks[0].ExportOutputFileID
 }
 
 // storageURL is the Storage API beside the server's Export API.

@@ -212,7 +212,7 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 		EndDateTime:   end,
 		State:         &state,
 		Result:        &result,
-		Tasks:         &[]api.ExportTask{task},
+		Tasks:         []api.ExportTask{task},
 	}
 	return api.ExportRun{
 		ID:            ptr(r.id),
@@ -221,7 +221,7 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 		EndDateTime:   end,
 		State:         &state,
 		Result:        &result,
-		Jobs:          &[]api.ExportJob{job},
+		Jobs:          []api.ExportJob{job},
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/api"
 )
 
 // DefaultBaseURL is the Export API's production base URL.
@@ -120,6 +122,14 @@ type Client struct {
 	base   *url.URL
 	tokens oauth2.TokenSource
 	http   *http.Client
+	// pipe sends every request to the API (pipeline.go); server is the base
+	// URL as the generated request builders take it; api and storageAPI are
+	// the generated clients on the API's and the Storage API's base URLs,
+	// both sending through pipe.
+	pipe       *pipeline
+	server     string
+	api        *api.ClientWithResponses
+	storageAPI *api.Client
 	// Header values, made once: the request headers share them, which the
 	// http.RoundTripper contract (never modify the request) allows.
 	userAgent []string
@@ -195,6 +205,15 @@ func New(opts Options) (*Client, error) {
 		c.secrets = append(c.secrets, s.Secrets()...)
 	}
 	c.secretsScrubber = newScrubber(c.secrets)
+	c.pipe = c.newPipeline()
+	c.server = c.base.String() + "/"
+	c.api, err = api.NewClientWithResponses(c.server, api.WithHTTPClient(c.pipe))
+	if err == nil && c.storage.url != nil {
+		c.storageAPI, err = api.NewClient(c.storage.url.String(), api.WithHTTPClient(c.pipe))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wrapper.New: %w", err)
+	}
 	return c, nil
 }
 
@@ -236,18 +255,20 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// authorize attaches the bearer token, only for the API's own origin and
-// never over plain http except to loopback. A ContextTokenSource gets the
-// request's context.
-func (c *Client) authorize(req *http.Request) error {
+// authorize is the pipeline's stage that attaches the bearer token, only
+// for the API's own origin and never over plain http except to loopback: a
+// request elsewhere is refused, not sent. A ContextTokenSource gets the
+// caller's context.
+func (c *Client) authorize(m *message) (*http.Response, error) {
+	req := m.req
 	if !c.sameOrigin(req.URL) {
-		return &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation}
+		return nil, fmt.Errorf("%s: %w", m.op.name, &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation})
 	}
 	// The URL is on the base URL's origin, which New checked is https or
 	// loopback: a bearer token never goes over plain http elsewhere.
-	tok, err := c.token(req.Context())
+	tok, err := c.token(m.ctx)
 	if err != nil {
-		return fmt.Errorf("getting a token: %w", scrubbedError{err, c.scrub(err.Error())})
+		return nil, fmt.Errorf("%s: getting a token: %w", m.op.name, scrubbedError{err, c.scrub(err.Error())})
 	}
 	// The header of the token last sent is kept: the same token (the usual
 	// case) costs no new string, and its value is scrubbed from errors.
@@ -257,7 +278,7 @@ func (c *Client) authorize(req *http.Request) error {
 		c.lastToken.Store(last)
 	}
 	req.Header["Authorization"] = last.header
-	return nil
+	return m.next()
 }
 
 // token asks the token source for a token within ctx when it can.
@@ -308,11 +329,8 @@ func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
 		sent: sent, scrubber: newScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
 }
 
-// The values of the Accept and Content-Type headers of every request.
-var (
-	acceptValue = []string{acceptHeader}
-	jsonValue   = []string{"application/json"}
-)
+// acceptValue is the Accept header of every request that sets none.
+var acceptValue = []string{acceptHeader}
 
 // knownSecrets are the client's secrets and the tokens it sent.
 func (c *Client) knownSecrets() []string {

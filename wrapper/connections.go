@@ -15,11 +15,8 @@ func (c *Client) CreateConnection(ctx context.Context, req api.ExportConnectionC
 	if err := ValidateConnectionRequest(req); err != nil {
 		return nil, err
 	}
-	r, err := newRequest(opCreateConnection, c.endpoint(nil, "connections"), req)
-	if err != nil {
-		return nil, err
-	}
-	conn, _, err := fetch[api.ExportConnection](ctx, c, r, "connection", nil)
+	r, err := api.NewCreateExportConnectionRequest(c.server, req)
+	conn, _, err := fetch[api.ExportConnection](ctx, c, &opCreateConnection, r, err, "connection", nil)
 	return conn, err
 }
 
@@ -28,8 +25,8 @@ func (c *Client) GetConnection(ctx context.Context, connectionID string) (*api.E
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return nil, err
 	}
-	r := request{op: opGetConnection, url: c.endpoint(nil, "connections", connectionID)}
-	conn, _, err := fetch[api.ExportConnection](ctx, c, r, "connection", nil)
+	r, err := api.NewGetExportConnectionRequest(c.server, connectionID)
+	conn, _, err := fetch[api.ExportConnection](ctx, c, &opGetConnection, r, err, "connection", nil)
 	return conn, err
 }
 
@@ -40,7 +37,8 @@ func (c *Client) DeleteConnection(ctx context.Context, connectionID string) erro
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return err
 	}
-	_, err := c.call(ctx, request{op: opDeleteConnection, url: c.endpoint(nil, "connections", connectionID)})
+	r, err := api.NewDeleteExportConnectionRequest(c.server, connectionID)
+	_, err = c.call(ctx, &opDeleteConnection, r, err)
 	return err
 }
 
@@ -51,8 +49,8 @@ func (c *Client) Connections(ctx context.Context, iModelID string) iter.Seq2[api
 	if err := validateIDs("iModelID", iModelID); err != nil {
 		return failed[api.ExportConnection](err)
 	}
-	first := c.endpoint(url.Values{"imodelId": {iModelID}}, "connections")
-	return listAll[api.ExportConnection](ctx, c, request{op: opListConnections, url: first}, "connections")
+	first, err := api.NewGetExportConnectionsRequest(c.server, &api.GetExportConnectionsParams{ImodelID: iModelID})
+	return listAll[api.ExportConnection](ctx, c, &opListConnections, first, err, "connections")
 }
 
 // AuthorizationInformation tells whether the service holds a refresh token
@@ -63,7 +61,7 @@ func (c *Client) AuthorizationInformation(ctx context.Context, redirectURL strin
 	if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() || u.Host == "" {
 		return nil, &ValidationError{Problems: []Problem{{Field: "redirectUrl", Message: "must be an absolute URL"}}}
 	}
-	r := request{op: opAuthorization, url: c.endpoint(url.Values{"redirectUrl": {redirectURL}}, "authorizationinformation")}
-	info, _, err := fetch[api.AuthorizationInformation](ctx, c, r, "authorizationInformation", nil)
+	r, err := api.NewGetAuthorizationInformationRequest(c.server, &api.GetAuthorizationInformationParams{RedirectURL: redirectURL})
+	info, _, err := fetch[api.AuthorizationInformation](ctx, c, &opAuthorization, r, err, "authorizationInformation", nil)
 	return info, err
 }

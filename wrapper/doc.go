@@ -68,6 +68,16 @@
 //     AuthorizeUser makes sure the service holds the person's authorization
 //     before runs of User connections.
 //
+//   - On the generated client, not beside it: every request, the wrapper's
+//     own and those of Client.API() (the generated api.ClientWithResponses
+//     with the client's policies), goes through one api.HttpRequestDoer
+//     whose stages are listed in order in pipeline.go: headers, retries by
+//     operation, the rate budget and pause, the token (to the API's origin
+//     only), the per-exchange limits and a redacted log record, a transport
+//     that never follows a redirect. An operation added to openapi.yaml is
+//     callable through API() right after `make generate`; CheckResponse
+//     classifies its answers as the wrapper's own calls are.
+//
 // A Client is safe for concurrent use. Package apitest provides an in-memory
 // Export service to test code that uses this package.
 package wrapper

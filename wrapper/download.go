@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -104,8 +105,8 @@ func (c *Client) GetFile(ctx context.Context, fileID string) (*api.StorageFile, 
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
 	}
-	r := request{op: opGetFile, url: endpointUnder(c.storage.url, nil, "files", fileID)}
-	x, err := c.call(ctx, r)
+	resp, err := c.storageAPI.GetFile(ctx, fileID)
+	x, err := c.received(&opGetFile, resp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +146,8 @@ func (c *Client) checkStorage(name, id string) error {
 // Location, which is never followed automatically and is checked by
 // blobURL before anything is sent to it.
 func (c *Client) downloadLink(ctx context.Context, fileID string) (*url.URL, error) {
-	r := request{op: opDownloadFile, url: endpointUnder(c.storage.url, nil, "files", fileID, "download"), accept: acceptFileValue}
-	x, err := c.call(ctx, r)
+	resp, err := c.storageAPI.DownloadFile(ctx, fileID, acceptFile)
+	x, err := c.received(&opDownloadFile, resp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +155,12 @@ func (c *Client) downloadLink(ctx context.Context, fileID string) (*url.URL, err
 }
 
 var acceptFileValue = []string{acceptFileHeader}
+
+// acceptFile sets the Accept header of a download request.
+func acceptFile(_ context.Context, req *http.Request) error {
+	req.Header["Accept"] = acceptFileValue
+	return nil
+}
 
 // blobURL resolves and checks a download Location: absolute, no userinfo,
 // https, or plain http to a loopback address only. It is refused before any

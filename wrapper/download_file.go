@@ -90,8 +90,8 @@ func RunOutputs(run *api.ExportRun) ([]string, error) {
 	}
 	var ids []string
 	seen := map[string]bool{}
-	for _, job := range deref(run.Jobs) {
-		for _, task := range deref(job.Tasks) {
+	for _, job := range run.Jobs {
+		for _, task := range job.Tasks {
 			if id := deref(task.ExportOutputFileID); id != "" && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)

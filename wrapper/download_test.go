@@ -145,7 +145,7 @@ func TestRunOutputs(t *testing.T) {
 	}
 	two := api.ExecutionResultSuccess
 	tasks := []api.ExportTask{{ExportOutputFileID: ptr("a")}, {ExportOutputFileID: ptr("b")}, {ExportOutputFileID: ptr("a")}, {}}
-	ids, err = wrapper.RunOutputs(&api.ExportRun{State: &done, Result: &two, Jobs: &[]api.ExportJob{{Tasks: &tasks}}})
+	ids, err = wrapper.RunOutputs(&api.ExportRun{State: &done, Result: &two, Jobs: []api.ExportJob{{Tasks: tasks}}})
 	if diff := cmp.Diff([]string{"a", "b"}, ids); diff != "" || err != nil {
 		t.Errorf("ids (-want +got), err %v:\n%s", err, diff)
 	}

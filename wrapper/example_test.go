@@ -111,3 +111,26 @@ func ExampleClientCredentials() {
 	fmt.Println(*conn.IModelID)
 	// Output: 7dbd531d-6967-47b2-8945-a722a437ad7a
 }
+
+// Call an operation of the contract through the generated client, with the
+// client's token, retries, limits and redaction, and classify its answer
+// as the wrapper's own calls are. Any operation added to openapi.yaml is
+// callable so right after `make generate`.
+func ExampleClient_API() {
+	fake := apitest.NewServer(apitest.Options{})
+	defer fake.Close()
+	client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token")})
+	if err != nil {
+		panic(err)
+	}
+	resp, err := client.API().GetExportConnectionWithResponse(context.Background(), "no-such-connection")
+	if err != nil {
+		panic(err)
+	}
+	err = wrapper.CheckResponse(resp.HTTPResponse, resp.Body, http.StatusOK)
+	var apiErr *wrapper.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(errors.Is(err, wrapper.ErrNotFound), apiErr.StatusCode, apiErr.Code)
+	}
+	// Output: true 404 ConnectionNotFound
+}

@@ -1,7 +1,6 @@
 package wrapper
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,77 +25,64 @@ type exchange struct {
 	attempts int
 }
 
-// send makes one attempt of r, bounded by the client's per-exchange limits.
-func (c *Client) send(ctx context.Context, r request, attempt int) (*exchange, error) {
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
+// exchange is the pipeline's stage of one attempt: bounded by the client's
+// per-exchange limits, its body read (see readBody) into the response's
+// Body (a *responseBody), and logged.
+func (c *Client) exchange(m *message) (*http.Response, error) {
+	ctx, req := m.ctx, m.req
 	actx, dog := c.watch(ctx)
 	defer dog.stop()
-	// An empty URL is not parsed at all: r.url, already built and checked,
-	// goes in as it is, exact escaping included.
-	req, err := http.NewRequestWithContext(actx, r.op.method, "", body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.op.name, err)
-	}
-	req.URL, req.Host = r.url, r.url.Host
-	// Canonical keys and ready-made values, written directly: Header.Set
-	// would canonicalize the keys and allocate new values on every request.
-	req.Header["Accept"] = acceptValue
-	if r.accept != nil {
-		req.Header["Accept"] = r.accept
-	}
-	req.Header["User-Agent"] = c.userAgent
-	if r.body != nil {
-		req.Header["Content-Type"] = jsonValue
-	}
-	if err := c.authorize(req); err != nil {
-		return nil, fmt.Errorf("%s: %w", r.op.name, err)
+	if actx != req.Context() {
+		m.req = req.WithContext(actx)
 	}
 	start := c.now()
-	resp, err := c.http.Do(req)
+	resp, err := m.next()
+	m.req = req
 	if err != nil {
-		return nil, c.failed(ctx, r, attempt, start, "", dog.cause(actx, transportCause(err)))
+		return nil, c.failed(ctx, m, start, "", dog.cause(actx, transportCause(err)))
 	}
 	dog.headersArrived(resp.ContentLength != 0)
-	x := &exchange{op: r.op, url: r.url, status: resp.StatusCode, header: resp.Header, attempts: attempt}
+	b := &responseBody{c: c, ex: exchange{op: *m.op, url: req.URL, status: resp.StatusCode, header: resp.Header, attempts: m.attempt}}
+	x := &b.ex
 	limit := int64(maxSuccessBody)
 	if resp.StatusCode >= 400 {
 		limit = maxErrorBody
 	}
 	x.body, err = readBody(resp.Body, resp.ContentLength, limit, dog)
+	b.r.Reset(x.body)
+	resp.Body = b
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange",
-			slog.String("op", r.op.name), slog.String("method", r.op.method), slog.String("url", c.redactURL(r.url.String())),
-			slog.Int("status", resp.StatusCode), slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", attempt))
+			slog.String("op", m.op.name), slog.String("method", req.Method), slog.String("url", c.redactURL(req.URL.String())),
+			slog.Int("status", resp.StatusCode), slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", m.attempt))
 	}
 	switch {
 	case errors.Is(err, errBodyTooLarge) && resp.StatusCode >= 400:
-		return x, nil // the excerpt is all an error needs
+		return resp, nil // the excerpt is all an error needs
 	case errors.Is(err, errBodyTooLarge):
-		return nil, &ResponseError{Operation: r.op.name, Method: r.op.method, URL: c.redactURL(r.url.String()), StatusCode: resp.StatusCode,
+		return nil, &ResponseError{Operation: m.op.name, Method: req.Method, URL: c.redactURL(req.URL.String()), StatusCode: resp.StatusCode,
 			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
 	case err != nil:
-		return nil, c.failed(ctx, r, attempt, start, "reading body: ", dog.cause(actx, err))
+		return nil, c.failed(ctx, m, start, "reading body: ", dog.cause(actx, err))
 	}
-	return x, nil
+	return resp, nil
 }
 
 // failed is the error of an attempt that got no usable answer: the
 // caller's context's cause when it ended, else a *TransportError. It logs
 // the failure.
-func (c *Client) failed(ctx context.Context, r request, attempt int, start time.Time, stage string, cause error) error {
+func (c *Client) failed(ctx context.Context, m *message, start time.Time, stage string, cause error) error {
 	text := stage + c.scrub(cause.Error())
+	method, u := m.req.Method, c.redactURL(m.req.URL.String())
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "http exchange failed",
-			slog.String("op", r.op.name), slog.String("method", r.op.method), slog.String("url", c.redactURL(r.url.String())),
-			slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", attempt), slog.String("error", text))
+			slog.String("op", m.op.name), slog.String("method", method), slog.String("url", u),
+			slog.Duration("duration", c.now().Sub(start)), slog.Int("attempt", m.attempt), slog.String("error", text))
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s %s %s: %s%w", r.op.name, r.op.method, c.redactURL(r.url.String()), stage, context.Cause(ctx))
+		return fmt.Errorf("%s %s %s: %s%w", m.op.name, method, u, stage, context.Cause(ctx))
 	}
-	return &TransportError{Operation: r.op.name, Method: r.op.method, URL: c.redactURL(r.url.String()), Err: scrubbedError{cause, text}}
+	return &TransportError{Operation: m.op.name, Method: method, URL: u, Err: scrubbedError{cause, text}}
 }
 
 var errBodyTooLarge = errors.New("body too large")

@@ -25,24 +25,27 @@ func failed[T any](err error) iter.Seq2[T, error] {
 // already fetched, or one past the client's MaxPages, ends the listing with
 // an ErrMalformedResponse instead of looping; what it keeps of the pages
 // seen is a hash of each URL, so memory stays bounded too.
-func listAll[T any](ctx context.Context, c *Client, first request, member string) iter.Seq2[T, error] {
+func listAll[T any](ctx context.Context, c *Client, op *operation, first *http.Request, err error, member string) iter.Seq2[T, error] {
+	if err != nil {
+		return failed[T](fmt.Errorf("%s: building the request: %w", op.name, err))
+	}
 	return func(yield func(T, error) bool) {
 		var zero T
 		seed := maphash.MakeSeed()
 		seen := map[uint64]bool{}
 		for r := first; ; {
-			key := maphash.String(seed, r.url.String())
+			key := maphash.String(seed, r.URL.String())
 			switch {
 			case seen[key]:
-				yield(zero, c.listingError(r, "_links.next repeats a page already listed"))
+				yield(zero, c.listingError(op, r.URL, "_links.next repeats a page already listed"))
 				return
 			case len(seen) == c.maxPages:
-				yield(zero, c.listingError(r, fmt.Sprintf("the listing goes on past %d pages (Options.MaxPages)", c.maxPages)))
+				yield(zero, c.listingError(op, r.URL, fmt.Sprintf("the listing goes on past %d pages (Options.MaxPages)", c.maxPages)))
 				return
 			}
 			seen[key] = true
 			// A page's items come before the error of its next link.
-			items, next, err := fetchPage[T](ctx, c, r, member)
+			items, next, err := fetchPage[T](ctx, c, op, r, member)
 			for _, item := range items {
 				if !yield(item, nil) {
 					return
@@ -55,7 +58,7 @@ func listAll[T any](ctx context.Context, c *Client, first request, member string
 			if next == nil {
 				return
 			}
-			r.url = next
+			r = get(next)
 		}
 	}
 }
@@ -63,8 +66,8 @@ func listAll[T any](ctx context.Context, c *Client, first request, member string
 // fetchPage gets one page of a listing: its items and the URL of the next
 // page, if any, checked by resolve. A next link the client refuses comes
 // with the page's items.
-func fetchPage[T any](ctx context.Context, c *Client, r request, member string) ([]T, *url.URL, error) {
-	x, err := c.call(ctx, r)
+func fetchPage[T any](ctx context.Context, c *Client, op *operation, r *http.Request, member string) ([]T, *url.URL, error) {
+	x, err := c.call(ctx, op, r, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +91,7 @@ func fetchPage[T any](ctx context.Context, c *Client, r request, member string) 
 }
 
 // listingError is the ErrMalformedResponse of a listing that cannot go on.
-func (c *Client) listingError(r request, reason string) error {
-	return &ResponseError{Operation: r.op.name, Method: http.MethodGet, URL: c.redactURL(r.url.String()),
+func (c *Client) listingError(op *operation, u *url.URL, reason string) error {
+	return &ResponseError{Operation: op.name, Method: http.MethodGet, URL: c.redactURL(u.String()),
 		StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 }

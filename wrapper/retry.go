@@ -3,6 +3,7 @@ package wrapper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -81,46 +82,72 @@ func (r retryRule) retriesStatus(status int) bool {
 	return false
 }
 
-// do sends r, retrying as its rule allows, and returns the final exchange.
-// Statuses are not judged here, except that a 429 whose Retry-After exceeds
-// the cap returns at once as an *APIError.
-func (c *Client) do(ctx context.Context, r request) (*exchange, error) {
-	for attempt := 1; ; attempt++ {
-		if err := c.waitPause(ctx); err != nil {
+// retryByOperation is the pipeline's retry stage: it sends m again as its
+// operation's rule allows, and returns the last answer, whatever its
+// status. A 429 or 5xx whose Retry-After exceeds the cap is returned at once,
+// not slept on: the caller decides what to do with a long wait. A request
+// whose body cannot be had again (no GetBody) is sent once.
+func (c *Client) retryByOperation(m *message) (*http.Response, error) {
+	ctx, rule := m.ctx, m.op.rule
+	resendable := m.req.Body == nil || m.req.Body == http.NoBody || m.req.GetBody != nil
+	for m.attempt = 1; ; m.attempt++ {
+		if err := rewind(m); err != nil {
 			return nil, err
 		}
-		x, err := c.send(ctx, r, attempt)
+		resp, err := m.next()
+		last := !resendable || m.attempt >= c.retry.MaxAttempts
 		if err != nil {
 			var te *TransportError
-			if !errors.As(err, &te) || ctx.Err() != nil || r.op.rule != retryIdempotent || attempt >= c.retry.MaxAttempts {
+			if !errors.As(err, &te) || ctx.Err() != nil || rule != retryIdempotent || last {
 				return nil, err
 			}
-			if err := c.retryWait(ctx, c.retry.backoff(attempt), r, attempt, "connection failure"); err != nil {
+			if err := c.retryWait(ctx, c.retry.backoff(m.attempt), m, "connection failure"); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if !r.op.rule.retriesStatus(x.status) {
-			return x, nil
+		if !rule.retriesStatus(resp.StatusCode) {
+			return resp, nil
 		}
-		wait, hasRetryAfter := parseRetryAfter(x.header.Get("Retry-After"), c.now())
+		wait, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		if hasRetryAfter && wait > c.retry.MaxRetryAfter {
-			// Not slept on: the caller decides what to do with a long wait.
-			return nil, c.apiError(x)
+			return resp, nil
 		}
-		if x.status == http.StatusTooManyRequests && hasRetryAfter {
+		if resp.StatusCode == http.StatusTooManyRequests && hasRetryAfter {
 			c.pause(wait)
 		}
-		if attempt >= c.retry.MaxAttempts {
-			return x, nil
+		if last {
+			return resp, nil
 		}
 		if !hasRetryAfter {
-			wait = c.retry.backoff(attempt)
+			wait = c.retry.backoff(m.attempt)
 		}
-		if err := c.retryWait(ctx, wait, r, attempt, strconv.Itoa(x.status)); err != nil {
+		if err := c.retryWait(ctx, wait, m, strconv.Itoa(resp.StatusCode)); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// rewind gives a request sent before its body again, by GetBody.
+func rewind(m *message) error {
+	if m.attempt == 1 || m.req.GetBody == nil || m.req.Body == nil || m.req.Body == http.NoBody {
+		return nil
+	}
+	body, err := m.req.GetBody()
+	if err != nil {
+		return fmt.Errorf("%s: the body cannot be sent again: %w", m.op.name, err)
+	}
+	m.req.Body = body
+	return nil
+}
+
+// rateLimit is the pipeline's stage that waits out a client-wide pause and
+// takes a slot of the request budget, before every attempt.
+func (c *Client) rateLimit(m *message) (*http.Response, error) {
+	if err := c.waitPause(m.ctx); err != nil {
+		return nil, err
+	}
+	return m.next()
 }
 
 // parseRetryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
@@ -155,9 +182,9 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 const maxDuration = time.Duration(1<<63 - 1)
 
 // retryWait logs a retry and waits d or until ctx ends.
-func (c *Client) retryWait(ctx context.Context, d time.Duration, r request, attempt int, reason string) error {
+func (c *Client) retryWait(ctx context.Context, d time.Duration, m *message, reason string) error {
 	c.log.LogAttrs(ctx, slog.LevelInfo, "retrying",
-		slog.String("op", r.op.name), slog.String("reason", reason), slog.Duration("wait", d), slog.Int("attempt", attempt))
+		slog.String("op", m.op.name), slog.String("reason", reason), slog.Duration("wait", d), slog.Int("attempt", m.attempt))
 	return c.wait(ctx, d)
 }
 

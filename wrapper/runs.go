@@ -126,8 +126,11 @@ func (c *Client) RunRefFor(connectionID, runID string) (RunRef, error) {
 	if err := validateIDs("connectionID", connectionID, "runID", runID); err != nil {
 		return RunRef{}, err
 	}
-	u := c.endpoint(nil, "connections", connectionID, "runs", runID)
-	return RunRef{Location: u.String(), ConnectionID: connectionID, RunID: runID}, nil
+	r, err := api.NewGetExportConnectionRunRequest(c.server, connectionID, runID)
+	if err != nil {
+		return RunRef{}, fmt.Errorf("%s: building the request: %w", opGetRun.name, err)
+	}
+	return RunRef{Location: r.URL.String(), ConnectionID: connectionID, RunID: runID}, nil
 }
 
 // CreateRun starts an export of the connection's iModel and returns the run
@@ -150,11 +153,8 @@ func (c *Client) CreateRun(ctx context.Context, connectionID string, req api.Exp
 	if err := ValidateRunRequest(req); err != nil {
 		return RunRef{}, err
 	}
-	r, err := newRequest(opCreateRun, c.endpoint(nil, "connections", connectionID, "runs"), req)
-	if err != nil {
-		return RunRef{}, err
-	}
-	x, err := c.call(ctx, r)
+	r, err := api.NewCreateExportConnectionRunRequest(c.server, connectionID, req)
+	x, err := c.call(ctx, &opCreateRun, r, err)
 	if err != nil {
 		return RunRef{}, err
 	}
@@ -171,7 +171,7 @@ func (c *Client) GetRun(ctx context.Context, ref RunRef) (*api.ExportRun, error)
 	if err != nil {
 		return nil, err
 	}
-	x, err := c.call(ctx, request{op: opGetRun, url: u})
+	x, err := c.call(ctx, &opGetRun, get(u), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, json.R
 	if err != nil {
 		return nil, nil, err
 	}
-	return fetch(ctx, c, request{op: opGetRun, url: u}, "run", checkRun)
+	return fetch(ctx, c, &opGetRun, get(u), nil, "run", checkRun)
 }
 
 // checkRun says what makes a run unusable: no state, a state the contract
@@ -281,8 +281,8 @@ func RunResult(run *api.ExportRun) error {
 		return nil
 	}
 	e := &RunError{Run: run, Result: result}
-	for _, job := range deref(run.Jobs) {
-		for _, task := range deref(job.Tasks) {
+	for _, job := range run.Jobs {
+		for _, task := range job.Tasks {
 			if task.Error != nil {
 				e.Tasks = append(e.Tasks, TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error})
 			}
@@ -308,5 +308,6 @@ func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.Ex
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return failed[api.ExportRun](err)
 	}
-	return listAll[api.ExportRun](ctx, c, request{op: opListRuns, url: c.endpoint(nil, "connections", connectionID, "runs")}, "runs")
+	first, err := api.NewGetExportConnectionRunsRequest(c.server, connectionID, nil)
+	return listAll[api.ExportRun](ctx, c, &opListRuns, first, err, "runs")
 }

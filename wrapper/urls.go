@@ -7,9 +7,9 @@ import (
 )
 
 // URLs. The client keeps one form of the base URL (Client.base, canonical:
-// see canonicalBase) and makes every other URL one of two ways: endpoint
-// builds an operation's URL from escaped segments under the base; resolve
-// turns a Location or paging link into a URL the client will call. Both give
+// see canonicalBase) and gets every other URL one of two ways: the generated
+// request builders make an operation's URL under the base; resolve turns a
+// Location or paging link into a URL the client will call. Both give
 // canonical URLs, so a URL read back from the API and one built by the
 // client compare equal as text.
 
@@ -60,46 +60,6 @@ func effectivePort(u *url.URL) string {
 		return p
 	}
 	return defaultPort(u.Scheme)
-}
-
-// endpoint is the URL of an operation: the base URL, then each segment
-// percent-encoded as one path segment (an id holding "/" or "?" stays one
-// segment), then query.
-func (c *Client) endpoint(query url.Values, segments ...string) *url.URL {
-	return endpointUnder(c.base, query, segments...)
-}
-
-// endpointUnder is endpoint under another base of the API's origin (the
-// Storage API's).
-func endpointUnder(base *url.URL, query url.Values, segments ...string) *url.URL {
-	u := *base
-	var path strings.Builder
-	size := len(base.Path)
-	for _, s := range segments {
-		size += 1 + len(s)
-	}
-	path.Grow(size)
-	path.WriteString(base.Path)
-	encoded := base.RawPath != ""
-	for _, s := range segments {
-		path.WriteByte('/')
-		path.WriteString(s)
-		encoded = encoded || url.PathEscape(s) != s
-	}
-	u.Path = path.String()
-	if encoded {
-		// Only then: the transport compares a RawPath with Path on every
-		// request.
-		escaped := base.EscapedPath()
-		for _, s := range segments {
-			escaped += "/" + url.PathEscape(s)
-		}
-		u.RawPath = escaped
-	}
-	if query != nil {
-		u.RawQuery = query.Encode()
-	}
-	return &u
 }
 
 // resolve turns a Location or link href, as the answer to the request for

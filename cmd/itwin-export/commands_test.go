@@ -380,9 +380,9 @@ func TestSummaryOfRunningRun(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 	b.Reset()
-	jobs := []api.ExportJob{{ID: new("j1"), Tasks: &[]api.ExportTask{{ID: new("t1"), ExportOutputFileID: new("f1"),
+	jobs := []api.ExportJob{{ID: new("j1"), Tasks: []api.ExportTask{{ID: new("t1"), ExportOutputFileID: new("f1"),
 		Error: &api.TaskError{ErrorCode: new("E1"), Message: new("went \x1b[2Jwrong"), KbArticleLink: new("https://kb/1")}}}}}
-	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), Jobs: &jobs}, "")
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), Jobs: jobs}, "")
 	want := "run:         r1\noutput file: f1\ntask error:  task t1: E1: went wrong (see https://kb/1)\n"
 	if d := diff(want, b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

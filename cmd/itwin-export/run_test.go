@@ -138,7 +138,7 @@ func TestRunWaitSuccess(t *testing.T) {
 	wantCode(t, r, exitOK)
 	run := onlyRun(t, s, conn)
 	loc := runLocation(s, conn, *run.ID)
-	fileID := *(*(*run.Jobs)[0].Tasks)[0].ExportOutputFileID
+	fileID := *run.Jobs[0].Tasks[0].ExportOutputFileID
 	want := "run:         " + *run.ID + "\n" +
 		"connection:  " + conn + "\n" +
 		"location:    " + loc + "\n" +
@@ -189,7 +189,7 @@ func TestRunWaitNotSuccess(t *testing.T) {
 			r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 			wantCode(t, r, exitRunFail)
 			run := onlyRun(t, s, conn)
-			task := (*(*run.Jobs)[0].Tasks)[0]
+			task := run.Jobs[0].Tasks[0]
 			want := "run:         " + *run.ID + "\n" +
 				"connection:  " + conn + "\n" +
 				"location:    " + runLocation(s, conn, *run.ID) + "\n" +

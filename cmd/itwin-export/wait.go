@@ -66,13 +66,13 @@ func (a *app) writeSummary(w io.Writer, run *api.ExportRun, location string) {
 	if run.StartDateTime != nil && run.EndDateTime != nil {
 		line("duration", run.EndDateTime.Sub(*run.StartDateTime).String())
 	}
-	for _, job := range deref(run.Jobs) {
-		for _, task := range deref(job.Tasks) {
+	for _, job := range run.Jobs {
+		for _, task := range job.Tasks {
 			line("output file", deref(task.ExportOutputFileID))
 		}
 	}
-	for _, job := range deref(run.Jobs) {
-		for _, task := range deref(job.Tasks) {
+	for _, job := range run.Jobs {
+		for _, task := range job.Tasks {
 			if task.Error != nil {
 				line("task error", wrapper.TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error}.String())
 			}

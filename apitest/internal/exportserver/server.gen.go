@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,6 +47,60 @@ type ServerInterface interface {
 	// GetExportConnectionRun Get ExportConnection Run
 	// (GET /connections/{connectionId}/runs/{runId})
 	GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string)
+}
+
+// Unimplemented answers every operation of ServerInterface 501 Not
+// Implemented, with the contract's error envelope (code NotImplemented). An
+// implementation that embeds it keeps building when the contract gains an
+// operation, and answers that operation so until it models it.
+type Unimplemented struct{}
+
+// GetAuthorizationInformation answers 501 NotImplemented.
+func (Unimplemented) GetAuthorizationInformation(w http.ResponseWriter, r *http.Request, params GetAuthorizationInformationParams) {
+	notImplemented(w, "GetAuthorizationInformation")
+}
+
+// GetExportConnections answers 501 NotImplemented.
+func (Unimplemented) GetExportConnections(w http.ResponseWriter, r *http.Request, params GetExportConnectionsParams) {
+	notImplemented(w, "GetExportConnections")
+}
+
+// CreateExportConnection answers 501 NotImplemented.
+func (Unimplemented) CreateExportConnection(w http.ResponseWriter, r *http.Request) {
+	notImplemented(w, "CreateExportConnection")
+}
+
+// DeleteExportConnection answers 501 NotImplemented.
+func (Unimplemented) DeleteExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "DeleteExportConnection")
+}
+
+// GetExportConnection answers 501 NotImplemented.
+func (Unimplemented) GetExportConnection(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "GetExportConnection")
+}
+
+// GetExportConnectionRuns answers 501 NotImplemented.
+func (Unimplemented) GetExportConnectionRuns(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, params GetExportConnectionRunsParams) {
+	notImplemented(w, "GetExportConnectionRuns")
+}
+
+// CreateExportConnectionRun answers 501 NotImplemented.
+func (Unimplemented) CreateExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID) {
+	notImplemented(w, "CreateExportConnectionRun")
+}
+
+// GetExportConnectionRun answers 501 NotImplemented.
+func (Unimplemented) GetExportConnectionRun(w http.ResponseWriter, r *http.Request, connectionID ConnectionID, runID string) {
+	notImplemented(w, "GetExportConnectionRun")
+}
+
+// notImplemented answers 501 with the error envelope, naming operationID.
+func notImplemented(w http.ResponseWriter, operationID string) {
+	body, _ := json.Marshal(ErrorResponse{Error: Error{Code: "NotImplemented", Message: "This service does not implement " + operationID + " yet."}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotImplemented)
+	_, _ = w.Write(body)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -468,137 +523,138 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3/cxs3sue/gprbKtl7JEVRlCzRtbWlyHZWu46tJ8nJ3YWuEJxpkoiGwDwAI4pJ6X+/6gbmG2dIkZKT",
-	"OPs2P6RkzgBoNBofdDe6e34NQjVPlARpTTD4NYB7Pk9ioL9DJSWEViiJ/zLpfM71MhgEZ5LBfaK0ZaU3",
-	"WsEdj1Oot/spFvKW+hPfqQhi/GumYRIMgpm1iRns7/NEdMYgbQzLTqjm+2KOL5r9o2jc750c9NowHp+0",
+	"7H3/cxs3sue/gprbKtl7JEVRlCzRtbWlyHZWu06sJ8nJ3YWuEJxpkoiGwDwAI4pJ6X+/6gbmG2dIkZLj",
+	"OPs2P6RkzgBoNBofdDe6e34LQjVPlARpTTD4LYB7Pk9ioL9DJSWEViiJ/zLpfM71MhgEZ5LBfaK0ZaU3",
+	"WsEdj1Oot/s5FvKW+hPfqQhi/GumYRIMgpm1iRns7/NEdMYgbQzLTqjm+2KOL5r9o2jc750c9NowHp+0",
 	"++HRSfv0hPfbPeD89BS60cn4OHhoBeJmIeQ2/dqFkGa/b7frNubGXqXbdOzYsV9M3OxPwl7vOOpG7YPj",
-	"/qt2/yR61T4JDw7ak4PJq/6kF52edE/2dSrNfgTHG9/sH/UOg4eHVsBTOwNpRchxiJtlAsEg+GRAB60g",
-	"EiaJ+fIDn+OPh92g5dl9EQWD4FU0jo4OD6L28enxq3b/1bjXPjntH7X5q16P9w9f8egVDzwfd2qA724z",
-	"0+ABJ1Dw54Oy71Qqo6pgnefPmVSWTeiNkmCB1ko7CYug8n7eXyuYgzF8io+v4L9TMBYiVupYGOqb33ER",
-	"83EMHUeakCadTEQoQNpL0HNhDC5jlb6L0kssKb21gcaLNR2XCb2ZAUsNaDbjhok1g7CJ0szOgOl8WioB",
-	"TbLgJ6HT1Z3KcHfHgC/jwxKd/t1iSWjdx+HhSRid8PYkOp20+3w8aZ/y6FW7Gx6OD6PeyateF4JWADJ6",
-	"wy3cCJK2XrfXbR90273+Tbc36L8aHBx2+gfd0+Pj4/+XCQk/gHAchSdhf3J88Oqw2+1PTicnJwenB31+",
-	"9Co8Ojo44IfHvXHQCn5WYxMMfvx18yj9plGi461H0WDS2AaD4JJrK3h8nYYhGFwXY7m22w9sLLdOGD2n",
-	"g1Zgubl9whxy2RlrEU3h7b2w5yRF7Vfdbq8VhFzidn8n7oPBhMcG8CcLU0WLrezMQQGYUIvE4W/wjosY",
-	"ImZVhtlLlWo2ESj5lXf/Bcv89Rv1ll6mNywXsQkGwVukjsG9QNyPUA5DEHcQsYlWc+ZIZgvNkwR0h71x",
-	"7dxD/+uA7e11snm6mQU3Z29/+ubqh58Oul0ErdvxmbYijOG9kLfBIKjsk2IuSoczMFZzCzQXlmiFyyfk",
-	"FAdIZtxgAzfln/ANXKmlsTDHmdDPoBHk3SsfU5uk9p2IgbbBhB8edHn/pB2dnIbt/ukhb58c9Prtk26/",
-	"e8zD/vHk+DiHv6PdZa4QNg1WL8+shXmCB3D3C4jfw+eHz7+pfD8Q2MyAR6AJId8rdyTh31XpuyG8MirV",
-	"IbDYv9ZhF5bN+ZKN8WHMrbgDXNQSuLFPV+9JUpw6stvRuw2IuaN3B1RCwoSGKBhYnUIrMOEM5hxnPFF6",
-	"zpHTqRZtDRPQIEOUN+tOaGO1kFM6wa9wtdtnE5S9Gq8+pPMxaKYmzECoZGSQJwsuLEulFTELYzoShGE8",
-	"jtXCbYQ5vwU2VzrnnKmw7bC7FeVC2sMebjUhxTydkxx66oW0MMWtgvQnXPM5WL/s55WzY3U6FxFOBde0",
-	"pixWV3Yr/QFP6GAQJNzOglYgnZpTObw2TXQu5HuQUzsLBgdN65Jt/PVzIJARkpGKxK6t0nwKLcYN4wzR",
-	"fs+wUR1KRgwpNUzY6pRv/u8/zeWH7r29/eEi6i4/6f9ze32UfDg6+69f0jSOL27vfznib+Sbf15fNM98",
-	"4gh+zpyvb0XSvGFlLojCwpzE0NyKhI1hgoKG7Ej4FBgBSVXeup7a/05BLwty/4Ltg6eLXiu4UdsTq8Gm",
-	"WjJu2VwZ22H4mgF9J0Ig2PHPJ7AAXaH+aB35Vm1L/UHzxtFgEiUNrOybshocKmlBWvyTJ0nstfz9n43D",
-	"1WbDrNzBX5yN8r/2C4tuP2u139AE6Sqm1NTaPTX7dPJf+Sm4Ca0uhDAsmyMTMkLqwTA745bkxSQQiomA",
-	"qIQChY7fwYMYD/dUw/asaNa2LWjJ42vQd6CJ7pqmnYlCqNI4IiK88lA+gDpfkj1ncslIO2MTN8kWM2k4",
-	"c+hxdH/vRHSsoiWi+6jS34gtZiCRtKGsUj5ORRwxJeE1E+485bFReKhyNuUWFny5Z9g/br5777YrKm/z",
-	"xC4HQxnG3BgxWTpoczSx8ZIJa3BX29R0hpIWRemxiCKQO0roBnNqo5iua/d7ySpZYZECZyTO+J0TCETY",
-	"HWwxhCv1HZdLb4Ga5wn1FbfwXsyFfXsfAkQQ1UTaqwYG/1dRBnBWMtcXxrjgwrCzy4t8BmGqNTazwqGo",
-	"zbvr/K4I8RtNoaKnrqhfTRPyb++XX6XpfJI8tTOlxS8QPW85/0FDNHos3CN25keiLtmCmwIqUQcpwxQ7",
-	"I7WeRSAFRL/fkmV6eszDW8PueCwiVvVPsVBDhP/kscnJtOoWJJuL6czSnMYAEuH3TkQQtZgwJs0WGW1J",
-	"JafuN91atytNqBIwCG4ZSX4J2QI0nvcxHtZV1pAwvM2WhUeRQIJ5fKlxF1uBGObUqSpHzpW0XEjDaEmZ",
-	"kE4P8BptUmqdLfaqxvJRAkoop0MIdDuCiZA4C7D4u+sXm5JataK0lYzxWr+JmwHjWvMldkV7yB+7oeuY",
-	"+iQtaSvZ8BY8jusJoc7x37nErtJxxmbpnMu2Bh7xcYzrlGjATe1kIrMIsP/GGVqup2CbVT33rNaHTGPy",
-	"5GVrVld1CyX5R7cuxQw+5++r8c8QWqShMvuGKTaw9nda//8BfM8Rae3O9J6vKp3fijtAFPROJ6UZl56d",
-	"hFcqpFMiYosZWnIzLqNYyGkVSz8oC+51d3wY9t2n6xv24eMN48akc/8Q7kAvSW2CKEedhYhjRLIoDQHH",
-	"dtNyTBOGuZ3VYhk9PI4zhhZyU4C7B13qdAxMKtlGdpPBmS8C6XyEhomGO5CohtgKaDvPHOBEQyWN1Wlo",
-	"EQpXhTU/oh4Fhdq6uqa4nMKSbevchPkyNqxz9Zxou+ergvfDTBkonyFMp9Lkx3thRaSGPJkg0fz6MbsP",
-	"uXaqcpmws+rxRPcnDTuBlw/fdgnjm2gE0uptyaqYqThCtV7DRIOZ+RMvU1VQv6yzv7gi28T/tYS1XfNW",
-	"cN+eqra3Wd/Tbw+tQBhkyVlFeVnZ4zoFZ2UQi0MuUebmPAKmZE72nmFjmPF4UsKPsVIxcElCUWZzobxc",
-	"lPi3RhQ2zamJ5Zqchbk2VmdnpdNPOn6MsTjUdlNg7z2nd5iILgHaCmhXhtmoTVS6v6jK5JNkpraP147w",
-	"eRu+bNrucA9hmrGCfNJNh4xKbajm/nTUqWyxn9WY4JKb29ds9ElGYNECkxCNvEc0M1eBCTOUo9xDPeqw",
-	"M+YGI40xFmSioei0WCxuwUO4/11JYOPUDuXIO8lHrfyaEA11/Ant4RLIlIhBsMl965nHoeZ0v74VSUIv",
-	"n3MZQhzT3zdiDtHH1FbwM2MXMhXZ1YBRBUu9d755m9QZifMSkhgXiwl02EcZL1mJc/iCmxmPO0N55vm7",
-	"wkVyQkvGpVl4+PPmW8glvpoaGKAKorRlwg6l5h4nuXQebZR3W+XpB2WvLdfuAu0iohubH7iwQk5vlGNK",
-	"5Sey0JDljhdyGrSCd0i2+MX9o3wh918ppBA1s/maWNjIZZxAuxrOsOrZqXu3SYQlc9fvTwX72tibQb4p",
-	"NOBxZFg9hB9W4ghqNxTcbdDqCdyoTxbBB+t96gWH6s2zSIQNrckTX/TDxhArOUUbs7nLjb1tnM5DWWxo",
-	"tc/LgS8NiLe6eKEGv0930Glzp6CasHPqgLnhzyvE1k+KP6kkFJfUHedS33h/UT688jE+b1gp9sIx8eV2",
-	"S7ZGAaEt5xRrXt70VhGqOkpa7m+SUC4jh7fcWMTj+pIVcVGPaymlYKdtXi6FMO2kAdWZt1bzqXNug8az",
-	"IiyrJnMZaHdCxwZzM3+0USY2Ky61maVP3MoX787ZHWhDx4PzAexdvDvvdw732Av3x09nb970Xrbo9979",
-	"4V7+Fzv/nvU6Xf9Dn119zw46vT0mJn634CbHExkf7zUYd/lLRHQcf5xQaMoWDHZY8Hl1Np6N+LQ8mz1y",
-	"fYtJ+L2b6fbDiUnY9uxpGO73ZB6FgiWpdQ61bY9plAtq1la+3UMrUHQRvHtHrl3R06rBXSznZslOd0Q8",
-	"s3HjuiukSWkDm6fqNgmfCjndrNCUhmm2F0ov5E4WpHFrH2cDhqw6OtdiitnIerMNqvysxs3uQdLWvRG0",
-	"FiOVvmn0mpA0V89lpVvMAODWYSqOQJOV33hUV4LVGkwKp24hgSAj50fKb8IjbqFtseWjnsHHdLGf1biR",
-	"vMJ83LyuK+bmQy3kaePUjDNCnj653CTbjkr3+kMeNFhbUvx5hTW7CDh22yjaK/L7TzXeIK4+XLQurjrN",
-	"DJ7GMJ91J/zFltq484em8jHtfjvRxY5+U9H1e7bWysW0rrb7pxqblZa7rCxCSMPlzG+/TZCNf9A2qcvt",
-	"VSo3y+3Kybyb4vbDjFPInesOog77ZskimPA0dvfWMbdgbKGfuNVczFQMa10A4YzLKRiwTbvgPHvILiJU",
-	"U/KLprwV+Wgo0GNHqryZld0q5K0br5p4kgg5XRcZ98mAbr/xt1f+XRckdxGRtxuVNo8IL3y4HF3ae+9y",
-	"alz8otOm96dgqbV5WZ5KK59TZYSMfuxjE+348jexGnsX8LYTuD67/qTjlUl02MWEvGBFJNP4+XQ6q9U0",
-	"IUoODC4XprCNX5cG9n5MeqXDbiCcSRWr6ZIuhAQs2AsnNLGaYne9bu+ofXDQ7h2/rGBNnTAhL9zDgxV8",
-	"qaprzux+Qxqb4XcQfS9g0SQu19lDVmBlLtjFw1WpfkE3cm32Tmm256909ljdxdGiDot+5qmx2JOZcQ3R",
-	"y208OqguXyBQsExj3wwqK1r6rqgCPpDSdcOmCgx5ChYeb24hsXXgmJAC18Tgd061u6BNZayqdk/iuO02",
-	"pJ5WN2IeA5sJNY0RMR+9o5XKWpauNZFtjYIflwLGt7MQ8xZ18zCLPq/ao5+u31799M37j9/8dH3z8ers",
-	"27d7jITI/6PjyJiaa24a8cGjgFUsTWLFozI7cTsRM6zKo/Py6HZcPWQBEtNEBa7yHm6W92pq9vBtA81c",
-	"cqM9hcCnErdG7U5iHsJHXFw8DhpIAevibulFRwiJAtGBQGr4HJhL62u6PnTogQxZ2zm+4KcypTkUnsIN",
-	"l5Glze3isrfc3Zss4Ua7TKdyexO/Zlnib58bqd7CkkRzbivTPbP7fiubHftfkwKSPtNKJ6Y9Yp7T8I1c",
-	"3MogJzup0cRJpaBAjoXSt84092bYip9tKxOEbuGeaYNsFa6BA7Xdm2vSnNabMT6OJWpOe3jC9QoS84Vt",
-	"+pXMqdWx/6EWbM7lkiFTTcH6BTcMm4qVBcgi+Vej97e3iqj7r8YsukFx3iDtje6j8rWOO0PwoChyB63q",
-	"sNHlm3d0TcyZ3VHhzK56L96dB63g8s27hu26Liyn7CKuC1o50aji0W2xwh+dq4VfyIm8MqV+5zBoBa5F",
-	"/odv6v6dtSxPG02MzF/epClRGmRDuN8yAY0P6zjkctWbYNgn1W2+S6PmJQIpEbNBkOK1SX8f16pgrZIC",
-	"xjJfZa6bVOXsjTdxcCVz5amsw1ZEqjZW0Aqyv8qTyYhuYHXliFtz70dZiv4My2/2JIjpbKxSbV6zkYR7",
-	"67bHmGLZvQuLbv+yk6+6Xthi2/s83Gbbvmsgnux88XdJTFh/21c6VRqQcOmz4VgkXGYNRc80RRyuZjj/",
-	"WrtiytKMK0mEoLNkndcU/QiUEcEOe2wsXCpaGdCP+42AXk6j3hTSR8kgaChNxL1zS3IfbFjXX4s87Jo/",
-	"xz95PAa30q7RXzHhIa5O6clOvVKK92rH/4KctLR5jN1C0bPE7zJhLm4V7pvtnFI6eI15ZQlYO8WVpPGm",
-	"rUshg+xWqkUM0RTYmBtg3LVifKxSW4zxOktOpnSp3QKxr2eIX/7x45T7RPUmsKZH2EOR2l4K/Z3xJAEJ",
-	"ERPNy5Plujf17J5t3VkJHVCpYFmM2wo2EOKEqRZ2eY3o4va54qmd9ZrPCAIhaDG7UGwSq4VxbgayFSmt",
-	"Y5BH1ZZSbAybkkV4C9KwhbCzoSwHoJUChrHP19WmPLTknlOacZaANi6A2KXXVUIgHfhgF+wFjsIu/3X+",
-	"lhpKl7CO6I+LEkPbnQZJYl66kDaaTC1sM5Pwenhqntwu5qaS3O7vQfIwTqpiQAkvFDdiF0K2k5hbBD1U",
-	"C7Ikm1KA1KV/jCemIa8HsW67celVgjfi7nnBXKoz8vtTUtiAXrB88ZaJynKyeEiHqbdNHWGQFbNIK2NF",
-	"cAcxHkqVEXkiMrNzv4bKXks1RYAfe8FZJKbC8pjhYM5ApNxMIactlsQctQDNtOLRS+TIxbvzlo/0H8ox",
-	"D2+nmpJg2VlJiCnTikv219qt2l+z7AY/vpKh83/Kocwa/hVt4b86+OHlxq8Z8HBGFzioxThkgYhxs5Th",
-	"TCupUhMvnWZjhlKNKU+FfN2JiouMiVRSZnuejjbKFKuRT7/Kb/Jc3FrI47gzlENJSWWRCtO5r2WgoZSZ",
-	"4OKqsN3Z5cWeYUk6jkXI8qIKpEEZSpcdyuqvOOAwWBMmx65SOQzo3gQBxpWjQAp1amfIT8QQbktJnEjr",
-	"W3Ku578xy29xUdgYuEYVgSL7CRuIBdVNMHIQRh19B5HgZEshosmIjXB/JHZQBqf9Oxnlgljtq3N38L9/",
-	"NshcJYfS+fyzvJMXBbe8eQQRm+cDvh7K0faDqNCCbRurgc994jE3tzliDiUahXu4gAtJPkfUH1++ZmMV",
-	"CTAtNlZ2xhZ8aVqMa2Cj1czIkV86LyNkRIZK3iGoOF0GVnhejhzmLIIw5hqiocwrUbTYGEgvYx8TkGeX",
-	"F+yw02ViKpWmxfJD5e97ufUrMBoMZajkRExTDYwCk8M86+EfNzeXWSIpLuMVREJDaM3Ai3Ub94ELgjbs",
-	"sHvIrgHYRyLY8S7baDzWwKMlHT930BpK3GDcmdg5L4uOeoxSQ53OYlCjaMdUaWccqzFZcewm1ZJOLDXn",
-	"lraIo41NVByrBS6ZmkzYiwnYcDZgo+z5gA2DOZcpj4fB6DX7Vg2GcnQ+g/A2m93I10fALkYIlZ23Wn8y",
-	"8J4bmyelvySIwEmVtv5gKMU2hV1azE2/SPmNDBlS5Y01lErGy6y1E3C1kExpMRXZ/lQxeUEGTpeR6dyL",
-	"DWmfi7z4gFciXEC6YS9G5DUZtYZy5PxJo5cU3e6lj2pk5e7K7A71RbGp2N3BS4TrPDZ+KD0OUi8x8DuS",
-	"PT/BVFJKHk4F4hhFIzcxUD5m3DiH4MDFynsq8bEPsOeGXBaiHF/fYtx67F+NrqfFl7gYr5lRLnGWV4L8",
-	"cVgELlR7OcuY0GFncpnlTVQTIur5EE4N9DvfS93a0gWsoXIBLjC0cBzcCdVkOpShkGu9pPIFLYouQV3c",
-	"h0NrNof5GPcKrtBQ5udJniOM6zBgeZkD3lzkoJVL8VCOnJKOWt+IfvY/eFUeoTdeugn5zMrOUJ6rOM5i",
-	"vugQotNg9BerEt8JVT5xf7sJjZy/ffQ6zzGcp8YOJSc8Qq2USquIX8CXjKBlpSsVCYjGQPfrHZbVFmBj",
-	"WCoZlbIw9gxlXEA7FnPh0+K9JPV7p57GUoL7iL3wFYde0r46yxZ5ksb5Ue92aPl+ScjGkjevnTN0oYYy",
-	"c9bkcG7YC8unbJQ9wCZm1HLW2Ker90M5Wlfnybgmo5dO/ce9TVQoSSgZCXPrlO/MVllROr178ezyImgF",
-	"uSMxuDugm7YEJE9EMAgOO11y4yXczki1raZQraQDNqfMQhybyi7fLjcQdSTcumiFt9hiJsLZUNLNiQQg",
-	"9ZAcEouZyndjntSHLJaGjVZtixGuEh/KsVYLQ2IQuRtHaRmqnghK+dlA73OUiAXXkU95yteOCqN9C/Zs",
-	"XaJYtTzUjzWf5dggXNM6F+6VVWJo+HxivpxbvQrYfPlJxygXQXPFntKUnlEk6fNK4Z5et7tb6YdNaXvF",
-	"vVtTvuJKwVGvwbdJZXO+MxRnHldNlyIwAv6eseCnVMd/q/PtoTE1lKIVtq8hsUXWY2NhiTyjlK9PgXxo",
-	"Bf3uwToK8nXZrxTmwEa93nNrCFE5i3Vy7nG3XBrxx9W231OVzXJlj5JA5tcQ3NfNyNzyPgUf51tILwph",
-	"0c25O/8T0ARqlQKgX6zwh59EfhqT7r95oXqnjy/Uak0cGpd8/I+3zYpD0Szz8qbfgmUb0435FFenmrca",
-	"fMZO9lcCzBuR/L0wXhGrWeGmkuXXosPZuYHwDLdiTn7iGniuGqbmMdSs5UgtXF58iRC0tFxuZhUrt63h",
-	"2wCfwkemPafAXPOSFpPdv1FJsMVrVKfu+VBcwG1237JzTee/Z2z52zasHabdbu+Y9L+/Hfh/WJX87aB8",
-	"N/M70tCt0rCaY/Hjn7dS95+9NPbnraF7U85OU9253DNWx69nHLDdwy0AOy8cRy36zzuS3Xo9UuTbA2RT",
-	"ge8vWBOrAOJyWa7Ol9Q8aofERpXjO0F3Q1cepy8z5KxwKUONnOqs5lZF8chh/ytQOqzyLpk1kvvHaRxN",
-	"Z3imadRzwQLc3YkyDerFeeHmrxcRqDj567qEa7tKij+vwdhvVLTc3Vb5DSH06RiXZdw+VCNVUB15qGkF",
-	"B08upbpDCdUd5H5DdvQaeKmLAu5Zx4PojzeLVkXuC2DTd1th03dfFTb5e63mtLc/Dp/W3H89hlArBtH+",
-	"r+VEvQeHXDE0FZp5Q783YxjdaJbEWNgZVY2hSxByLHp39hiY6z+qA50boBHoKhu/3xzr0Lyb8tGergP1",
-	"H2/UUOeZmp4+byMW3Z65a6UL+clUvQ3V751kt0+uEFx+6fvFFaMSk2fcVJe684dh0FqXzKWHGVYWdn/5",
-	"45VIalmBoUoG69cBRU6Yvzoocht3ZyhqNbtivgXrLsEas4wf9bMEz3Ef/FkUhT/ApHsSAH49qvsWmnvV",
-	"OfeIr+q8ig6bj9X9LF/mEd9jljzTtMGf7Hi8Spt8j/9uHrvtPwXzd+ckOyp7yY66z3LV7Tz46th5StWP",
-	"X/d3ulZqkgRvfvj2SWM/5etdf8Rnu1aJ/7f/hNSX/HbUzs7OanrjRi+nS3D8zyG42yHI/Fmw9iR0Lzz7",
-	"NFznBqMEzepHYmplDl3oaK7zZB9sSU3K43jpIzPx8MsiHLwWXkSolgJth/KdL8PdKlc3rkZl5CUEXJ57",
-	"/u0jYUrRicIMZcjjGKLXbONlJEV+FUEhwjLho4+mwsWKUfQLJVFLWFAkIr65EMaFkP5QiScs4nPiZeYa",
-	"cnMpRU5SFJ9hvW6PuWBHiAYu6DgzHtA29E/I31jKNKBaBCKOmUs1pGifcqyyj8DNPw4RxmnkwsxqkcCJ",
-	"EpJi0nwsn6eXrEJ2gXrNUJZ8Apm1CvekAWXRMdlFK2fIH88HtLeEFFZgh4OhrMZgUnQxMgGZ47wPj5KH",
-	"WhTRQqE3HXbhK95wTUWDpQ89mqexFUmcxzcjPfkHS7h21bOH0gh8kUugsOqWiyFzyZXaFB/RqIZiy4j1",
-	"u6e4/yaxCC0JWTaPnB0kHY0hOs2eYVcl58nO4XINQZ++Wa7zV6Q/rhbPq5S6Cbpb/hfU6s88oWml/Euu",
-	"t/lJ+dihStGS7cdoqu5X1ObYhdYii7IxhbFcoaJQPcehJ79aIaLhhXrtBn+Ln5dbIDf6c6zUdDcHfW9t",
-	"hYCyn5t2gYceU4fw1+V9nEUntoYyUcaIcbzcFH08oA9SxneATdgtQOJCbcvhady4pCKdSncwuEQDh9iJ",
-	"imMEaEKUaaNp5fblmi9kbvrsUP4e8fLQaSQ7fJan6l51xb4TraYaT0skHm0qjzfO+SVkkYDrqKDz5oPK",
-	"lyRLaWdvlIutBbsaHp/F//qvT/hQ9Bd2TZA6mrOTl4NyiLOwaGdlGRql+CLi+VDW1pva5lNt4ULTwlB5",
-	"d57LkZLwhRbjOTrlf76cln85zTrBavogYGfnWIF/368hfolbAlIffhB2diZJXbggFapwlpe/IUcUF1ph",
-	"842B1z6Eya+lv+RHEstK1OZriy93k1BB7d8/zKK1wy1F3vcjNxRP6/1PfgeSXceWN1Rx6/Q1XcVm9Sof",
-	"M7a38B3v/6rT7H5286XJhiKt3jIS1rCf1di0qH6D0xVcqaL8y3Hb+JSff8+yoZBWDt9ZCa1d/UiPXqnk",
-	"IvMniYu7SuUjQXFXhaH820XElb99UuS1NQXIfVVOr9/e59V6tFJwEa69g+e94YPghATPSXVBvKEKrPu/",
-	"uo+LE6zsNnlvrOOR4L5v2BTRvvIFdVdqzF/GVfPz16SABU3E7mdptF8z1aUSGTREVhzjx9UCCp83E3O5",
-	"/ei+9AH252V9q08YjYWMykUOvBltwFohp/5bfJmfi06QTiGLDVep9Z3g1D24L5Jdi+H3TLW4Qd2Fu2Ew",
-	"t3PrAz7tY30tSr4rHMB5WX4/fDW1pD4qZTjWKui12KL4QBdLUlvJrizV932R2eZDOfJeoZE3nEtJlWRY",
-	"TMEWB3xWuq+cHcluZrDERXMfEi++s1uqqdXy+SVZQqYrF+EgS2hGWZHOAHdWtedCJZ8TJf3/BwAA//8=",
+	"/qt2/yR61T4JDw7ak4PJq/6kF52edE/2dSrNfgTHG9/sH/UOg4eHVsBTOwNpRchxiJtlAsEg+GhAB60g",
+	"EiaJ+fJ7PscfD7tBy7P7IgoGwatoHB0dHkTt49PjV+3+q3GvfXLaP2rzV70e7x++4tErHng+7tQA391m",
+	"psEDTqDgz/fKvlOpjKqCdZ4/Z1JZNqE3SoIFWivtJCyCyvt5f61gDsbwKT6+gv9OwViIWKljYahvfsdF",
+	"zMcxdBxpQpp0MhGhAGkvQc+FMbiMVfouSi+xpPTWBhov1nRcJvRmBiw1oNmMGybWDMImSjM7A6bzaakE",
+	"NMmCn4ROV3cqw90dA76MD0t0+neLJaF1H4eHJ2F0wtuT6HTS7vPxpH3Ko1ftbng4Pox6J696XQhaAcjo",
+	"DbdwI0jaet1et33Qbff6N93eoP9qcHDY6R90T4+Pj/9fJiT8AMJxFJ6E/cnxwavDbrc/OZ2cnBycHvT5",
+	"0avw6OjggB8e98ZBK/hFjU0w+Om3zaP0m0aJjrceRYNJYxsMgkuureDxdRqGYHBdjOXabj+wsdw6YfSc",
+	"DlqB5eb2CXPIZWesRTSFt/fCnpMUtV91u71WEHKJ2/2duA8GEx4bwJ8sTBUttrIzBwVgQi0Sh7/BOy5i",
+	"iJhVGWYvVarZRKDkV979Fyzz12/UW3qZ3rBcxCYYBG+ROgb3AnE/QjkMQdxBxCZazZkjmS00TxLQHfbG",
+	"tXMP/a8DtrfXyebpZhbcnL39+ZurH38+6HYRtG7HZ9qKMIb3Qt4Gg6CyT4q5KB3OwFjNLdBcWKIVLp+Q",
+	"UxwgmXGDDdyUf8Y3cKWWxsIcZ0I/g0aQd698SG2S2nciBtoGE3540OX9k3Z0chq2+6eHvH1y0Ou3T7r9",
+	"7jEP+8eT4+Mc/o52l7lC2DRYvTyzFuYJHsDdzyB+D58ePv2u8v1AYDMDHoEmhHyv3JGEf1el74bwyqhU",
+	"h8Bi/1qHXVg250s2xocxt+IOcFFL4MY+Xr0nSXHqyG5H7zYg5o7eHVAJCRMaomBgdQqtwIQzmHOc8UTp",
+	"OUdOp1q0NUxAgwxR3qw7oY3VQk7pBL/C1W6fTVD2arz6Pp2PQTM1YQZCJSODPFlwYVkqrYhZGNORIAzj",
+	"cawWbiPM+S2wudI550yFbYfdrSgX0h72cKsJKebpnOTQUy+khSluFaQ/4ZrPwfplP6+cHavTuYhwKrim",
+	"NWWxurJb6Q94QgeDIOF2FrQC6dScyuG1aaJzId+DnNpZMDhoWpds46+fA4GMkIxUJHZtleZTaDFuGGeI",
+	"9nuGjepQMmJIqWHCVqd883//aS6/797b2x8vou7yo/4/t9dHyfdHZ//1a5rG8cXt/a9H/I1888/ri+aZ",
+	"TxzBz5nz9a1ImjeszAVRWJiTGJpbkbAxTFDQkB0JnwIjIKnKW9dT+98p6GVB7l+wffB00WsFN2p7YjXY",
+	"VEvGLZsrYzsMXzOg70QIBDv++QQWoCvUH60j36ptqT9o3jgaTKKkgZV9U1aDQyUtSIt/8iSJvZa//4tx",
+	"uNpsmJU7+IuzUf7XfmHR7Wet9huaIF3FlJpau6dmn07+Kz8FN6HVhRCGZXNkQkZIPRhmZ9ySvJgEQjER",
+	"EJVQoNDxO3gQ4+GeatieFc3atgUteXwN+g400V3TtDNRCFUaR0SEVx7KB1Dnc7LnTC4ZaWds4ibZYiYN",
+	"Zw49ju7vnYiOVbREdB9V+huxxQwkkjaUVcrHqYgjpiS8ZsKdpzw2Cg9VzqbcwoIv9wz7x8137912ReVt",
+	"ntjlYCjDmBsjJksHbY4mNl4yYQ3uapuazlDSoig9FlEEckcJ3WBObRTTde2+lKySFRYpcEbijN85gUCE",
+	"3cEWQ7hS33G59BaoeZ5QX3EL78Vc2Lf3IUAEUU2kvWpg8H8VZQBnJXN9YYwLLgw7u7zIZxCmWmMzKxyK",
+	"2ry7zhdFiN9pChU9dUX9apqQf3u//CpN56PkqZ0pLX6F6HnL+Q8aotFj4R6xMz8SdckW3BRQiTpIGabY",
+	"Gan1LAIpIPpyS5bp6TEPbw2747GIWNU/xUINEf6TxyYn06pbkGwupjNLcxoDSITfOxFB1GLCmDRbZLQl",
+	"lZy633Rr3a40oUrAILhlJPklZAvQeN7HeFhXWUPC8DZbFh5FAgnm8aXGXWwFYphTp6ocOVfSciENoyVl",
+	"Qjo9wGu0Sal1ttirGssHCSihnA4h0O0IJkLiLMDi765fbEpq1YrSVjLGa/0mbgaMa82X2BXtIX/shq5j",
+	"6pO0pK1kw1vwOK4nhDrHf+cSu0rHGZulcy7bGnjExzGuU6IBN7WTicwiwP4bZ2i5noJtVvXcs1ofMo3J",
+	"k5etWV3VLZTkn9y6FDP4lL+vxr9AaJGGyuwbptjA2i+0/v8D+J4j0tqd6T1fVTq/FXeAKOidTkozLj07",
+	"Ca9USKdExBYztORmXEaxkNMqln6vLLjX3fFh2Hcfr2/Y9x9uGDcmnfuHcAd6SWoTRDnqLEQcI5JFaQg4",
+	"tpuWY5owzO2sFsvo4XGcMbSQmwLcPehSp2NgUsk2spsMznwRSOcjNEw03IFENcRWQNt55gAnGipprE5D",
+	"i1C4Kqz5EfUoKNTW1TXF5RSWbFvnJsyXsWGdq+dE2z1fFbwfZ8pA+QxhOpUmP94LKyI15MkEiebXT9l9",
+	"yLVTlcuEnVWPJ7o/adgJvHz4tksY30QjkFZvS1bFTMURqvUaJhrMzJ94maqC+mWd/cUV2Sb+ryWs7Zq3",
+	"gvv2VLW9zfqefntoBcIgS84qysvKHtcpOCuDWBxyiTI35xEwJXOy9wwbw4zHkxJ+jJWKgUsSijKbC+Xl",
+	"osS/NaKwaU5NLNfkLMy1sTo7K51+1PFjjMWhtpsCe+85vcNEdAnQVkC7MsxGbaLS/UVVJp8kM7V9vHaE",
+	"T9vwZdN2h3sI04wV5JNuOmRUakM196ejTmWL/aLGBJfc3L5mo48yAosWmIRo5D2imbkKTJihHOUe6lGH",
+	"nTE3GGmMsSATDUWnxWJxCx7C/e9KAhundihH3kk+auXXhGio409oD5dApkQMgk3uW888DjWn+/WtSBJ6",
+	"+ZzLEOKY/r4Rc4g+pLaCnxm7kKnIrgaMKljqvfPN26TOSJyXkMS4WEygwz7IeMlKnMMX3Mx43BnKM8/f",
+	"FS6SE1oyLs3Cw58330Iu8dXUwABVEKUtE3YoNfc4yaXzaKO82ypPv1f22nLtLtAuIrqx+ZELK+T0Rjmm",
+	"VH4iCw1Z7nghp0EreIdki1/dP8oXcv+VQgpRM5uviYWNXMYJtKvhDKuenbp3m0RYMnf9/lSwr429GeSb",
+	"QgMeR4bVQ/hhJY6gdkPB3QatnsCN+mQRfLDep15wqN48i0TY0Jo88UU/bAyxklO0MZu73Njbxuk8lMWG",
+	"Vvu8HPjSgHirixdq8Pt0B502dwqqCTunDpgb/rxCbP2k+JNKQnFJ3XEu9Y33F+XDKx/j04aVYi8cE19u",
+	"t2RrFBDack6x5uVNbxWhqqOk5f4mCeUycnjLjUU8ri9ZERf1uJZSCnba5uVSCNNOGlCdeWs1nzrnNmg8",
+	"K8KyajKXgXYndGwwN/NHG2Vis+JSm1n6xK188e6c3YE2dDw4H8Dexbvzfudwj71wf/x89uZN72WLfu/d",
+	"H+7lf7HzH1iv0/U/9NnVD+yg09tjYuJ3C25yPJHx8V6DcZe/RETH8YcJhaZswWCHBZ9WZ+PZiE/Ls9kj",
+	"17eYhD+4mW4/nJiEbc+ehuG+JPMoFCxJrXOobXtMo1xQs7by7R5agaKL4N07cu2KnlYN7mI5N0t2uiPi",
+	"mY0b110hTUob2DxVt0n4VMjpZoWmNEyzvVB6IXeyII1b+zgbMGTV0bkWU8xG1pttUOUXNW52D5K27o2g",
+	"tRip9E2j14SkuXouK91iBgC3DlNxBJqs/MajuhKs1mBSOHULCQQZOT9SfhMecQttiy0f9Qw+pov9osaN",
+	"5BXm4+Z1XTE3H2ohTxunZpwR8vTJ5SbZdlS61x/yoMHakuLPK6zZRcCx25po+12Hv7XNrUg82vC4nSgh",
+	"6X4MZ9egEvxTjTdItY8qrUu1TjO7qDEaaJ0icLGl0u7cpql8zAjYTsKxo99Vwv3WrrVyoa+r7f6pxmal",
+	"5S4CgEjz1PX/EpsOuf0Hbbq6eF+lcrN4r5zzu6mBP844BfC57iDqsG+WLIIJT2N3Cx5zC8YW2o5b9MVM",
+	"xbDWoRDOuJyCAdu0Wc6zh+wiQqUnv7bKW5HHh8JGdqTKG23ZHUXeuvHiiieJkNN1cXYfDej2G38X5t91",
+	"IXcXEfnOUQX0wPHCB99RCID3VafGRUM63Xx/CpZam5flqbTyOVVGyOjHPjbRji9/E6uxdyhvO4Hrs+uP",
+	"Ol6ZRIddTMinVsRFjZ9Pp7OBTRPw5PjhMmsKS/t1aWDvFaVXOuwGwplUsZou6XpJwIK9cEITqyl21+v2",
+	"jtoHB+3e8csKJNUJE/LCPTxohiGv/Dkj/g3pf4bfQfSDgEWTuFxnD1kBqblgFw9XpfoF3e+12Tul2Z6/",
+	"INpjdYdJizos+pmnxmJPZsY1RC+38Q+h8n2BQMEy/X8zqKzo/LuiCviwTNcNmyow5HdYeLy5hcTWgWNC",
+	"6mATg985RfGCNpWxqto9ieO225B6Wt2IeURtJtQ0RsR8LJBWKmtZuiRFtjUKflwKP9/O3sxb1I3NLJa9",
+	"at1+vH579fM37z988/P1zYers2/f7jESIv+PjiNjaq65acQHjwJWsTSJFY/K7MTtRMywKo/1y2PlcfWQ",
+	"BUhMExW4ynu4Wd6rqdnDtw00c8mN9hQCn0rcGiU+iXkIH3Bx8ThoIAWsi+KlFx0hJApEBwKp4XNgLkmw",
+	"6TLSoQcyZG3n+IKfypTmUPgdN1xtlja3i/LecndvsqsbrTydyu0dBjU7FX/71Ej1FnYpGodbOQIyK/L3",
+	"8gBg/2sSStJn2vzEtEeMfRq+kYtbmfdkdTVaQqkUFBayUPrWGfreqFvx2m1lqdCd3jNNla2CP3Cgtntz",
+	"TdLUemvHR8VEzUkUT7isQWI+s4dgJQ9rdex/qAWbc7lkyFRTsH7BDcOmYmUBsryA1VyA7a0i6v6rMYtu",
+	"UJw3SHujM6p8SeTOEDwoikxEqzpsdPnmHV06c2Z3VDizi+OLd+dBK7h8865hu64L8ik7nOuCVk5bqviH",
+	"W6zwbudq4WdySa9Mqd85DFqBa5H/4Zu6f2cty9NGEyPzvjdpSpRU2RA8uExA48M6DrnM9yYY9il6m2/m",
+	"qHmJQErrbBCkeG0K4Ye1KlirpICxzPOZ6yZVOXvjTRxcyVx5KuuwFZGqjRW0guyv8mQyohtYXTni1twi",
+	"Us6jP8Pye0IJYjobq1Sb12wk4d667TGmyHjv6aK7xOzkq64Xttj2dhC32bbvGognO18jXhIT1t8dlk6V",
+	"BiRc+tw6FgmXp0OxOE3xi6v50r/VLqyypOVKSiLoLPXnNcVSAuVXsMMeGwuX2FYG9ON+I6CXk7I3BQhS",
+	"agkaShNx77yX3Icu1vXXIqu75s/xTx6P6K20a/RXTHiIq1N6slOvlDC+2vG/ICctbR5jt8D2LI28TJiL",
+	"goX7ZjunlFxeY15ZAtZOcSUFvWnrUgAiu5VqEUM0BTbmBhh3rRgfq9QWY7zOUp0p+Wq3sO7rGeKXf/w4",
+	"5T7tvQms6RH2UCTKlwKJZzxJQELERPPyZJnzTT27Z1t3VkIHVCpYFjG3gg2EOGGqhV1eI7q4fa54ame9",
+	"5jOCQAhazC4Um8RqYZybgWxFShIZ5DG6pYQdw6ZkEd6CNGwh7Gwoy+FspfBj7PN1tSkPLbnnlGacJaCN",
+	"C0d2yXqVgEoHPtgFe4GjsMt/nb+lhtKlvyP646LE0HanQZKYly5AjiZTCwLNJLwe7Jqnyou5qaTK++uS",
+	"PCiUaiJQ+gxFodiFkO0k5hZBD9WCLGWnFG516R/jiWnI60Gs225cepXgjbh7XjCXqpZ8eUoKG9ALli8F",
+	"M1FZhhcP6TD1tqkjDLLSGGllrAjuIMZDqTIiT0Rmdu7XUNlrqaYIF2QvOIvEVFgeMxzMGYiU6SnktMWS",
+	"mKMWoJlWPHqJHLl4d97yeQNDOebh7VRTSi07Kwkx5W1xyf5au3z7a5Yr4cdXMnT+TzmUWcO/oi38Vwc/",
+	"vNz4NQMezugCB7UYhywQMW6WMpxpJVVq4qXTbMxQqjFlvZCvO1FxkX+RSsqTz5PbRpliNfLJXPmFn4uC",
+	"C3kcd4ZyKClFLVJhOveVETSU8hxclBa2O7u82DMsScexCFleooE0KEPJt0NZ/RUHHAZrgu7YVSqHAd2b",
+	"IMC44hZIoU7tDPmJGMJtKSUUaX1LzvX8N2b5LS4KGwPXqCJQngBhA7GguglGDsKoo+8gEpxsKUQ0GbER",
+	"7o/EDsrgtH8no1wQq3117g7+9y8GmavkUDqff5bF8qLgljePIGLzfMDXQznafhAVWrBtYzXwuU9j5uY2",
+	"R8yhRKNwDxdwIcnniPrjy9dsrCIBpsXGys7Ygi9Ni3ENbLSaZznyS+dlhIzIUMk7BBWny8AKz8txyJxF",
+	"EMZcQzSUeV2LFhsD6WXsQwLy7PKCHXa6TEyl0rRYfqj8fS+3fgVGg6EMlZyIaaqBUZhzmOdQ/OPm5jJL",
+	"S8VlvIJIaAitGXixbuM+cCHVhh12D9k1APtABDveZRuNxxp4tKTj5w5aQ4kbjDsTO+dl0VGPUaKp01kM",
+	"ahTtmOr2jGM1JiuO3aRa0oml5tzSFnG0sYmKY7XAJVOTCXsxARvOBmyUPR+wYTDnMuXxMBi9Zt+qwVCO",
+	"zmcQ3mazG/lqC9jFCKGy81brjwbec2PzFPeXBBE4qdLWHwyl2KZMTIu56RcJxJEhQ6q8sYZSyXiZtXYC",
+	"rhaSKS2mItufKiYvyMDpMjKde7Eh7XORlzLwSoQLbzfsxYi8JqPWUI6cP2n0kmLlvfRRxa3cXZndob4o",
+	"NhW7O3iJcJ1H2g+lx0HqJQZ+R7LnJ5hKSvDDqUAco2jkJgbKx4wb5xAcuMh7TyU+9uH63JDLQpSj9VuM",
+	"W4/9q7H6tPgSF+M1M8ql4fJKygAOi8CFai9nGRM67EwusyyManpFPbvCqYF+53upW1sIgTXUQcAFhhaO",
+	"gzuhmpqHMhRyrZdUDKFFQSioi/vgas3mMB/jXsEVGsr8PMkzjnEdBiwvmsCbSya0cikeypFT0lHrG9HP",
+	"/gevyiP0xks3IZ+n2RnKcxXHWQQZHUJ0Goz+YlXiO6E6Ku5vN6GR87ePXucZi/PU2KHkhEeolVKhFvEr",
+	"+AIUtKx0pSIB0Rjofr3DskoFbAxLJaNSTseeofwNaMdiLnySvZekfu/U01hKlx+xF75+0UvaV2fZIk/S",
+	"OD/q3Q4t3y8J2VhA57Vzhi7UUGbOmhzODXth+ZSNsgfYxIxazhr7ePV+KEfrqkYZ12T00qn/uLeJCiUJ",
+	"JSNhbp3yndkqK0qndy+eXV4ErSB3JAZ3B3TTloDkiQgGwWGnS268hNsZqbbVhKyV5MLmBFyIY1PZ5dtl",
+	"GqKOhFsXrfAWW8xEOBtKujmRAKQekkNiMVP5bsxTBJHF0rDRqm0xwlXiQznWamFIDCJ34ygtQ9UTQSk/",
+	"G+h9jhKx4DryCVT52lGZtW/Bnq1LO6sWm/qp5rMcG4RrWufCvbJKDA2fT8wXh6vXFJsvP+oY5SJorv9T",
+	"mtIzSi59WikD1Ot2dysksSkJsLh3a8p+XClf6jX4NqlszneG4szjqulSBEbA3zMW/Jzq+G91vj00JppS",
+	"tML2FSm2yKFsLFOR56fy9QmVD62g3z1YR0G+LvuVMh/YqNd7bkUiKo6xTs497pYLLf602vYHqtlZrhNS",
+	"Esj8GoL7KhyZW94n9ON8C+lFISy6OXfnfwKaQK1STvSzlRHxk8hPY9L9Ny9U7/TxhVqtsEPjko//8bZZ",
+	"qSmaZV4s9VuwbGPyMp/i6lSzYINP2Mn+Srh6I5K/F8YrYjUr3FRyBlt0ODs3EJ7hVszJT1wDz1XD1DyG",
+	"mrWMq4XLsi8RgpaWy/SsYuW2FYEb4FP4yLTnlKtrXtJisvs3Kgm2eI2q3j0figu4ze5bdq4Q/feMLX/b",
+	"hrXDtNvtHZP+97cD/w+rkr8dlO9mviAN3SoNqxkbP/15637/2Qttf9oaujdlADVVscs9Y3X8esYB2z3c",
+	"ArDzMnTUov+8I9mt1yMlwz1ANpUL/4wVtgogLhf56nxOzaN2SGxUOb4TdDd05XH6MkPOCpcy1Mipzip4",
+	"VRSPHPa/AqXDKu+SWSO5f5zG0XSGZ5pGPbMswN2dKNOgXpwXbv56SYKKk7+uS7i2q6T48xqM/UZFy91t",
+	"ld8RQp+OcVn+7kM1UqXIdilrBQdPLsy6Q0HWHeR+Q671GnipiwLuWceD6I83i1ZF7jNg03dbYdN3XxU2",
+	"+Xut5uy4Pw6f1tx/PYZQKwbR/m/lfL4Hh1wxNJWteUO/N2MY3WiWxFjYGdWgoUsQcix6d/YYmOs/qgOd",
+	"G6AR6Cobv98c69C8m/LRnq4D9R9v1FA1mpqePm8jFt2euWulC/nRVL0N1a+nZLdPrqxcfun72RWjEpNn",
+	"3FSXuvOHYdBal8ylhxlWFnZ/+eOVSGpZgaFKouvXAUVOmL86KHIbd2coajW7Yr4F6y7BGpORH/WzBM9x",
+	"H/xZFIU/wKR7EgB+Par7Fpp71Tn3iK/qvIoOm4/V/Sxf5hHfY5Y807TBn+x4vEqbfI//bh677T8s83fn",
+	"JDsqe8mOus9y1e08+OrYeUrVT1/3V79WKpwEb3789kljP+VbYH/ER8BWif+3/yDV5/wS1c7Ozmp640Yv",
+	"p0tw/M8huNshyPxZsPYkdC88+zRc5wajBM3qJ2dqRRNd6Giu82Sff0lNyuN46SMz8fDLIhy8Fl5EqJYC",
+	"bYfynS/q3SrXSq5GZeQlBFyee/4lJWFK0YnCDGXI4xii12zjZSRFfhVBIcIy4aOPpsLFilH0CyVRS1hQ",
+	"JCK+uRDGhZD+WIknLOJz4mXmGnJzKUVOUhSfYb1uj7lgR4gGLug4Mx7QNvRPyN9YyjSgWgQijplLNaRo",
+	"n3Ksso/AzT81EcZp5MLMapHAVJ+GIodVKSSYPm9JVTW4HMqSTyCzVuGeNKAsOia7aOUM+eP5gPaWkMIK",
+	"7HAwlNUYTIouRiYgc5z34VHyUIsiWij0psMufMUbrqkEsfShR/M0tiKJ8/hmpCf//AnXrhb3UBqBL3IJ",
+	"FFbdcjFkLrlSm+KTHNVQbBmxfvcU998kFqElIcvmkbODpKMxRKfZM+yq5DzZOVyuSOjTN8tVA4v0x9VS",
+	"fJVSN0F3y/+CWv2ZJzStlH/J9TY/KR87VClasv0YTbUCi9ocu9BaZFE2pjCWK1QUquc49ORXK0Q0vFCv",
+	"3eBv8fNyC1nRsCdbqeluDvre2goBZT837QIPPaYO4a/L+ziLTmwNZaKMEeN4uSn6eECft4zvAJuwW4DE",
+	"hdqWw9O4cUlFOpXuYHCJBg6xExXHCNCEKNNG08rtyzXf29z0EaP8PeLlodNIdvjIT9W96kqHJ1pNNZ6W",
+	"SDzaVB5vnPNLyCIB11FB5833Kl+SLKWdvVEuthbsanh8Fv/rv2XhQ9Ff2DVB6mjOTl4OyiHOwqKdlWVo",
+	"lOKLiOdDWVtvaptPtYULTQtDxeJ5LkdKwmdajOfolP/5Dlv+HTbrBKvp84KdnWMF/n2/rfg5bglIffhR",
+	"2NmZJHXhglSowlle/iIdUVxohc03Bl77ECa/lv6cn1wsK1Gbry0+301CBbW/fJhFa4dbirzvR24ontb7",
+	"n/wOJLuOLW+o4tbpa7qKzepVPmZsb+E73v9Np9n97OZLkw21XL1lJKxhv6ixaVH9BqcruFJF+XfotvEp",
+	"P/+eZUMhrRy+sxJau/qRHr1SyUXmTxIXd5XKR4LirgpD+feLiCt/SaXIa2sKkPuqnF6/v8+r9WhB4SJc",
+	"ewfPe8PnxQkJnpPqgnhDFVj3f3OfKidY2W3y3ljHI8F9LbEpon3le+yu1Ji/jKvm569JAQuaiN3P0mi/",
+	"ZqpLJTJoiKw4xk+rBRQ+bSbmcvvRfekD7M/L+lYfRBoLGZWLHHgz2oC1Qk79l/0yPxedIJ1CFhuuUus7",
+	"wal7cF8kuxbD75lqcYO6C3fDYG7n1gd82qf/WpR8VziA8yL/fvhqakl9VMpwrFXQa7FF8bkvlqS2kl1Z",
+	"qu/7IrPNh3LkvUIjbziXkirJsJiCLQ74rHRfOTuS3cxgiYvmPktefLW3VFOr5fNLsoRMVy7CQZbQjLIi",
+	"nQHurGrPhUo+J0r6/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

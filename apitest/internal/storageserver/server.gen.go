@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,30 @@ type ServerInterface interface {
 	// DownloadFile Download file
 	// (GET /files/{fileId}/download)
 	DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID)
+}
+
+// Unimplemented answers every operation of ServerInterface 501 Not
+// Implemented, with the contract's error envelope (code NotImplemented). An
+// implementation that embeds it keeps building when the contract gains an
+// operation, and answers that operation so until it models it.
+type Unimplemented struct{}
+
+// GetFile answers 501 NotImplemented.
+func (Unimplemented) GetFile(w http.ResponseWriter, r *http.Request, fileID FileID) {
+	notImplemented(w, "GetFile")
+}
+
+// DownloadFile answers 501 NotImplemented.
+func (Unimplemented) DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID) {
+	notImplemented(w, "DownloadFile")
+}
+
+// notImplemented answers 501 with the error envelope, naming operationID.
+func notImplemented(w http.ResponseWriter, operationID string) {
+	body, _ := json.Marshal(ErrorResponse{Error: Error{Code: "NotImplemented", Message: "This service does not implement " + operationID + " yet."}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotImplemented)
+	_, _ = w.Write(body)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
