@@ -115,7 +115,7 @@ scenario() {
 }
 
 scenario additive additive yes 0 "no breaking change" "ClientInterface.GetExportConnectionLabels: added"
-scenario enum-value-removed enum_removed yes 1 "removed the enum value `IFC2x3`" "openapi.yaml breaks the contract" "api.IFCVersionIFC2X3: removed"
+scenario enum-value-removed enum_removed yes 1 'removed the enum value `IFC2x3`' "openapi.yaml breaks the contract" "api.IFCVersionIFC2X3: removed"
 scenario name-unexported name_unexported no 1 "incompatible changes to package wrapper" "wrapper.SafeFileName: removed"
 
 echo "compat-selftest: $((3 - failures))/3 cases as expected in $((SECONDS - start))s"
