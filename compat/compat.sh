@@ -50,7 +50,11 @@ check() {
 
 	for p in "${PACKAGES[@]}"; do
 		echo "compat: package $p against $base (apidiff)"
-		apidiff -w "$tmp/$p.apidiff" "$MODULE/$p"
+		if ! apidiff -w "$tmp/$p.apidiff" "$MODULE/$p"; then
+			echo "compat: FAIL: package $p does not build (above)" >&2
+			failed=1
+			continue
+		fi
 		apidiff "compat/$p.apidiff" "$tmp/$p.apidiff" | sed 's/^/  /'
 		apidiff -incompatible "compat/$p.apidiff" "$tmp/$p.apidiff" | sed 's/^- //' > "$tmp/$p.incompatible"
 		if [ "$p" = api ]; then
