@@ -10,6 +10,9 @@
 #   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw) and the load benchmark (about 2 minutes)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
+#   make compat           breaking changes of openapi.yaml (oasdiff) and of the Go API of wrapper and api (apidiff) since the baselines in compat/
+#   make compat-selftest  make compat on copies of the tree: an additive change passes, a removed enum value or exported name fails
+#   make release-baseline when a version is cut: the baselines in compat/ become the tree as it is
 
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
@@ -30,7 +33,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload/ { for (i = 3; i < NF; i++) { if ($$(i+1) 
 	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 16 MiB)\n", r, h; \
 	if (r > 1.10 || h > 16) { print "FAIL: download above its bounds"; exit 1 } }
 
-.PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
+.PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts compat compat-selftest release-baseline
 
 all: test
 
@@ -82,7 +85,7 @@ lint-spec: $(NPM_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(CONTROL_SPEC)
 	npx --no-install spectral lint --fail-severity=warn $(CONTROL_SPEC)
 
-test: check-generated lint go-test lint-spec conformance
+test: check-generated lint go-test lint-spec conformance compat compat-selftest
 
 # Prints "go: N/N, typescript: N/N"; fails when any scenario fails, the
 # binding's types are stale or it does not type-check.
@@ -94,6 +97,17 @@ generate-ts: $(NPM_STAMP)
 
 demo:
 	$(GO) run ./cmd/itwin-export demo
+
+# The tools (oasdiff, apidiff) are pinned in compat/compat.sh and run by
+# go run MODULE@VERSION: go.mod stays free of them.
+compat:
+	@GO=$(GO) bash compat/compat.sh check
+
+compat-selftest:
+	@GO=$(GO) bash compat/selftest.sh
+
+release-baseline:
+	@GO=$(GO) bash compat/compat.sh baseline
 
 # Client overhead: raw net/http, the generated client and the wrapper against
 # one loopback server, each alone and then interleaved, BENCH_COUNT times,

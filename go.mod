@@ -1,6 +1,6 @@
 module github.com/itwin-export/itwin-export
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/cli/browser v1.3.0

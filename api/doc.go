@@ -7,6 +7,13 @@
 // errors. Use this package directly for the types (ExportConnectionRunCreate,
 // ExportRun, ErrorResponse, ...) or when you need the raw HTTP exchange.
 //
+// ClientInterface and ClientWithResponsesInterface are for calling, not for
+// implementing: they gain a method with every operation added to the
+// contract, in minor releases too. Call them, pass them, embed them in a
+// test double; do not implement them in full outside this package (a type
+// that does will stop compiling when an operation is added). `make compat`
+// accepts method additions to these two interfaces and to nothing else.
+//
 // The code is regenerated from openapi.yaml with `make generate`, which runs the
 // line below; gen/api.yaml holds the generator's configuration and
 // gen/overlay.yaml the Go-only names.

@@ -70,7 +70,8 @@ type Options struct {
 	// Transport, which does not follow redirects). Nil means
 	// http.DefaultTransport and no overall timeout: use contexts.
 	HTTPClient *http.Client
-	// UserAgent is sent as User-Agent; a default names this library.
+	// UserAgent is sent as User-Agent; the default names this library and
+	// its version: "itwin-export-go/" + Version.
 	UserAgent string
 	// Retry bounds retries and waits; zero fields take their defaults.
 	Retry RetryPolicy
@@ -183,7 +184,7 @@ func New(opts Options) (*Client, error) {
 		base:          base,
 		tokens:        opts.TokenSource,
 		http:          noRedirectClient(opts.HTTPClient),
-		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go")},
+		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go/"+Version)},
 		retry:         opts.Retry.withDefaults(),
 		log:           cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		headerTimeout: limit(opts.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),

@@ -169,19 +169,16 @@ type versionCmd struct{}
 
 // define registers no flags.
 func (c *versionCmd) define(a *app) *flags {
-	return a.newFlags("version", "version", `Print one line: the version of the itwin-export module (devel for a build
-from a work tree) and the version of Go it was built with.`, 0, 0, "version")
+	return a.newFlags("version", "version", `Print one line: the version of itwin-export (the latest entry of its
+CHANGELOG.md) and the version of Go it was built with.`, 0, 0, "version")
 }
 
-// exec prints the line.
+// exec prints the line: wrapper.Version as a module tag, then the Go version.
 func (c *versionCmd) exec(_ context.Context, a *app, _ []string) error {
-	version, goVersion := "devel", runtime.Version()
+	goVersion := runtime.Version()
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if v := info.Main.Version; v != "" && v != "(devel)" {
-			version = v
-		}
 		goVersion = info.GoVersion
 	}
-	fmt.Fprintf(a.stdout, "itwin-export %s %s\n", version, goVersion)
+	fmt.Fprintf(a.stdout, "itwin-export v%s %s\n", wrapper.Version, goVersion)
 	return nil
 }
