@@ -156,8 +156,12 @@ const maxNameBytes = 200
 // stored the file: its last path element only (both / and \ separate), no
 // control or invisible formatting characters, none of <>:"|?* , no leading
 // or trailing dots or spaces, at most 200 bytes (the extension kept). A name
-// that is left empty, such as ".." or "/", becomes fallback made safe the
-// same way, or "download".
+// that Windows takes for a device (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with
+// any extension, in any case) or that starts with '-' (read as an option
+// where the path is printed for scripts) gets an underscore in front:
+// "nul.ifc" becomes "_nul.ifc", "--help" "_--help". A name that is left
+// empty, such as ".." or "/", becomes fallback made safe the same way, or
+// "download".
 func SafeFileName(displayName, fallback string) string {
 	name := displayName
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -172,7 +176,7 @@ func SafeFileName(displayName, fallback string) string {
 		}
 		return r
 	}, name)
-	name = strings.Trim(name, ". \u00a0")
+	name = safeLeading(strings.Trim(name, ". \u00a0"))
 	if len(name) > maxNameBytes {
 		ext := filepath.Ext(name)
 		if len(ext) > 16 {
