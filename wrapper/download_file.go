@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -54,14 +55,18 @@ func (c *Client) DownloadFile(ctx context.Context, fileID, path string, opts Dow
 }
 
 // DownloadFileInto downloads a Storage file into the directory dir, under
-// its displayName made safe (see SafeFileName): never outside dir. It is
-// DownloadFile otherwise.
+// its displayName made safe (see SafeFileName): never outside dir, which is
+// created when missing (see PrepareDownloadDir). It is DownloadFile
+// otherwise.
 func (c *Client) DownloadFileInto(ctx context.Context, fileID, dir string, opts DownloadOptions) (*DownloadedFile, error) {
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
 	}
 	meta, err := c.GetFile(ctx, fileID)
 	if err != nil {
+		return nil, err
+	}
+	if err := PrepareDownloadDir(dir); err != nil {
 		return nil, err
 	}
 	path, err := pathIn(dir, SafeFileName(meta.DisplayName, fileID))
@@ -111,6 +116,11 @@ func (c *Client) DownloadRunOutputs(ctx context.Context, run *api.ExportRun, dir
 	ids, err := RunOutputs(run)
 	if err != nil {
 		return nil, err
+	}
+	if len(ids) > 0 {
+		if err := PrepareDownloadDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	var done []DownloadedFile
 	used := map[string]bool{}
@@ -226,6 +236,7 @@ func checkFree(path string, overwrite bool) error {
 // temporary file in the same directory.
 func (c *Client) download(ctx context.Context, meta *api.StorageFile, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	opts = opts.withDefaults()
+	removeStaleParts(path, time.Now())
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
