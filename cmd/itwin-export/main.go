@@ -44,7 +44,7 @@
 // run completed with a result other than Success; 4 the API refused the
 // request (4xx after retries); 5 no usable answer (network failure, 5xx after
 // retries, malformed response, timeout); 130 interrupted by SIGINT (143 by
-// SIGTERM), with the command that resumes the wait on stderr.
+// SIGTERM, 129 by SIGHUP), with the command that resumes the wait on stderr.
 //
 // The command is a thin shell over package wrapper; demo and fake-server run
 // the in-memory service of package apitest on a loopback port.
@@ -60,7 +60,9 @@ import (
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal closed, the SSH session lost) ends the command
+	// like SIGINT: the temporary file of a download is removed.
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		sig := <-signals
 		// A second signal ends the process at once.
