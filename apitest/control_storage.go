@@ -128,6 +128,7 @@ func (c *control) resetStorage() {
 	s.files.mu.Unlock()
 	b := s.blob
 	b.mu.Lock()
-	b.records, b.faults = nil, nil
+	b.records.reset()
+	b.faults = nil
 	b.mu.Unlock()
 }
