@@ -4,9 +4,9 @@
 //
 // Usage:
 //
-//	itwin-export run --connection ID [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]
+//	itwin-export run --connection ID [request flags] [--authorize [--no-browser]] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]
 //	itwin-export run --connection ID --connection ID ... | --connections-file FILE [--parallel N] [request flags] [--wait ...]
-//	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait ...] [--json]
+//	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait [--download DIR] ...] [--json]
 //	itwin-export runs --connection ID [--json]
 //	itwin-export connections --imodel ID [--json]
 //	itwin-export connection create --imodel ID [--name NAME] [--auth User|Service] [--json]
@@ -16,7 +16,7 @@
 //	itwin-export download FILE_ID [-o PATH | --dir DIR] [--force] [--json]
 //	itwin-export login [--no-browser] [--port N]
 //	itwin-export logout
-//	itwin-export fake-server [--addr 127.0.0.1:8080]
+//	itwin-export fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--control]
 //	itwin-export demo
 //	itwin-export version            (also: itwin-export --version)
 //
