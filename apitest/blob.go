@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +20,12 @@ import (
 const sasLifetime = time.Hour
 
 // maxBlobRecords is how many requests the blob origin remembers: the last
-// ones, so that a long-running fake stays bounded.
-const maxBlobRecords = 512
+// ones, within maxBlobRecordBytes, so that a long-running fake stays
+// bounded.
+const (
+	maxBlobRecords     = 512
+	maxBlobRecordBytes = 4 << 20
+)
 
 // blobOrigin serves file contents on a second loopback listener, as Azure
 // Blob Storage does for iTwin Storage: requests authenticate by a signed
@@ -38,7 +41,7 @@ type blobOrigin struct {
 	handlers  sync.WaitGroup // one count per request being answered
 
 	mu      sync.Mutex
-	records []RecordedRequest // the last maxBlobRecords requests
+	records recorder // the last requests, within maxBlobRecords and maxBlobRecordBytes
 	faults  []BlobFault
 }
 
@@ -50,7 +53,7 @@ func (s *Server) startBlobOrigin() error {
 	}
 	b := s.blob
 	b.base = "http://" + ln.Addr().String()
-	b.srv = &http.Server{Handler: http.HandlerFunc(b.serve), ReadHeaderTimeout: 10 * time.Second}
+	b.srv = &http.Server{Handler: http.HandlerFunc(b.serve), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 	b.serveDone = make(chan struct{})
 	go func() {
 		defer close(b.serveDone)
@@ -74,7 +77,7 @@ func (s *Server) closeBlobOrigin() {
 func newBlobOrigin(s *Server) *blobOrigin {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &blobOrigin{s: s, key: key}
+	return &blobOrigin{s: s, key: key, records: newRecorder(Options{RecordRequests: maxBlobRecords, RecordBytes: maxBlobRecordBytes, RecordBodyBytes: -1})}
 }
 
 // BlobURL returns the scheme and host of the origin that serves file
@@ -87,12 +90,7 @@ func (s *Server) BlobRequests() []RecordedRequest {
 	b := s.blob
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]RecordedRequest, len(b.records))
-	for i, r := range b.records {
-		r.Header = r.Header.Clone()
-		out[i] = r
-	}
-	return out
+	return b.records.all()
 }
 
 // blobPath is the escaped path of a file's content on the blob origin.
@@ -119,15 +117,13 @@ func (b *blobOrigin) sign(path, expiry string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// record keeps r, forgetting the oldest record beyond maxBlobRecords.
+// record keeps r, forgetting the oldest records beyond maxBlobRecords or
+// maxBlobRecordBytes.
 func (b *blobOrigin) record(r *http.Request) {
 	rec := RecordedRequest{Method: r.Method, URI: r.RequestURI, Path: r.URL.EscapedPath(), Header: r.Header.Clone()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.records) == maxBlobRecords {
-		b.records = slices.Delete(b.records, 0, 1)
-	}
-	b.records = append(b.records, rec)
+	b.records.add(rec)
 }
 
 // Azure's words for the refusals the blob origin answers.

@@ -209,3 +209,15 @@ func TestUnknownRoute(t *testing.T) {
 		wantError(t, r, http.StatusNotFound, "NotFound", "The requested resource does not exist.")
 	}
 }
+
+// TestConnectionsOfOneIModelShareTheITwin: an iModel belongs to one iTwin:
+// every connection of it names the same iTwinId; another iModel's differ.
+func TestConnectionsOfOneIModelShareTheITwin(t *testing.T) {
+	s := newServer(t, apitest.Options{})
+	a := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-a"})
+	b := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-a"})
+	c := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-c"})
+	if a.ITwinID == nil || b.ITwinID == nil || c.ITwinID == nil || *a.ITwinID != *b.ITwinID || *a.ITwinID == *c.ITwinID {
+		t.Fatalf("iTwinIds %v %v %v: want the first two equal, the third another", a.ITwinID, b.ITwinID, c.ITwinID)
+	}
+}

@@ -1,7 +1,9 @@
 package apitest
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,9 +19,15 @@ import (
 // ordinary fake stays an honest imitation of the API.
 const ControlPrefix = "/_fake/"
 
-// maxControlRecords bounds the requests the control API remembers per origin;
-// older ones are dropped first and counted.
-const maxControlRecords = 2000
+// maxControlRecords and maxControlRecordBytes bound the requests the
+// control API remembers per origin; older ones are dropped first and
+// counted. maxControlAnswer bounds the JSON of GET /_fake/requests: the
+// oldest records beyond it are left out and counted as dropped.
+const (
+	maxControlRecords     = 2000
+	maxControlRecordBytes = 4 << 20
+	maxControlAnswer      = 12 << 20
+)
 
 // control is the state behind the control API of one Server.
 type control struct {
@@ -55,7 +63,20 @@ type controlRecord struct {
 type recordLog struct {
 	since   time.Time
 	records []controlRecord
+	bytes   int // sum of the records' sizes
 	dropped int
+}
+
+// size is about how many bytes rec holds.
+func (rec *controlRecord) size() int {
+	n := len(rec.Origin) + len(rec.Method) + len(rec.Path) + len(rec.Query) + 64
+	for k, vs := range rec.Headers {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
 }
 
 // add appends rec, dropping the oldest record when full.
@@ -64,11 +85,19 @@ func (l *recordLog) add(rec controlRecord) {
 		l.since = rec.at
 	}
 	rec.AtMillis = rec.at.Sub(l.since).Milliseconds()
-	if len(l.records) == maxControlRecords {
-		l.records = append(l.records[:0], l.records[1:]...)
-		l.dropped++
-	}
 	l.records = append(l.records, rec)
+	l.bytes += rec.size()
+	drop := 0
+	for len(l.records)-drop > 1 && (len(l.records)-drop > maxControlRecords || l.bytes > maxControlRecordBytes) {
+		l.bytes -= l.records[drop].size()
+		drop++
+	}
+	if drop > 0 {
+		n := copy(l.records, l.records[drop:])
+		clear(l.records[n:])
+		l.records = l.records[:n]
+		l.dropped += drop
+	}
 }
 
 // withControl puts the control API in front of the API's handler: requests
@@ -200,10 +229,31 @@ func (c *control) reset() {
 // origin, oldest first.
 func (c *control) handleRequests(w http.ResponseWriter, _ *http.Request) {
 	records, dropped := c.snapshot()
-	writeJSON(w, http.StatusOK, struct {
-		Requests []controlRecord `json:"requests"`
-		Dropped  int             `json:"dropped"`
-	}{records, dropped})
+	// The newest records whose JSON fits in maxControlAnswer, oldest first,
+	// written one by one: the answer is never built whole in memory.
+	first, size := len(records), 0
+	for first > 0 {
+		b, err := json.Marshal(records[first-1])
+		if err != nil || size+len(b)+1 > maxControlAnswer {
+			break
+		}
+		size += len(b) + 1
+		first--
+	}
+	dropped += first
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	_, _ = bw.WriteString(`{"requests":[`)
+	for i, rec := range records[first:] {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		b, _ := json.Marshal(rec)
+		_, _ = bw.Write(b)
+	}
+	_, _ = fmt.Fprintf(bw, `],"dropped":%d}`, dropped)
+	_ = bw.Flush()
 }
 
 // snapshot returns a copy of every remembered request (API origin first,
@@ -252,7 +302,7 @@ func (c *control) startForeign() (string, error) {
 		return "", err
 	}
 	c.foreignLn, c.foreignEnd = ln, make(chan struct{})
-	c.foreignSrv = &http.Server{Handler: http.HandlerFunc(c.serveForeign), ReadHeaderTimeout: 10 * time.Second}
+	c.foreignSrv = &http.Server{Handler: http.HandlerFunc(c.serveForeign), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 	c.foreignURL = (&url.URL{Scheme: "http", Host: ln.Addr().String()}).String()
 	go func(srv *http.Server, end chan struct{}) {
 		defer close(end)

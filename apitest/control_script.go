@@ -104,6 +104,13 @@ func (c *control) handleScript(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "InvalidControlRequest", "The script is not valid: "+msg)
 		return
 	}
+	// The files' hashes first, before anything changes: a client that goes
+	// away stops the work and leaves the fake as it was.
+	sums, err := hashFiles(r.Context(), sc.Files)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "ScriptAbandoned", "The client went away while the script's files were prepared; nothing was loaded.")
+		return
+	}
 	foreign, err := c.startForeign()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "ForeignOriginUnavailable", err.Error())
@@ -120,7 +127,7 @@ func (c *control) handleScript(w http.ResponseWriter, r *http.Request) {
 	for _, sconn := range sc.Connections {
 		c.addConnections(sconn, vars)
 	}
-	c.addFiles(sc.Files, vars)
+	c.addFiles(sc.Files, sums, vars)
 	// The answers are read again with the variables in place.
 	var withVars script
 	if err := json.Unmarshal([]byte(substitute(string(raw), vars)), &withVars); err != nil {

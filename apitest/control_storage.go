@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,9 +19,14 @@ type scriptFile struct {
 	Size        int64  `json:"size"`
 }
 
-// maxScriptFile bounds a scripted file's size: its hash is computed when the
-// script is loaded.
-const maxScriptFile = 64 << 20
+// Scripted files are made as they are read, but their SHA-256 is computed
+// when the script is loaded: their number and total size per script are
+// bounded (400 beyond), and the hashing stops when the client goes away.
+const (
+	maxScriptFile      = 64 << 20  // one file's size
+	maxScriptFiles     = 16        // files per script
+	maxScriptFileBytes = 128 << 20 // all files of a script together
+)
 
 // scriptBlobFault spoils the next transfers of a file on the blob origin.
 type scriptBlobFault struct {
@@ -42,9 +48,16 @@ var blobFaultKinds = map[string]BlobFaultKind{
 // checkStorage returns what is wrong with the script's files and blob
 // faults, or "".
 func (sc *script) checkStorage() string {
+	if len(sc.Files) > maxScriptFiles {
+		return fmt.Sprintf("files holds %d files, more than %d", len(sc.Files), maxScriptFiles)
+	}
+	var total int64
 	for i, f := range sc.Files {
 		if f.Name == "" || f.DisplayName == "" || f.Size < 0 || f.Size > maxScriptFile {
 			return fmt.Sprintf("files[%d] needs a name, a displayName and a size within 0..%d", i, maxScriptFile)
+		}
+		if total += f.Size; total > maxScriptFileBytes {
+			return fmt.Sprintf("files total more than %d bytes", maxScriptFileBytes)
 		}
 	}
 	for i, f := range sc.BlobFaults {
@@ -58,22 +71,35 @@ func (sc *script) checkStorage() string {
 	return ""
 }
 
-// addFiles stores the script's files and sets their variables.
-func (c *control) addFiles(files []scriptFile, vars map[string]string) {
-	for _, f := range files {
-		id := c.s.AddPatternFile(f.DisplayName, f.Size)
+// hashFiles computes the SHA-256 of each scripted file's content, in
+// order, until ctx ends (the client went away): then it returns ctx's error.
+func hashFiles(ctx context.Context, files []scriptFile) ([]string, error) {
+	sums := make([]string, len(files))
+	buf := make([]byte, 64<<10)
+	for n, f := range files {
 		h := sha256.New()
-		buf := make([]byte, 0, 32<<10)
-		for i := int64(0); i < f.Size; i++ {
-			buf = append(buf, PatternByte(i))
-			if len(buf) == cap(buf) {
-				h.Write(buf)
-				buf = buf[:0]
+		for off := int64(0); off < f.Size; off += int64(len(buf)) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
+			chunk := buf[:min(int64(len(buf)), f.Size-off)]
+			for i := range chunk {
+				chunk[i] = PatternByte(off + int64(i))
+			}
+			h.Write(chunk)
 		}
-		h.Write(buf)
+		sums[n] = hex.EncodeToString(h.Sum(nil))
+	}
+	return sums, nil
+}
+
+// addFiles stores the script's files, whose hashes are sums, and sets their
+// variables.
+func (c *control) addFiles(files []scriptFile, sums []string, vars map[string]string) {
+	for n, f := range files {
+		id := c.s.AddPatternFile(f.DisplayName, f.Size)
 		vars[f.Name] = id
-		vars[f.Name+"Sha256"] = hex.EncodeToString(h.Sum(nil))
+		vars[f.Name+"Sha256"] = sums[n]
 		vars[f.Name+"Size"] = strconv.FormatInt(f.Size, 10)
 	}
 }
@@ -102,6 +128,7 @@ func (c *control) resetStorage() {
 	s.files.mu.Unlock()
 	b := s.blob
 	b.mu.Lock()
-	b.records, b.faults = nil, nil
+	b.records.reset()
+	b.faults = nil
 	b.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -239,5 +240,31 @@ func TestControlFilesAndBlobFaults(t *testing.T) {
 	controlCall(t, s, http.MethodPost, "/_fake/reset", "")
 	if v := verify(t, s, `[{"origin": "any", "count": 0}]`); !v.OK {
 		t.Errorf("after reset: %v", v.Failures)
+	}
+}
+
+// TestScriptFilesAreBounded: a script with more than 16 files, or files of
+// more than 128 MiB together, is answered 400 and loads nothing.
+func TestScriptFilesAreBounded(t *testing.T) {
+	s := newServer(t, apitest.Options{Control: true})
+	file := func(n int, size int64) string {
+		return fmt.Sprintf(`{"name":"f%d","displayName":"f%d.ifc","size":%d}`, n, n, size)
+	}
+	var many, big []string
+	for n := range 17 {
+		many = append(many, file(n, 1))
+	}
+	for n := range 3 {
+		big = append(big, file(n, 64<<20))
+	}
+	for body, msg := range map[string]string{
+		`{"connections":[{"iModelId":"m"}],"files":[` + strings.Join(many, ",") + `]}`: "The script is not valid: files holds 17 files, more than 16",
+		`{"connections":[{"iModelId":"m"}],"files":[` + strings.Join(big, ",") + `]}`:  "The script is not valid: files total more than 134217728 bytes",
+	} {
+		wantError(t, controlCall(t, s, http.MethodPost, "/_fake/script", body), http.StatusBadRequest, "InvalidControlRequest", msg)
+	}
+	ok := controlCall(t, s, http.MethodPost, "/_fake/script", `{"files":[`+strings.Join(big[:2], ",")+`]}`)
+	if ok.status != http.StatusOK {
+		t.Errorf("two files of 64 MiB: %d %s, want 200", ok.status, ok.body)
 	}
 }

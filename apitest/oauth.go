@@ -90,6 +90,13 @@ func (s *Server) OAuthURLs() (authorizeURL, tokenURL string) {
 // fake running for days keeps bounded memory: the oldest entries go first.
 const maxOAuthEntries = 4096
 
+// Bounds of what the authorization endpoint keeps with a pending code (400
+// beyond): with maxOAuthEntries codes, a few MiB at most.
+const (
+	maxRedirectURI = 2048
+	maxLoginHint   = 256
+)
+
 // codeLifetime is how long an authorization code may be exchanged.
 const codeLifetime = time.Minute
 
@@ -237,6 +244,12 @@ func (s *Server) withOAuth(api http.Handler) http.Handler {
 // as an OAuth error on the redirect, as RFC 6749 section 4.1.2.1 says.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if len(q.Get("redirect_uri")) > maxRedirectURI || len(q.Get("login_hint")) > maxLoginHint || len(q.Get("client_id")) > maxLoginHint {
+		// What a pending code keeps is bounded: a flood of long ones
+		// cannot pin the fake's memory.
+		http.Error(w, fmt.Sprintf("invalid_request: redirect_uri is limited to %d bytes, login_hint and client_id to %d", maxRedirectURI, maxLoginHint), http.StatusBadRequest)
+		return
+	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || !redirect.IsAbs() || redirect.Host == "" || redirect.Fragment != "" || q.Get("client_id") == "" {
 		http.Error(w, "invalid_request: client_id and an absolute redirect_uri are required", http.StatusBadRequest)

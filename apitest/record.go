@@ -22,6 +22,11 @@ const (
 	DefaultRecordBytes = 8 << 20
 )
 
+// maxHeaderBytes bounds the request line and headers the fake's listeners
+// (API, blob origin, foreign origin) read of one request: beyond it, net/http
+// answers 431 and nothing is recorded. Real clients send a few KiB.
+const maxHeaderBytes = 64 << 10
+
 // RecordedRequest is a request as the server received it. Every request is
 // recorded on arrival, before faults, contract validation, authentication and
 // rate limiting, so that a test sees what a client sent even when the server

@@ -205,6 +205,7 @@ func NewServerOn(addr string, opts Options) (*Server, error) {
 		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, defaultReadHeaderTimeout),
 		ReadTimeout:       orDefault(opts.ReadTimeout, defaultReadTimeout),
 		IdleTimeout:       orDefault(opts.IdleTimeout, defaultIdleTimeout),
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	go func() {
 		defer close(s.serveDone)

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -66,13 +67,23 @@ func newGUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// iTwinOf is the iTwin an iModel belongs to: a GUID derived from the
+// iModel's id, so that every connection of one iModel names the same iTwin
+// (an iModel belongs to one iTwin) and nothing has to be remembered.
+func iTwinOf(iModelID string) string {
+	b := sha256.Sum256([]byte("apitest iTwin of iModel\x00" + iModelID))
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 // addConnectionLocked stores a new connection made from c; s.mu is held.
 func (s *Server) addConnectionLocked(c api.ExportConnectionCreate) *connection {
 	conn := &connection{
 		id:          newGUID(),
 		displayName: c.DisplayName,
 		iModelID:    c.IModelID,
-		iTwinID:     newGUID(),
+		iTwinID:     iTwinOf(c.IModelID),
 		authType:    api.AuthenticationTypeUser,
 	}
 	if c.AuthenticationType != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -54,14 +55,18 @@ func (c *Client) DownloadFile(ctx context.Context, fileID, path string, opts Dow
 }
 
 // DownloadFileInto downloads a Storage file into the directory dir, under
-// its displayName made safe (see SafeFileName): never outside dir. It is
-// DownloadFile otherwise.
+// its displayName made safe (see SafeFileName): never outside dir, which is
+// created when missing (see PrepareDownloadDir). It is DownloadFile
+// otherwise.
 func (c *Client) DownloadFileInto(ctx context.Context, fileID, dir string, opts DownloadOptions) (*DownloadedFile, error) {
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
 	}
 	meta, err := c.GetFile(ctx, fileID)
 	if err != nil {
+		return nil, err
+	}
+	if err := PrepareDownloadDir(dir); err != nil {
 		return nil, err
 	}
 	path, err := pathIn(dir, SafeFileName(meta.DisplayName, fileID))
@@ -112,6 +117,11 @@ func (c *Client) DownloadRunOutputs(ctx context.Context, run *api.ExportRun, dir
 	if err != nil {
 		return nil, err
 	}
+	if len(ids) > 0 {
+		if err := PrepareDownloadDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	var done []DownloadedFile
 	used := map[string]bool{}
 	for _, id := range ids {
@@ -156,8 +166,12 @@ const maxNameBytes = 200
 // stored the file: its last path element only (both / and \ separate), no
 // control or invisible formatting characters, none of <>:"|?* , no leading
 // or trailing dots or spaces, at most 200 bytes (the extension kept). A name
-// that is left empty, such as ".." or "/", becomes fallback made safe the
-// same way, or "download".
+// that Windows takes for a device (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with
+// any extension, in any case) or that starts with '-' (read as an option
+// where the path is printed for scripts) gets an underscore in front:
+// "nul.ifc" becomes "_nul.ifc", "--help" "_--help". A name that is left
+// empty, such as ".." or "/", becomes fallback made safe the same way, or
+// "download".
 func SafeFileName(displayName, fallback string) string {
 	name := displayName
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -172,7 +186,7 @@ func SafeFileName(displayName, fallback string) string {
 		}
 		return r
 	}, name)
-	name = strings.Trim(name, ". \u00a0")
+	name = safeLeading(strings.Trim(name, ". \u00a0"))
 	if len(name) > maxNameBytes {
 		ext := filepath.Ext(name)
 		if len(ext) > 16 {
@@ -222,6 +236,7 @@ func checkFree(path string, overwrite bool) error {
 // temporary file in the same directory.
 func (c *Client) download(ctx context.Context, meta *api.StorageFile, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	opts = opts.withDefaults()
+	removeStaleParts(path, time.Now())
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)

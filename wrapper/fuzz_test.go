@@ -202,6 +202,8 @@ func FuzzValidateRunRequest(f *testing.F) {
 		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE"}}`,
 		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":"https://a.blob.core.windows.net/c?sv=1&sig=SECRET","logsSasUrl":"http://x?sig=SECRET2","saveLogs":false}}`,
 		`{"exportType":"IFC","inputOptions":{"mappingfileBlobUrl":"ftp://x/y?sig=SECRET"}}`,
+		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":"https://a.blob.core.windows.net/c?sp=r&se=2001-01-01&si%67=SECRET"}}`,
+		`{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":"https://a.blob.core.windows.net/c?si=policy&sig=%41"}}`,
 		`{}`,
 	} {
 		f.Add([]byte(s))
@@ -291,12 +293,15 @@ func maskQueries(req api.ExportConnectionRunCreate) api.ExportConnectionRunCreat
 		if !ok {
 			return p
 		}
-		m := base + "?" + strings.Map(func(r rune) rune {
-			if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-				return 'Z'
+		pairs := strings.Split(q, "&")
+		for i, pair := range pairs {
+			key, value, _ := strings.Cut(pair, "=")
+			if name, err := url.QueryUnescape(key); err == nil && (name == "se" || name == "sp") {
+				continue // expiry and permissions decide, and are no secret
 			}
-			return r
-		}, q)
+			pairs[i] = key + maskValue(pair[len(key):], value)
+		}
+		m := base + "?" + strings.Join(pairs, "&")
 		return &m
 	}
 	if in := req.InputOptions; in != nil {
@@ -310,6 +315,30 @@ func maskQueries(req api.ExportConnectionRunCreate) api.ExportConnectionRunCreat
 		req.OutputOptions = &c
 	}
 	return req
+}
+
+// maskValue changes every letter and digit of a query value, whose raw
+// form is rest ("=" then value), keeping its percent escapes whole so that
+// what decodes, and whether it is blank, stays the same.
+func maskValue(rest, value string) string {
+	if rest == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('=')
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		switch {
+		case c == '%' && i+2 < len(value):
+			b.WriteString(value[i : i+3])
+			i += 2
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			b.WriteByte('Z')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func abs(n int) int {

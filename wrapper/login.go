@@ -136,20 +136,24 @@ func (l *Login) URL() string { return l.authURL }
 func (l *Login) RedirectURL() string { return l.listener.url }
 
 // judge answers the browser's visit of the callback: the flow ends with the
-// first visit that carries a state, the right one or not.
+// first visit that carries the sign-in's state. A visit with another state
+// (or none), an error= included, is answered 400 with a plain page and
+// ignored, so that a forged or stale redirect cannot end the sign-in: the
+// listener waits on for the genuine one, as long as Wait's context lasts.
 func (l *Login) judge(q url.Values) loopbackPage {
 	switch {
 	case q.Get("state") == "":
-		return loopbackPage{status: http.StatusBadRequest, text: "This page expects the redirect of an itwin-export sign-in."}
+		return loopbackPage{status: http.StatusBadRequest, plain: true, text: "This page expects the redirect of an itwin-export sign-in."}
 	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.state)) != 1:
-		return loopbackPage{status: http.StatusBadRequest, done: true, text: "Sign-in refused: this answer does not belong to the sign-in itwin-export started. Nothing was saved."}
+		return loopbackPage{status: http.StatusBadRequest, plain: true, text: "Sign-in refused: this answer does not belong to the sign-in itwin-export started. Nothing was saved; the sign-in goes on waiting."}
 	case q.Get("error") != "":
 		return loopbackPage{status: http.StatusOK, done: true, text: "Sign-in failed; see the terminal for details. You can close this window."}
 	}
 	return loopbackPage{status: http.StatusOK, done: true, text: "Signed in to itwin-export. You can close this window and return to the terminal."}
 }
 
-// Wait waits (until ctx ends) for the browser to come back, checks the state,
+// Wait waits (until ctx ends) for the browser to come back with the
+// sign-in's state (visits with another state are refused and ignored),
 // exchanges the code with the PKCE verifier and returns the session. The
 // listener is closed before it returns.
 func (l *Login) Wait(ctx context.Context) (*Session, error) {

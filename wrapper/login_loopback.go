@@ -19,7 +19,13 @@ type loopbackPage struct {
 	status int
 	text   string
 	done   bool
+	plain  bool // text/plain: a refusal echoes nothing and renders nothing
 }
+
+// loopbackMaxHeaderBytes bounds what the listener reads of one request: its
+// request line and headers (a redirect's query is a few hundred bytes). It
+// never reads a body.
+const loopbackMaxHeaderBytes = 16 << 10
 
 // loopback is a one-purpose HTTP listener on 127.0.0.1 that receives the
 // browser coming back from a sign-in or an authorization page. Each visit of
@@ -51,11 +57,18 @@ func listenLoopback(port int, path string, judge func(url.Values) loopbackPage) 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		page := judge(r.URL.Query())
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the code
-		w.WriteHeader(page.status)
-		fmt.Fprintf(w, "<!doctype html><title>itwin-export</title><p>%s</p>\n", html.EscapeString(page.text))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if page.plain {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(page.status)
+			fmt.Fprintf(w, "%s\n", page.text)
+		} else {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(page.status)
+			fmt.Fprintf(w, "<!doctype html><title>itwin-export</title><p>%s</p>\n", html.EscapeString(page.text))
+		}
 		if page.done {
 			select {
 			case l.visits <- r.URL.Query():
@@ -63,7 +76,8 @@ func listenLoopback(port int, path string, judge func(url.Values) loopbackPage) 
 			}
 		}
 	})
-	l.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: loopbackMaxHeaderBytes}
 	go func() {
 		defer close(l.served)
 		_ = l.srv.Serve(ln)

@@ -124,7 +124,10 @@ func TestLoginWithPKCE(t *testing.T) {
 	}
 }
 
-func TestLoginRefusesAForeignState(t *testing.T) {
+// TestLoginIgnoresAForeignState: callbacks with another state, or none, an
+// error= included, are answered 400 with a plain page and change nothing:
+// the sign-in goes on with the genuine redirect.
+func TestLoginIgnoresAForeignState(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	l := startLogin(t, fake)
 	// The fake answers with a redirect to the callback; a forged one
@@ -134,20 +137,43 @@ func TestLoginRefusesAForeignState(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	back, _ := url.Parse(resp.Header.Get("Location"))
-	q := back.Query()
-	q.Set("state", "forged-state")
-	back.RawQuery = q.Encode()
-	status, page := browse(t, back.String())
-	if status != http.StatusBadRequest || !strings.Contains(page, "refused") {
-		t.Errorf("forged redirect answered %d %q, want 400 and a refusal", status, page)
-	}
-	sess, err := l.Wait(context.Background())
-	if !errors.Is(err, wrapper.ErrLoginFailed) || sess != nil || !strings.Contains(err.Error(), "state") {
-		t.Fatalf("Wait = %v, %v; want no session and ErrLoginFailed about the state", sess, err)
+	genuine := resp.Header.Get("Location")
+	back, _ := url.Parse(genuine)
+	for _, forged := range []url.Values{
+		{"code": {back.Query().Get("code")}, "state": {"forged-state"}},
+		{"error": {"access_denied"}, "state": {"forged-state"}},
+		{"code": {"x"}},
+		{"error": {"access_denied"}},
+	} {
+		u := *back
+		u.RawQuery = forged.Encode()
+		resp, err := http.Get(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || strings.Contains(string(page), "<") {
+			t.Errorf("forged redirect %v answered %d %s %q, want 400 and a plain page", forged, resp.StatusCode, resp.Header.Get("Content-Type"), page)
+		}
 	}
 	if forms := tokenRequests(t, fake); len(forms) != 0 {
 		t.Errorf("the code of a forged redirect was exchanged: %v", grants(forms))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if status, page := browse(t, genuine); status != http.StatusOK || !strings.Contains(page, "Signed in") {
+			t.Errorf("genuine redirect answered %d %q", status, page)
+		}
+	}()
+	sess, err := l.Wait(context.Background())
+	<-done
+	if err != nil || sess == nil || sess.AccessToken == "" {
+		t.Fatalf("Wait = %v, %v; want the session of the genuine redirect", sess, err)
+	}
+	if forms := tokenRequests(t, fake); len(forms) != 1 {
+		t.Errorf("token requests %v, want the one exchange of the genuine code", grants(forms))
 	}
 }
 

@@ -33,9 +33,27 @@ var sensitiveKeys = func() map[string]bool {
 	return m
 }()
 
-// namesPattern is an alternation of sensitiveNames, longest first.
-func namesPattern() string {
-	names := append([]string(nil), sensitiveNames...)
+// plainInJSON are the sensitiveNames that are no secret as JSON members:
+// "code" is OAuth's authorization code in a redirect URL's query, but in an
+// API's JSON error ({"error":{"code":"InsufficientPermissions"}}) it is the
+// error's name, which a reader needs.
+var plainInJSON = map[string]bool{"code": true}
+
+// sensitiveMember reports whether a JSON member named name holds a secret.
+func sensitiveMember(name string) bool {
+	name = strings.ToLower(name)
+	return sensitiveKeys[name] && !plainInJSON[name]
+}
+
+// namesPattern is an alternation of sensitiveNames, longest first; json
+// leaves out plainInJSON.
+func namesPattern(json bool) string {
+	var names []string
+	for _, n := range sensitiveNames {
+		if !json || !plainInJSON[n] {
+			names = append(names, n)
+		}
+	}
 	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
 	for i, n := range names {
 		names[i] = regexp.QuoteMeta(n)
@@ -51,11 +69,11 @@ var (
 	// key starts the text or follows a separator: raw, percent-encoded once
 	// ("%26sig%3D") or twice ("%2526sig%253D"), or JSON-escaped ("\u0026").
 	queryPattern = regexp.MustCompile(`(?i)(^|[^a-z0-9_-]|%26|%3F|%3B|%20|%2526|%253F|%253B|%2520|\\u0026|\\u003f)(` +
-		namesPattern() + `)(=|%3D|%253D)([^&\s"'<>;,\\]*)`)
+		namesPattern(false) + `)(=|%3D|%253D)([^&\s"'<>;,\\]*)`)
 	// jsonPattern: a sensitive JSON member with a string value, in JSON
 	// text or in JSON escaped inside a JSON string (\"sig\":\"...\").
-	jsonPattern        = regexp.MustCompile(`(?i)("` + namesPattern() + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
-	escapedJSONPattern = regexp.MustCompile(`(?i)(\\"` + namesPattern() + `\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"`)
+	jsonPattern        = regexp.MustCompile(`(?i)("` + namesPattern(true) + `"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	escapedJSONPattern = regexp.MustCompile(`(?i)(\\"` + namesPattern(true) + `\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"`)
 )
 
 // redactURL returns raw with credentials removed: the values of sensitive

@@ -109,3 +109,20 @@ func TestRedactLeavesOrdinaryText(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactKeepsTheAPIErrorCode: an API error's "code" member is its name,
+// no secret: it stays in an excerpt, while OAuth's code in a callback URL's
+// query is still removed.
+func TestRedactKeepsTheAPIErrorCode(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"error":{"code":"InsufficientPermissions","message":"no"}}`:         `{"error":{"code":"InsufficientPermissions","message":"no"}}`,
+		`{"detail":"{\"code\":\"InsufficientPermissions\"}"}`:                 `{"detail":"{\"code\":\"InsufficientPermissions\"}"}`,
+		`redirect to https://app.example.com/cb?code=AUTHCODE123&state=s`:     `redirect to https://app.example.com/cb?code=REDACTED&state=s`,
+		`{"next":"https://app.example.com/cb?code=AUTHCODE123","code":"Bad"}`: `{"next":"https://app.example.com/cb?code=REDACTED","code":"Bad"}`,
+		`{"refresh_token":"RT","code_verifier":"V"}`:                          `{"refresh_token":"REDACTED","code_verifier":"REDACTED"}`,
+	} {
+		if got := redactText(in); got != want {
+			t.Errorf("redactText(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

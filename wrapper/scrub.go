@@ -199,7 +199,7 @@ func (s *scrubber) scrubJSON(text string) string {
 		}
 		isKey := strings.HasPrefix(strings.TrimLeft(text[i:], " \t\r\n"), ":")
 		clean := s.scrub(v)
-		if !isKey && sensitiveKeys[strings.ToLower(key)] {
+		if !isKey && sensitiveMember(key) {
 			clean = redacted
 		}
 		if isKey {

@@ -26,7 +26,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	const (
 		clientSecret = "cs-secret-0123456789"
 		accessToken  = "cc-access-token-abcdef0123"
-		sasURL       = "https://acct.blob.core.windows.net/out/model.ifc?sv=2024-05-04&se=2026-12-01&sp=cw&sig=SASSIGNATURE0123%2B%3D"
+		sasURL       = "https://acct.blob.core.windows.net/out/model.ifc?sv=2024-05-04&se=2099-12-01&sp=cw&sig=SASSIGNATURE0123%2B%3D"
 	)
 	ims, refusingIMS := identityServers(t, accessToken)
 	srv := echoingAPI(t, clientSecret, accessToken, sasURL)

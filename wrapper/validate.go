@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/itwin-export/itwin-export/api"
 )
@@ -12,7 +13,11 @@ import (
 // of the reference page: exportType set and known; ifcVersion known and only
 // with IFC; modelIds not empty; location known; outputSasUrl required with
 // USER_BLOB_STORAGE and only then; logsSasUrl only with saveLogs and
-// USER_BLOB_STORAGE; every URL absolute https; no id empty. It returns a
+// USER_BLOB_STORAGE; every URL absolute https; with USER_BLOB_STORAGE, each
+// SAS link signed (sig), not expired (se) and, when it names its permissions
+// (sp), allowing write (w) or create (c), since such a link would fail only
+// after the whole export (a link whose sp and se come from a stored access
+// policy, si, passes); no id empty. It returns a
 // *ValidationError listing every problem, or nil. Problems never quote a
 // URL's query, which for a SAS URL is its signature.
 func ValidateRunRequest(req api.ExportConnectionRunCreate) error {
@@ -71,6 +76,11 @@ func ValidateRunRequest(req api.ExportConnectionRunCreate) error {
 			}
 		}
 		v.httpsURL("outputOptions.logsSasUrl", out.LogsSASURL)
+		if blob {
+			now := time.Now()
+			v.sasLink("outputOptions.outputSasUrl", out.OutputSASURL, now)
+			v.sasLink("outputOptions.logsSasUrl", out.LogsSASURL, now)
+		}
 		v.id("outputOptions.folderId", out.FolderID)
 	}
 	return v.err()

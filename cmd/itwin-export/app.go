@@ -155,7 +155,7 @@ Exit codes:
   4    the API refused the request (4xx after retries)
   5    no usable answer: network failure, 5xx after retries, malformed response,
        timeout, a failed download
-  130  interrupted (143 for SIGTERM); stderr says how to resume
+  130  interrupted (143 for SIGTERM, 129 for SIGHUP); stderr says how to resume
 
 Examples (after 'go build -o itwin-export ./cmd/itwin-export'):
   ./itwin-export demo

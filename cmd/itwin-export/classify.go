@@ -19,6 +19,7 @@ const (
 	exitNoAnswer  = 5   // no usable answer: network, 5xx, malformed, timeout
 	exitInterrupt = 130 // interrupted by SIGINT
 	exitTerminate = 143 // ended by SIGTERM
+	exitHangup    = 129 // ended by SIGHUP
 )
 
 // usageError is a mistake in the command line or the configuration: exit 2,
@@ -86,11 +87,21 @@ func withCause(ctx context.Context, err error) error {
 type resumable struct {
 	err      error
 	location string // sanitized already
+	download string // --download's DIR, sanitized and quoted for a shell; "" without
+	fetch    bool   // the run succeeded: only its files are left to fetch
 }
 
-// Error is the error and the command that resumes.
+// Error is the error and the command that resumes (or, when only the files
+// are left, fetches them), keeping --download DIR.
 func (e *resumable) Error() string {
-	return fmt.Sprintf("%v (resume with: itwin-export status %s --wait)", e.err, e.location)
+	verb, cmd := "resume with", "itwin-export status "+e.location+" --wait"
+	if e.download != "" {
+		cmd += " --download " + e.download
+	}
+	if e.fetch {
+		verb = "fetch the files later with"
+	}
+	return fmt.Sprintf("%v (%s: %s)", e.err, verb, cmd)
 }
 
 // Unwrap returns the error.
@@ -112,6 +123,9 @@ func classify(err error) (label string, code int) {
 	case err == nil:
 		return "", exitOK
 	case errors.As(err, &signal):
+		if signal.sig == syscall.SIGHUP {
+			return "hung up", exitHangup
+		}
 		if signal.sig == syscall.SIGTERM {
 			return "terminated", exitTerminate
 		}

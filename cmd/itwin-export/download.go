@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,13 +29,17 @@ of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL wit
 /export replaced by /storage). The file is written to -o PATH, else into --dir
 under its name in Storage made safe, through a temporary file renamed into place
 once complete and of the right size; a cut transfer is resumed. An existing file
-is kept (exit 2) unless --force. stdout is the path written; progress goes to
-stderr.`, 1, 1,
+is kept (exit 2) unless --force. A missing --dir is created with its parents; one
+that is a file or not writable exits 2. A destination that is not a regular file
+(-o /dev/null, a FIFO, a socket) is written into directly, never replaced and
+never needing --force. SIGINT, SIGTERM and SIGHUP remove the temporary file (exit
+130, 143, 129); a later download to the same destination removes temporary files
+an earlier one left. stdout is the path written; progress goes to stderr.`, 1, 1,
 		"download FILE_ID",
 		"download FILE_ID --dir exports --json",
 		"download FILE_ID -o model.ifc --force")
-	fs.StringVar(&c.out, "o", "", "write the file to `PATH`")
-	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR`, under its name in Storage made safe (default .)")
+	fs.StringVar(&c.out, "o", "", "write the file to `PATH` (a device or FIFO is written into, not replaced)")
+	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR` (created when missing), under its name in Storage made safe (default .)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing file")
 	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
 	c.clientFlags.add(fs)
@@ -92,6 +97,22 @@ func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *
 	}
 	return a.writeDownloaded(files, jsonOut)
 }
+
+// downloadArg is DIR of --download as a resume command shows it: sanitized,
+// and quoted for a POSIX shell unless it is plain.
+func (a *app) downloadArg(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	dir = a.out.text(dir)
+	if plainShellWord.MatchString(dir) {
+		return dir
+	}
+	return "'" + strings.ReplaceAll(dir, "'", `'\''`) + "'"
+}
+
+// plainShellWord matches what a POSIX shell takes as one word, unquoted.
+var plainShellWord = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
 
 // keptFile is a download that stopped because its destination exists: a
 // usage error (exit 2) that says nothing was written and how to go on.

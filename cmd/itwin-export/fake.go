@@ -59,7 +59,7 @@ const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url
 
 // define registers the flags of fake-server.
 func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).

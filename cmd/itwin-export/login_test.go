@@ -83,15 +83,15 @@ func (f *loginFlow) keep(r result) result {
 	return r
 }
 
-// forgedStateSavesNothing: a redirect with another state is refused,
-// nothing is exchanged and nothing saved.
+// forgedStateSavesNothing: redirects with another state (a code, or an
+// error=) are answered 400 and ignored: nothing is exchanged, nothing
+// saved, and the sign-in goes on waiting until it is interrupted.
 func (f *loginFlow) forgedStateSavesNothing() {
 	t := f.t
 	t.Helper()
 	r := f.keep(loginWithForgedState(t, f.env))
-	wantCode(t, r, exitRefused)
-	if !strings.Contains(r.stderr, "sign-in failed") || !strings.Contains(r.stderr, "state") || r.stdout != "" {
-		t.Errorf("forged redirect: stdout %q, stderr:\n%s", r.stdout, r.stderr)
+	if r.code == exitRefused || !strings.Contains(r.stderr, "interrupted: waiting for the browser") || strings.Contains(r.stderr, "does not match") || r.stdout != "" {
+		t.Errorf("forged redirects ended the sign-in: stdout %q, stderr:\n%s", r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(f.store.Path); !errors.Is(err, os.ErrNotExist) || len(tokenForms(t, f.s)) != 0 {
 		t.Fatalf("a forged redirect saved a session (%v) or reached the token endpoint (%v)", err, grants(tokenForms(t, f.s)))
@@ -144,23 +144,31 @@ func (f *loginFlow) refreshAfterExpiry(first *wrapper.Session) *wrapper.Session 
 	return second
 }
 
-// loginWithForgedState runs login and plays a browser that comes back with
-// another state than the one sent.
+// loginWithForgedState runs login, plays a browser (one connection) that
+// comes back with another state than the one sent, with a code and then
+// with error=, and interrupts the sign-in once both were answered.
 func loginWithForgedState(t *testing.T, env map[string]string) result {
 	t.Helper()
-	forged := start(context.Background(), env, "login", "--no-browser")
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	forged := start(ctx, env, "login", "--no-browser")
 	resp, err := noFollowBrowser.Get(forged.nextURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	back, _ := url.Parse(resp.Header.Get("Location"))
-	q := back.Query()
-	q.Set("state", "forged")
-	back.RawQuery = q.Encode()
-	if status, _ := visit(t, back.String()); status != http.StatusBadRequest {
-		t.Errorf("forged redirect: page status %d, want 400", status)
+	for _, q := range []url.Values{
+		{"code": {back.Query().Get("code")}, "state": {"forged"}},
+		{"error": {"access_denied"}, "state": {"forged"}},
+		{"code": {back.Query().Get("code")}, "state": {"forged"}},
+	} {
+		back.RawQuery = q.Encode()
+		if status, _ := visit(t, back.String()); status != http.StatusBadRequest {
+			t.Errorf("forged redirect %v: page status %d, want 400", q, status)
+		}
 	}
+	interrupt()
 	return forged.wait()
 }
 

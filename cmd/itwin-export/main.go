@@ -4,9 +4,9 @@
 //
 // Usage:
 //
-//	itwin-export run --connection ID [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]
+//	itwin-export run --connection ID [request flags] [--authorize [--no-browser]] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]
 //	itwin-export run --connection ID --connection ID ... | --connections-file FILE [--parallel N] [request flags] [--wait ...]
-//	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait ...] [--json]
+//	itwin-export status LOCATION_OR_RUN_ID [--connection ID] [--wait [--download DIR] ...] [--json]
 //	itwin-export runs --connection ID [--json]
 //	itwin-export connections --imodel ID [--json]
 //	itwin-export connection create --imodel ID [--name NAME] [--auth User|Service] [--json]
@@ -16,7 +16,7 @@
 //	itwin-export download FILE_ID [-o PATH | --dir DIR] [--force] [--json]
 //	itwin-export login [--no-browser] [--port N]
 //	itwin-export logout
-//	itwin-export fake-server [--addr 127.0.0.1:8080]
+//	itwin-export fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--control]
 //	itwin-export demo
 //	itwin-export version            (also: itwin-export --version)
 //
@@ -44,7 +44,7 @@
 // run completed with a result other than Success; 4 the API refused the
 // request (4xx after retries); 5 no usable answer (network failure, 5xx after
 // retries, malformed response, timeout); 130 interrupted by SIGINT (143 by
-// SIGTERM), with the command that resumes the wait on stderr.
+// SIGTERM, 129 by SIGHUP), with the command that resumes the wait on stderr.
 //
 // The command is a thin shell over package wrapper; demo and fake-server run
 // the in-memory service of package apitest on a loopback port.
@@ -60,7 +60,9 @@ import (
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal closed, the SSH session lost) ends the command
+	// like SIGINT: the temporary file of a download is removed.
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		sig := <-signals
 		// A second signal ends the process at once.

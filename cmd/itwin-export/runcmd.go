@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,7 +26,7 @@ type waitFlags struct {
 func (w *waitFlags) add(fs *flags) {
 	fs.BoolVar(&w.wait, "wait", false, "wait until the run is Completed, showing each state change on stderr")
 	fs.durationFlag(&w.poll, "poll-interval", defaultPollInterval, "shortest `DURATION` between two polls of the run, for example 5s (it grows while the state stays the same)")
-	fs.StringVar(&w.download, "download", "", "with --wait: once the run completed with Success, download its output files into `DIR` as 'download' does")
+	fs.StringVar(&w.download, "download", "", "with --wait: once the run completed with Success, download its output files into `DIR` as 'download' does; a missing DIR is created before the run is (DIR naming a file, a device or a FIFO, or a DIR you cannot write to, exits 2, nothing sent), and a failed download prints the command that fetches the files later")
 }
 
 // check returns a usage error for impossible values.
@@ -35,6 +36,23 @@ func (w *waitFlags) check() error {
 		return flagErrorf("--poll-interval must be positive")
 	case w.download != "" && !w.wait:
 		return flagErrorf("--download needs --wait: the outputs exist once the run has completed")
+	}
+	return checkDownloadDir(w.download)
+}
+
+// checkDownloadDir settles --download DIR before anything is sent: a
+// missing DIR is created (with its parents), one that cannot be used (a
+// file, not writable) is a usage error, so that a long export never ends
+// with nowhere to put its files.
+func checkDownloadDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	var ve *wrapper.ValidationError
+	if err := wrapper.PrepareDownloadDir(dir); errors.As(err, &ve) && len(ve.Problems) > 0 {
+		return flagErrorf("--download: %s", ve.Problems[0].Message)
+	} else if err != nil {
+		return flagErrorf("--download: %v", err)
 	}
 	return nil
 }
@@ -62,7 +80,7 @@ type runCmd struct {
 // define registers the flags of run.
 func (c *runCmd) define(a *app) *flags {
 	fs := a.newFlags("run",
-		"run --connection ID [--connection ID ...] [--connections-file FILE] [--parallel N] [request flags] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]",
+		"run --connection ID [--connection ID ...] [--connections-file FILE] [--parallel N] [request flags] [--authorize [--no-browser]] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]",
 		`Create an export run of a connection. Without --wait, stdout is the run's
 absolute Location URL (keep it: 'itwin-export status LOCATION' resumes from it),
 and stderr says whether the run was created or was already active (exit 0 in

@@ -22,7 +22,7 @@ type statusCmd struct {
 // define registers the flags of status.
 func (c *statusCmd) define(a *app) *flags {
 	fs := a.newFlags("status",
-		"status LOCATION_OR_RUN_ID [--connection ID] [--wait] [--poll-interval D] [--timeout D] [--json] [--verbose]",
+		"status LOCATION_OR_RUN_ID [--connection ID] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]",
 		`Show a run: stdout is a summary of it (with --json, the run object as the API
 returned it). The run is named by its Location URL (an argument starting with
 http:// or https://, as printed by 'itwin-export run') or by its id together

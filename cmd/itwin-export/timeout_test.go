@@ -42,6 +42,7 @@ func TestTimeoutOnEveryCommand(t *testing.T) {
 		{"connection", "get", "c1"},
 		{"connection", "delete", "c1"},
 		{"auth-info"},
+		{"download", "f1", "--dir", t.TempDir()},
 	}
 	for _, args := range commands {
 		t.Run(strings.Join(args[:min(2, len(args))], " "), func(t *testing.T) {

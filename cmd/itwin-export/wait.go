@@ -32,10 +32,14 @@ func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wra
 		}
 	}
 	if err != nil && !errors.Is(err, wrapper.ErrRunFailed) {
-		return &resumable{err: foreignAsUsage(err), location: a.out.text(ref.Location)}
+		return &resumable{err: foreignAsUsage(err), location: a.out.text(ref.Location), download: a.downloadArg(wf.download)}
 	}
 	if err == nil && wf.download != "" {
-		return a.downloadOutputs(ctx, client, run, wf.download, jsonOut)
+		if err := a.downloadOutputs(ctx, client, run, wf.download, jsonOut); err != nil {
+			// The run is done: only its files are missing. The download's
+			// own class decides the exit code.
+			return &resumable{err: err, location: a.out.text(ref.Location), download: a.downloadArg(wf.download), fetch: true}
+		}
 	}
 	return err
 }
