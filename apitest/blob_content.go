@@ -42,9 +42,6 @@ const (
 	// ConditionNotMet when the ETag sent is not the new one) unless
 	// IgnoreConditions.
 	BlobChanged
-	// BlobNoValidator answers with neither ETag nor MD5, as some stores and
-	// proxies do.
-	BlobNoValidator
 )
 
 // BlobFault spoils the next Count transfers of a file on the blob origin.
@@ -65,6 +62,9 @@ type BlobFault struct {
 	// IgnoreConditions makes the answer ignore If-Match and If-Range, as a
 	// store or proxy that does not implement them.
 	IgnoreConditions bool
+	// NoValidator makes the answer carry neither ETag nor MD5, as some
+	// stores and proxies send.
+	NoValidator bool
 }
 
 // InjectBlobFault spoils the next matching transfers as f says. Faults are
@@ -211,7 +211,7 @@ func (b *blobOrigin) serveContent(w http.ResponseWriter, r *http.Request, f *sto
 	}
 	h := w.Header()
 	h.Set("Accept-Ranges", "bytes")
-	if !faulty || fault.Kind != BlobNoValidator {
+	if !faulty || !fault.NoValidator {
 		h.Set("ETag", etag)
 	}
 	h.Set("Last-Modified", f.created.Format(http.TimeFormat))
@@ -221,7 +221,7 @@ func (b *blobOrigin) serveContent(w http.ResponseWriter, r *http.Request, f *sto
 	if ir := r.Header.Get("If-Range"); conditions && ir != "" && ir != etag {
 		start, n, partial, bad = 0, size, false, false
 	}
-	if !faulty || (fault.Kind != BlobNoValidator && fault.Kind != BlobWrongLength) {
+	if !faulty || (!fault.NoValidator && fault.Kind != BlobWrongLength) {
 		// As Azure: the whole blob's MD5 on every answer, and as
 		// Content-MD5 on one for the whole blob.
 		sum := b.contentMD5(f, inverted)
