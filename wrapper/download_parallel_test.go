@@ -300,13 +300,13 @@ func TestDownloadIntoFIFO(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			st, err := os.Lstat(fifo)
+			if err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+				t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err) // its reader waits for no writer now
+			}
 			<-read
 			if readErr != nil || !bytes.Equal(got, pattern(size)) {
 				t.Errorf("read %d bytes from the pipe (%v), want the file's %d", len(got), readErr, size)
-			}
-			st, err := os.Lstat(fifo)
-			if err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
-				t.Errorf("the pipe was replaced: %v %v", st.Mode(), err)
 			}
 			if names := entries(t, dir); !slices.Equal(names, []string{"pipe"}) {
 				t.Errorf("directory holds %v", names)

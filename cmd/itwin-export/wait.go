@@ -35,7 +35,7 @@ func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wra
 		return &resumable{err: foreignAsUsage(err), location: a.out.text(ref.Location)}
 	}
 	if err == nil && wf.download != "" {
-		return a.downloadOutputs(ctx, client, run, wf.download, jsonOut)
+		return a.downloadOutputsWith(ctx, client, run, wf.download, jsonOut, wf.parallel)
 	}
 	return err
 }
