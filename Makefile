@@ -7,7 +7,7 @@
 #   make test             all of the above checks, the race-enabled tests and conformance
 #   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
 #   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
-#   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw) and the load benchmark (about 2 minutes)
+#   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw), a capped-link download (parallel/limit) and the load benchmark (about 2 minutes)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
 
@@ -23,12 +23,18 @@ FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzVali
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# DOWNLOAD_REPORT reads BenchmarkDownload's metrics and prints the two
-# figures; it fails above a ratio of 1.10 or a heap growth of 16 MiB.
-DOWNLOAD_REPORT = /^BenchmarkDownload/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "download/raw") r = $$i; if ($$(i+1) == "peak-heap-MiB") h = $$i } } \
-	END { if (r == "") { print "download benchmark: no result"; exit 1 } \
-	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 16 MiB)\n", r, h; \
-	if (r > 1.10 || h > 16) { print "FAIL: download above its bounds"; exit 1 } }
+# DOWNLOAD_REPORT reads BenchmarkDownload's and BenchmarkDownloadCappedLink's
+# metrics and prints the figures; it fails above a download/raw ratio of
+# 1.10, a heap growth of 64 MiB (8 connections), or, on the capped link, a
+# parallel/limit of 1.35 or fewer than 4 connections.
+DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "download/raw") r = $$i; if ($$(i+1) == "peak-heap-MiB") h = $$i } } \
+	/^BenchmarkDownloadCappedLink/ { for (i = 3; i < NF; i++) { if ($$(i+1) == "parallel/limit") l = $$i; if ($$(i+1) == "parallel/single") s = $$i; \
+		if ($$(i+1) == "blob-connections") n = $$i; if ($$(i+1) == "peak-heap-MiB") ch = $$i } } \
+	END { if (r == "" || l == "") { print "download benchmark: no result"; exit 1 } \
+	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 64 MiB)\n", r, h; \
+	printf "download capped-link parallel/limit: %.2f (goal <= 1.15)\ndownload capped-link parallel/single: %.2f\ndownload capped-link connections: %d, peak heap growth: %.1f MiB\n", l, s, n, ch; \
+	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
+	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
 .PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
 
@@ -102,7 +108,11 @@ demo:
 # runs) and fails above 1.10 or 60 allocations over raw. Then a 256 MiB
 # download on loopback, wrapper and raw net/http interleaved (4 pairs):
 # "download/raw: X.XX" (goal 1.05; fails above 1.10, as above) and the peak
-# heap growth during the wrapper's downloads (fails above 16 MiB). Then the
+# heap growth during the wrapper's downloads (fails above 64 MiB). Then the
+# capped link (16 MiB/s per connection, 30 ms to the first byte, 48 MiB):
+# "download capped-link parallel/limit: X" (the default download over 8 raw
+# parallel ranged GETs; goal 1.15, fails above 1.35 or under 4 connections)
+# and "parallel/single: Y" (over one connection). Then the
 # load benchmark: 200 exports, 50 at a time, 500 requests a "minute".
 bench:
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
@@ -110,7 +120,7 @@ bench:
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^Benchmark(CreateRun|GetRun|ClientCost)$$' -test.benchmem -test.count $(BENCH_COUNT)) > "$$dir/bench.txt"; \
 	status=$$?; cat "$$dir/bench.txt"; [ $$status -eq 0 ] && \
 	$(GO) run ./internal/benchreport -max-ratio 1.10 -max-extra-allocs 60 < "$$dir/bench.txt" && \
-	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload$$' -test.benchtime 3x) > "$$dir/download.txt"; \
+	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload(CappedLink)?$$' -test.benchtime 3x) > "$$dir/download.txt"; \
 	status=$$?; cat "$$dir/download.txt"; [ $$status -eq 0 ] && \
 	awk '$(DOWNLOAD_REPORT)' "$$dir/download.txt" && \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkLoad$$' -test.benchtime 1x)

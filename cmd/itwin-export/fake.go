@@ -79,7 +79,7 @@ visited it complete with Error (the fake's model of the real service).`, 0, 0,
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
 	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
-	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin at `RATE[@LATENCY]` bytes a second (suffix KiB, MiB or GiB), each answer's first byte after LATENCY, for example 16MiB@30ms: a long link (default no cap)")
+	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin as a long link does: `SPEC` is RATE[@LATENCY], bytes a second (suffix KiB, MiB or GiB) and the wait for each answer's first byte, for example 16MiB@30ms (default no cap)")
 	return fs
 }
 
