@@ -5,6 +5,7 @@
 #   make lint-spec        lint openapi.yaml and conformance/control-api.yaml with Redocly CLI and Spectral
 #   make lint             gofmt, go vet and staticcheck (pinned, fetched by go run)
 #   make test             all of the above checks, the race-enabled tests and conformance
+#   make interop          the download path against Azurite (pinned in package.json), blobs and SAS URLs made by the Azure SDK
 #   make conformance      the scenarios of conformance/ against the Go client and the TypeScript binding
 #   make generate-ts      regenerate the TypeScript binding's types from openapi.yaml
 #   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw), a capped-link download (parallel/limit) and the load benchmark (about 2 minutes)
@@ -36,7 +37,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1)
 	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
 	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
-.PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
+.PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts interop
 
 all: test
 
@@ -88,12 +89,18 @@ lint-spec: $(NPM_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint --format=stylish $(CONTROL_SPEC)
 	npx --no-install spectral lint --fail-severity=warn $(CONTROL_SPEC)
 
-test: check-generated lint go-test lint-spec conformance
+test: check-generated lint go-test lint-spec conformance interop
 
 # Prints "go: N/N, typescript: N/N"; fails when any scenario fails, the
 # binding's types are stale or it does not type-check.
 conformance: $(NPM_STAMP)
 	@GO=$(GO) bash conformance/run.sh
+
+# Starts Azurite on a free loopback port, in memory, uploads blobs with the
+# Azure SDK for JavaScript (interop/setup.mjs), runs interop/'s Go tests
+# (build tag interop) against them, and stops Azurite.
+interop: $(NPM_STAMP)
+	@GO=$(GO) bash interop/run.sh
 
 generate-ts: $(NPM_STAMP)
 	npx --no-install openapi-typescript $(SPEC) --output bindings/typescript/src/export-api.d.ts
