@@ -22,24 +22,35 @@ import (
 // DownloadFile downloads a Storage file to path: its metadata first (the
 // size the content must have), then GET /files/{id}/download, whose 302 is
 // not followed automatically: its Location, a blob URL carrying a signature
-// (SAS), is fetched by a request that carries no Authorization and no other
-// credential, only over https (plain http to a loopback address only). That
-// request uses Options.HTTPClient's Transport when it is an *http.Transport,
-// else http.DefaultTransport, and never the client's token source.
+// (SAS), is fetched by requests that carry no Authorization and no other
+// credential, only over https (plain http to a loopback address only).
+// They use Options.BlobTransport, else Options.HTTPClient's Transport when
+// it is an *http.Transport, else http.DefaultTransport, and never the
+// client's token source.
 //
-// The content is streamed through one small buffer into a temporary file
-// beside path, synced, checked against the metadata's size (and
-// Content-Length), then renamed to path: path never holds a partial file,
-// and the temporary file is removed on any failure or cancellation. A cut
-// transfer resumes with Range (DownloadOptions.MaxResumes times at most); a
-// blob store answering 403 (an expired link) gets a fresh link once. An
+// A file larger than DownloadOptions.BlockSize is fetched as ranges over
+// DownloadOptions.Parallel connections, each written where it belongs in a
+// temporary file beside path (one buffer per connection: memory does not
+// grow with the size); a smaller one with one GET. The temporary file is
+// synced, checked against the metadata's size and, when the blob gives one,
+// its MD5, then renamed to path with mode 0666 minus the umask: path never
+// holds a partial file, and the temporary file is removed on any failure or
+// cancellation. Every answer must carry the first answer's strong ETag,
+// size and MD5; later requests send the ETag as If-Match. A cut range
+// resumes with Range (DownloadOptions.MaxResumes times at most); a blob that
+// changed (412, another ETag) or a cut without a strong ETag starts the
+// download over (3 times at most), so that two versions are never combined.
+// A blob store answering 403 (an expired link) gets a fresh link once. An
 // existing path is kept unless DownloadOptions.Overwrite: ErrFileExists,
-// nothing written.
+// nothing written. A path that is a character device, a named pipe or a
+// Unix socket is written into as one stream, never replaced and needing no
+// Overwrite; size and MD5 are checked as it goes and nothing is resumed.
 //
 // Errors are classified: a file that does not exist matches ErrNotFound, a
-// content whose size is not the metadata's ErrMalformedResponse, an insecure
-// link ErrInsecureLink. 429 answers of the Storage API are retried after
-// their Retry-After like every other call of the client.
+// content whose size is not the metadata's ErrMalformedResponse, one whose
+// MD5 is not the blob's ErrChecksumMismatch (and ErrMalformedResponse), an
+// insecure link ErrInsecureLink. 429 answers of the Storage API are retried
+// after their Retry-After like every other call of the client.
 func (c *Client) DownloadFile(ctx context.Context, fileID, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
