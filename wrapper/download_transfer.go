@@ -353,13 +353,6 @@ func (t *transfer) fetchPiece(ctx context.Context, p *piece, buf []byte) error {
 	}
 }
 
-// hasValidator tells whether the first answer gave a strong ETag.
-func (t *transfer) hasValidator() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.val.etag != ""
-}
-
 // canResume tells whether a cut piece may be fetched on from where it
 // stopped: into a file, under a strong validator (or from its first byte).
 func (t *transfer) canResume(p *piece) bool {
