@@ -43,6 +43,7 @@ type blobOrigin struct {
 	mu      sync.Mutex
 	records recorder // the last requests, within maxBlobRecords and maxBlobRecordBytes
 	faults  []BlobFault
+	md5s    map[string]string // base64 MD5 by ETag (blob_content.go)
 }
 
 // startBlobOrigin opens the blob origin's listener on a free loopback port.
@@ -128,11 +129,12 @@ func (b *blobOrigin) record(r *http.Request) {
 
 // Azure's words for the refusals the blob origin answers.
 const (
-	msgBothSchemes = "The request has both SAS authentication scheme and 'Bearer' authorization scheme. Only one scheme should be used."
-	msgAuthFailed  = "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature."
-	msgBlobMissing = "The specified blob does not exist."
-	msgBadRange    = "The range specified is invalid for the current size of the resource."
-	msgBusy        = "The server is currently unable to receive requests. Please retry your request."
+	msgBothSchemes     = "The request has both SAS authentication scheme and 'Bearer' authorization scheme. Only one scheme should be used."
+	msgAuthFailed      = "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature."
+	msgBlobMissing     = "The specified blob does not exist."
+	msgBadRange        = "The range specified is invalid for the current size of the resource."
+	msgBusy            = "The server is currently unable to receive requests. Please retry your request."
+	msgConditionNotMet = "The condition specified using HTTP conditional header(s) is not met."
 )
 
 // blobError answers with status and an error body in Azure Storage's XML.

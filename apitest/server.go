@@ -99,6 +99,15 @@ type Options struct {
 	// DefaultKeepRuns.
 	KeepRuns int
 
+	// BlobRate caps how fast the blob origin sends each answer's body, in
+	// bytes per second per connection (as a link whose round trip limits
+	// each TCP connection); 0 means no cap. Answers on several connections
+	// go in parallel, each at this rate.
+	BlobRate int64
+	// BlobFirstByte is how long the blob origin waits before each answer's
+	// first byte (a link's latency); 0 means none.
+	BlobFirstByte time.Duration
+
 	// ReadHeaderTimeout bounds the time a client may take to send a
 	// request's headers; 0 means 10s, a negative value means no limit.
 	ReadHeaderTimeout time.Duration

@@ -69,7 +69,20 @@ type Options struct {
 	// never modified (the Client builds its own http.Client on the same
 	// Transport, which does not follow redirects). Nil means
 	// http.DefaultTransport and no overall timeout: use contexts.
+	//
+	// The requests for file contents (blob links carrying a signature) go
+	// through this Transport only when it is an *http.Transport, which adds
+	// no header of its own; any other RoundTripper (a tracing wrapper, one
+	// adding credentials) is not used for them: set BlobTransport.
 	HTTPClient *http.Client
+	// BlobTransport carries the requests for file contents: the signed blob
+	// links of downloads, which must go with no credential (the signature
+	// is the whole authorization, and Azure refuses a request that carries
+	// a bearer token too). Set it to your wrapped transport (tracing,
+	// metrics, proxy, private roots) when it adds no Authorization or other
+	// credential header. Nil: HTTPClient's Transport when it is an
+	// *http.Transport, else http.DefaultTransport.
+	BlobTransport http.RoundTripper
 	// UserAgent is sent as User-Agent; the default names this library and
 	// its version: "itwin-export-go/" + Version.
 	UserAgent string
@@ -136,9 +149,11 @@ type Client struct {
 	userAgent []string
 	retry     RetryPolicy
 	log       *slog.Logger
-	storage   storageBase               // the Storage API's base URL (download.go)
-	secrets   []string                  // known secrets to scrub from error text (client secret)
-	lastToken atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
+	storage   storageBase // the Storage API's base URL (download.go)
+	// blobTransport is Options.BlobTransport (download_file.go).
+	blobTransport http.RoundTripper
+	secrets       []string                  // known secrets to scrub from error text (client secret)
+	lastToken     atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 	// secretsScrubber removes secrets; the scrubber of the token last sent
 	// removes the token too.
 	secretsScrubber *scrubber
@@ -184,6 +199,7 @@ func New(opts Options) (*Client, error) {
 		base:          base,
 		tokens:        opts.TokenSource,
 		http:          noRedirectClient(opts.HTTPClient),
+		blobTransport: opts.BlobTransport,
 		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go/"+Version)},
 		retry:         opts.Retry.withDefaults(),
 		log:           cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),

@@ -30,17 +30,35 @@ type DownloadOptions struct {
 	// Overwrite replaces an existing file at the destination; without it
 	// the download fails with ErrFileExists and the file is kept.
 	Overwrite bool
-	// Progress, when set, is called from the downloading goroutine after
-	// each piece written, with the bytes written so far and the file's
-	// size. After a resume it continues from where the cut left it.
+	// Progress, when set, is called after each piece written, with the
+	// bytes written so far (all connections together) and the file's size;
+	// calls never overlap, but come from the downloading goroutines. After a
+	// resume it continues from where the cut left it; after a start-over
+	// (the blob changed) it is called with 0 first.
 	Progress func(done, total int64)
-	// MaxResumes bounds how many times a cut transfer is resumed with
-	// Range. Default 5.
+	// MaxResumes bounds how many times each range of a cut transfer is
+	// resumed with Range. Default 5.
 	MaxResumes int
+	// Parallel is how many connections fetch a file larger than BlockSize,
+	// each a range of at most BlockSize at a time. Default 8; 1 means one
+	// stream. A file of BlockSize or less, and a destination that is not a
+	// regular file, always take one stream.
+	Parallel int
+	// BlockSize is the largest range one request asks for, and the size
+	// above which a file is fetched in parallel. Default 8 MiB. Ranges are
+	// smaller when that keeps every connection busy.
+	BlockSize int64
 	// StallTimeout ends a transfer during which no byte arrived for this
 	// long (it is then resumed, as a cut). Default 1 minute.
 	StallTimeout time.Duration
 }
+
+// Defaults of DownloadOptions.Parallel and BlockSize: 8 connections, ranges
+// of 8 MiB.
+const (
+	DefaultParallel  = 8
+	DefaultBlockSize = 8 << 20
+)
 
 func (o DownloadOptions) withDefaults() DownloadOptions {
 	if o.MaxResumes <= 0 {
@@ -48,6 +66,12 @@ func (o DownloadOptions) withDefaults() DownloadOptions {
 	}
 	if o.StallTimeout <= 0 {
 		o.StallTimeout = time.Minute
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = DefaultBlockSize
 	}
 	return o
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -19,24 +23,35 @@ import (
 // DownloadFile downloads a Storage file to path: its metadata first (the
 // size the content must have), then GET /files/{id}/download, whose 302 is
 // not followed automatically: its Location, a blob URL carrying a signature
-// (SAS), is fetched by a request that carries no Authorization and no other
-// credential, only over https (plain http to a loopback address only). That
-// request uses Options.HTTPClient's Transport when it is an *http.Transport,
-// else http.DefaultTransport, and never the client's token source.
+// (SAS), is fetched by requests that carry no Authorization and no other
+// credential, only over https (plain http to a loopback address only).
+// They use Options.BlobTransport, else Options.HTTPClient's Transport when
+// it is an *http.Transport, else http.DefaultTransport, and never the
+// client's token source.
 //
-// The content is streamed through one small buffer into a temporary file
-// beside path, synced, checked against the metadata's size (and
-// Content-Length), then renamed to path: path never holds a partial file,
-// and the temporary file is removed on any failure or cancellation. A cut
-// transfer resumes with Range (DownloadOptions.MaxResumes times at most); a
-// blob store answering 403 (an expired link) gets a fresh link once. An
+// A file larger than DownloadOptions.BlockSize is fetched as ranges over
+// DownloadOptions.Parallel connections, each written where it belongs in a
+// temporary file beside path (one buffer per connection: memory does not
+// grow with the size); a smaller one with one GET. The temporary file is
+// synced, checked against the metadata's size and, when the blob gives one,
+// its MD5, then renamed to path with mode 0666 minus the umask: path never
+// holds a partial file, and the temporary file is removed on any failure or
+// cancellation. Every answer must carry the first answer's strong ETag,
+// size and MD5; later requests send the ETag as If-Match. A cut range
+// resumes with Range (DownloadOptions.MaxResumes times at most); a blob that
+// changed (412, another ETag) or a cut without a strong ETag starts the
+// download over (3 times at most), so that two versions are never combined.
+// A blob store answering 403 (an expired link) gets a fresh link once. An
 // existing path is kept unless DownloadOptions.Overwrite: ErrFileExists,
-// nothing written.
+// nothing written. A path that is a character device, a named pipe or a
+// Unix socket is written into as one stream, never replaced and needing no
+// Overwrite; size and MD5 are checked as it goes and nothing is resumed.
 //
 // Errors are classified: a file that does not exist matches ErrNotFound, a
-// content whose size is not the metadata's ErrMalformedResponse, an insecure
-// link ErrInsecureLink. 429 answers of the Storage API are retried after
-// their Retry-After like every other call of the client.
+// content whose size is not the metadata's ErrMalformedResponse, one whose
+// MD5 is not the blob's ErrChecksumMismatch (and ErrMalformedResponse), an
+// insecure link ErrInsecureLink. 429 answers of the Storage API are retried
+// after their Retry-After like every other call of the client.
 func (c *Client) DownloadFile(ctx context.Context, fileID, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	if err := c.checkStorage("fileID", fileID); err != nil {
 		return nil, err
@@ -221,23 +236,36 @@ func pathIn(dir, name string) (string, error) {
 }
 
 // checkFree fails with ErrFileExists when path exists and may not be
-// replaced.
+// replaced. A special file (see isSpecial) is never replaced but written
+// into: it needs no overwrite.
 func checkFree(path string, overwrite bool) error {
 	if overwrite {
 		return nil
 	}
-	if _, err := os.Lstat(path); err == nil {
+	if st, err := os.Lstat(path); err == nil && !isSpecial(st.Mode()) {
 		return fmt.Errorf("%w: %s", ErrFileExists, path)
 	}
 	return nil
 }
 
+// isSpecial tells whether a destination is written into rather than
+// replaced: a character device (/dev/null, a terminal), a named pipe or a
+// Unix socket, as curl, wget and azcopy do. A symbolic link is not: it is
+// never written through.
+func isSpecial(m fs.FileMode) bool {
+	return m&(fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0 && m&fs.ModeSymlink == 0
+}
+
 // download writes a file whose metadata is known to path, through a
-// temporary file in the same directory.
+// temporary file in the same directory, or straight into path when it is
+// a special file.
 func (c *Client) download(ctx context.Context, meta *api.StorageFile, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	opts = opts.withDefaults()
 	removeStaleParts(path, time.Now())
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
+	if st, err := os.Lstat(path); err == nil && isSpecial(st.Mode()) {
+		return c.downloadInto(ctx, meta, path, st.Mode(), opts)
+	}
+	tmp, err := createTemp(filepath.Dir(path), filepath.Base(path))
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
@@ -248,7 +276,13 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, file: tmp, opts: opts}
+	if opts.Parallel > 1 && meta.Size > opts.BlockSize {
+		// Ranges land anywhere: the file has its final size from the start.
+		if err := tmp.Truncate(meta.Size); err != nil {
+			return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+		}
+	}
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, opts: opts}
 	if err := t.run(ctx); err != nil {
 		return nil, err
 	}
@@ -267,6 +301,97 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 	committed = true
 	syncDir(filepath.Dir(path))
 	return &DownloadedFile{FileID: meta.ID, Path: path, Size: meta.Size}, nil
+}
+
+// createTemp creates the temporary file of a download beside its
+// destination, with mode 0666 minus the umask (the final file's, as curl
+// and wget give): the rename keeps it.
+func createTemp(dir, base string) (*os.File, error) {
+	for range 10000 {
+		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".part")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, &fs.PathError{Op: "createtemp", Path: filepath.Join(dir, "."+base+".*.part"), Err: fs.ErrExist}
+}
+
+// downloadInto streams a file into a special file (a device, a named pipe,
+// a Unix socket): one connection, in order, checked for size and MD5 as it
+// goes, never resumed (what was written cannot be taken back) and never
+// replaced.
+func (c *Client) downloadInto(ctx context.Context, meta *api.StorageFile, path string, mode fs.FileMode, opts DownloadOptions) (*DownloadedFile, error) {
+	w, err := openSpecial(ctx, path, mode)
+	if err != nil {
+		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+	}
+	defer w.Close()
+	opts.Parallel = 1
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: &inOrder{w: w}, opts: opts}
+	if err := t.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
+	}
+	return &DownloadedFile{FileID: meta.ID, Path: path, Size: meta.Size}, nil
+}
+
+// openSpecial opens a special file for writing, giving up when ctx ends
+// first (a named pipe's open waits for a reader). What it opened must still
+// be a special file: a regular file put there meanwhile is not written.
+func openSpecial(ctx context.Context, path string, mode fs.FileMode) (io.WriteCloser, error) {
+	type opened struct {
+		w   io.WriteCloser
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		if mode&fs.ModeSocket != 0 {
+			conn, err := net.Dial("unix", path)
+			ch <- opened{conn, err}
+			return
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err == nil {
+			if st, serr := f.Stat(); serr != nil || !isSpecial(st.Mode()) {
+				_ = f.Close()
+				f, err = nil, fmt.Errorf("%s is no longer a special file: %w", path, errors.Join(serr, ErrFileExists))
+			}
+		}
+		if err != nil {
+			ch <- opened{nil, err}
+			return
+		}
+		ch <- opened{f, nil}
+	}()
+	select {
+	case o := <-ch:
+		return o.w, o.err
+	case <-ctx.Done():
+		go func() { // close what the open gives when it finally returns
+			if o := <-ch; o.err == nil {
+				_ = o.w.Close()
+			}
+		}()
+		return nil, context.Cause(ctx)
+	}
+}
+
+// inOrder is the writerAt of a stream: pieces must come in order.
+type inOrder struct {
+	w   io.Writer
+	off int64
+}
+
+func (s *inOrder) WriteAt(p []byte, off int64) (int, error) {
+	if off != s.off {
+		return 0, fmt.Errorf("a stream cannot be written at %d after %d bytes", off, s.off)
+	}
+	n, err := s.w.Write(p)
+	s.off += int64(n)
+	return n, err
 }
 
 // commit puts the complete temporary file at path: a rename when
@@ -299,13 +424,20 @@ func syncDir(dir string) {
 	}
 }
 
-// blobClient is the HTTP client of blob requests: a plain transport, no
-// cookie jar, no redirects followed, and nothing that could add the
-// client's credentials.
+// blobClient is the HTTP client of blob requests: no cookie jar, no
+// redirects followed, and a transport that adds no credential:
+// Options.BlobTransport, else Options.HTTPClient's Transport when it is an
+// *http.Transport (which adds none), else http.DefaultTransport. A
+// RoundTripper of another type may add headers (an oauth2.Transport adds
+// the bearer token), so it is used only when the caller names it in
+// Options.BlobTransport.
 func (c *Client) blobClient() *http.Client {
-	transport := http.DefaultTransport
-	if t, ok := c.http.Transport.(*http.Transport); ok {
-		transport = t
+	transport := c.blobTransport
+	if transport == nil {
+		transport = http.DefaultTransport
+		if t, ok := c.http.Transport.(*http.Transport); ok {
+			transport = t
+		}
 	}
 	return &http.Client{
 		Transport:     transport,

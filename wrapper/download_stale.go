@@ -15,7 +15,7 @@ const staleAfter = 15 * time.Minute
 // removeStaleParts removes the temporary files that earlier downloads to
 // path left behind (a process killed with SIGKILL, a machine that lost
 // power): regular files beside path named as download names its own,
-// "." + base + "." + digits + ".part", untouched for staleAfter. Nothing
+// "." + base + "." + a random base-36 number + ".part" (as createTemp names them), untouched for staleAfter. Nothing
 // else is touched: not another name, not a symbolic link, not a directory,
 // not a file another download may still be writing. Failures are ignored:
 // this is housekeeping.
@@ -33,7 +33,7 @@ func removeStaleParts(path string, now time.Time) {
 			continue
 		}
 		digits, ok := strings.CutSuffix(middle, ".part")
-		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+		if !ok || digits == "" || strings.Trim(digits, "0123456789abcdefghijklmnopqrstuvwxyz") != "" || !e.Type().IsRegular() {
 			continue
 		}
 		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) >= staleAfter {

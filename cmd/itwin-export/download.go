@@ -19,28 +19,34 @@ type downloadCmd struct {
 	clientFlags
 	out, dir    string
 	force, json bool
+	parallel    int // --parallel-transfers
 }
 
 // define registers the flags of download.
 func (c *downloadCmd) define(a *app) *flags {
-	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--json] [--timeout D] [--verbose]",
+	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--parallel-transfers N] [--json] [--timeout D] [--verbose]",
 		`Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
 of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL with
 /export replaced by /storage). The file is written to -o PATH, else into --dir
 under its name in Storage made safe, through a temporary file renamed into place
-once complete and of the right size; a cut transfer is resumed. An existing file
-is kept (exit 2) unless --force. A missing --dir is created with its parents; one
-that is a file or not writable exits 2. A destination that is not a regular file
-(-o /dev/null, a FIFO, a socket) is written into directly, never replaced and
-never needing --force. SIGINT, SIGTERM and SIGHUP remove the temporary file (exit
-130, 143, 129); a later download to the same destination removes temporary files
-an earlier one left. stdout is the path written; progress goes to stderr.`, 1, 1,
+once complete and of the right size; a cut transfer is resumed. A file above
+8 MiB is fetched as parallel ranges (--parallel-transfers), and its MD5 is
+checked against the blob's when the blob gives one: a mismatch exits 5
+("checksum mismatch") and leaves no file. An existing file is kept (exit 2)
+unless --force. A missing --dir is created with its parents; one that is a
+file or not writable exits 2. A destination that is not a regular file
+(-o /dev/null, a FIFO, a socket) is written into as one stream, never replaced
+and never needing --force. SIGINT, SIGTERM and SIGHUP remove the temporary
+file (exit 130, 143, 129); a later download to the same destination removes
+temporary files an earlier one left. stdout is the path written; progress goes
+to stderr.`, 1, 1,
 		"download FILE_ID",
 		"download FILE_ID --dir exports --json",
 		"download FILE_ID -o model.ifc --force")
 	fs.StringVar(&c.out, "o", "", "write the file to `PATH` (a device or FIFO is written into, not replaced)")
 	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR` (created when missing), under its name in Storage made safe (default .)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing file")
+	fs.IntVar(&c.parallel, "parallel-transfers", wrapper.DefaultParallel, "fetch a file above 8 MiB as ranges over `N` connections at a time (1: one stream)")
 	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
 	c.clientFlags.add(fs)
 	return fs
@@ -53,13 +59,15 @@ func (c *downloadCmd) exec(ctx context.Context, a *app, args []string) error {
 		return flagErrorf("-o and --dir exclude each other")
 	case strings.TrimSpace(args[0]) == "":
 		return flagErrorf("FILE_ID must not be empty")
+	case c.parallel < 1:
+		return flagErrorf("--parallel-transfers must be at least 1")
 	}
 	client, err := a.connect(ctx, &c.clientFlags)
 	if err != nil {
 		return err
 	}
 	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
-	opts := wrapper.DownloadOptions{Overwrite: c.force, Progress: bar.update}
+	opts := wrapper.DownloadOptions{Overwrite: c.force, Progress: bar.update, Parallel: c.parallel}
 	var f *wrapper.DownloadedFile
 	if c.out != "" {
 		f, err = client.DownloadFile(ctx, args[0], c.out, opts)
@@ -78,6 +86,12 @@ func (c *downloadCmd) exec(ctx context.Context, a *app, args []string) error {
 // A run whose output went to USER_BLOB_STORAGE has nothing to download:
 // stderr says so, and that is no error.
 func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *api.ExportRun, dir string, jsonOut bool) error {
+	return a.downloadOutputsWith(ctx, client, run, dir, jsonOut, 0)
+}
+
+// downloadOutputsWith is downloadOutputs over parallel connections per
+// file (0: the default).
+func (a *app) downloadOutputsWith(ctx context.Context, client *wrapper.Client, run *api.ExportRun, dir string, jsonOut bool, parallel int) error {
 	ids, err := wrapper.RunOutputs(run)
 	if err != nil {
 		return err
@@ -87,7 +101,7 @@ func (a *app) downloadOutputs(ctx context.Context, client *wrapper.Client, run *
 		return nil
 	}
 	bar := newTransferProgress(a.stderr, isTerminal(a.stderr), time.Now)
-	files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{Progress: bar.update})
+	files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{Progress: bar.update, Parallel: parallel})
 	bar.finish()
 	if err != nil {
 		for _, f := range files {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +43,9 @@ type fakeServerCmd struct {
 	requireAuth bool
 	// control: see apitest.Options.Control.
 	control bool
+	// blobRate is --blob-rate: RATE[@LATENCY] (apitest.Options.BlobRate
+	// and BlobFirstByte).
+	blobRate string
 	// refreshTokens and refreshDelay: see apitest.OAuthOptions.RefreshTokens
 	// and RefreshDelay.
 	refreshTokens string
@@ -59,7 +64,7 @@ const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url
 
 // define registers the flags of fake-server.
 func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control] [--blob-rate RATE[@LATENCY]]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
@@ -89,6 +94,7 @@ refreshes of one saved session overlap.`, 0, 0,
 	fs.StringVar(&c.refreshTokens, "refresh-tokens", apitest.RotateRefreshTokens.String(), "`POLICY` of the token endpoint: rotate (each refresh token good for one use) or reuse")
 	fs.durationFlag(&c.refreshDelay, "refresh-delay", 0, "hold each refresh_token grant this `DURATION` before answering it")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
+	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin as a long link does: `SPEC` is RATE[@LATENCY], bytes a second (suffix KiB, MiB or GiB) and the wait for each answer's first byte, for example 16MiB@30ms (default no cap)")
 	return fs
 }
 
@@ -108,8 +114,14 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 	if c.refreshDelay < 0 {
 		return flagErrorf("--refresh-delay must not be negative")
 	}
+	rate, firstByte, err := parseBlobRate(c.blobRate)
+	if err != nil {
+		return flagErrorf("--blob-rate %q: %v", c.blobRate, err)
+	}
 	stderr := &lockedWriter{w: a.stderr}
 	s, err := apitest.NewServerOn(c.addr, apitest.Options{
+		BlobRate:       rate,
+		BlobFirstByte:  firstByte,
 		StepDuration:   c.step,
 		DefaultOutcome: o,
 		OAuth: apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth,
@@ -135,6 +147,34 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 	s.Close()
 	fmt.Fprintln(stderr, "fake Export API stopped")
 	return nil
+}
+
+// parseBlobRate reads RATE[@LATENCY]: bytes a second, with an optional
+// KiB, MiB or GiB suffix (and "/s"), then a duration. "" is no cap.
+func parseBlobRate(v string) (int64, time.Duration, error) {
+	if v == "" {
+		return 0, 0, nil
+	}
+	rate, latency, found := strings.Cut(v, "@")
+	var d time.Duration
+	if found {
+		var err error
+		if d, err = time.ParseDuration(latency); err != nil || d < 0 {
+			return 0, 0, fmt.Errorf("LATENCY must be a duration such as 30ms")
+		}
+	}
+	rate = strings.TrimSuffix(rate, "/s")
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if r, ok := strings.CutSuffix(rate, suffix); ok {
+			rate, unit = r, u
+		}
+	}
+	n, err := strconv.ParseFloat(rate, 64)
+	if err != nil || n <= 0 || n*float64(unit) > 1<<40 {
+		return 0, 0, fmt.Errorf("RATE must be a positive number of bytes a second, such as 16MiB")
+	}
+	return int64(n * float64(unit)), d, nil
 }
 
 // isLoopback reports whether host (a name or an IP, without port) is a

@@ -35,7 +35,7 @@ func (a *app) waitAndReport(ctx context.Context, client *wrapper.Client, ref wra
 		return &resumable{err: foreignAsUsage(err), location: a.out.text(ref.Location), download: a.downloadArg(wf.download)}
 	}
 	if err == nil && wf.download != "" {
-		if err := a.downloadOutputs(ctx, client, run, wf.download, jsonOut); err != nil {
+		if err := a.downloadOutputsWith(ctx, client, run, wf.download, jsonOut, wf.parallel); err != nil {
 			// The run is done: only its files are missing. The download's
 			// own class decides the exit code.
 			return &resumable{err: err, location: a.out.text(ref.Location), download: a.downloadArg(wf.download), fetch: true}
