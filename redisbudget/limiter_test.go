@@ -129,7 +129,7 @@ func TestLimiter_FallsBackWhenRedisStops(t *testing.T) {
 	if got := l.Paused(ctx); got <= 50*time.Second {
 		t.Errorf("Paused on the fallback = %v, want just under 1m", got)
 	}
-	if n := strings.Count(logs.String(), "redis cannot be reached"); n != 1 {
+	if n := strings.Count(logs.String(), "Redis cannot be reached"); n != 1 {
 		t.Errorf("logged %d times that Redis cannot be reached, want once:\n%s", n, logs.String())
 	}
 }
@@ -170,7 +170,7 @@ func TestLimiter_SilentRedisHangsNoCall(t *testing.T) {
 			t.Errorf("Wait with a silent Redis = %v, want nil", err)
 		}
 	}
-	if n := strings.Count(logs.String(), "redis cannot be reached"); n != 1 {
+	if n := strings.Count(logs.String(), "Redis cannot be reached"); n != 1 {
 		t.Errorf("logged %d times that Redis cannot be reached, want once:\n%s", n, logs.String())
 	}
 }

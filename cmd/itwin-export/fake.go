@@ -41,6 +41,8 @@ type fakeServerCmd struct {
 	requireAuth bool
 	// control: see apitest.Options.Control.
 	control bool
+	// rateLimit: see apitest.Options.RateLimit and RateWindow (ratelimit.go).
+	rateLimit rateLimitFlag
 }
 
 // fakeTry is the command line fake-server suggests: it waits for the URL
@@ -49,7 +51,7 @@ const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url
 
 // define registers the flags of fake-server.
 func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--control]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--control] [--rate-limit N/DURATION]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
@@ -74,6 +76,7 @@ visited it complete with Error (the fake's model of the real service).`, 0, 0,
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
 	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
+	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `N/DURATION` requests (for example 500/1m) per bearer token, shared by every client of the server (default none)")
 	return fs
 }
 
@@ -92,6 +95,8 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 		DefaultOutcome: o,
 		OAuth:          apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth},
 		Control:        c.control,
+		RateLimit:      c.rateLimit.n,
+		RateWindow:     c.rateLimit.per,
 		OnContractViolation: func(err error) {
 			fmt.Fprintf(stderr, "contract violation: %s\n", a.out.line(err.Error()))
 		},

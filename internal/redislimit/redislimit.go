@@ -240,7 +240,7 @@ func (l *Limiter) up() {
 	l.down = false
 	l.mu.Unlock()
 	if was {
-		l.log.Info("redis answers again: the budget and the 429 pause are shared again")
+		l.log.Info("Redis answers again: the budget and the 429 pause are shared again")
 	}
 }
 
@@ -260,7 +260,7 @@ func (l *Limiter) failed(ctx context.Context, err error) error {
 	l.down, l.retryAt = true, time.Now().Add(l.retry)
 	l.mu.Unlock()
 	if !was {
-		l.log.Warn("redis cannot be reached: this process spends its own budget and pauses alone until it answers again",
+		l.log.Warn("Redis cannot be reached: this process spends its own budget and pauses alone until it answers again",
 			slog.String("err", err.Error()))
 	}
 	return nil
