@@ -148,6 +148,7 @@ func addFleetConnections(t testing.TB, base string, procs, per int, answers ...m
 
 // fakeRecord is a request as the fake's control API recorded it.
 type fakeRecord struct {
+	Origin   string `json:"origin"`
 	Method   string `json:"method"`
 	Path     string `json:"path"`
 	AtMillis int64  `json:"atMillis"`
