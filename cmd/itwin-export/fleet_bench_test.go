@@ -27,8 +27,9 @@ const (
 //
 // It reports the requests the fake received, the 429s the processes met,
 // the total time and the least time the tier allows for those requests
-// (requests ÷ 500 a minute: the tier spent evenly, as in BenchmarkLoad). Sharing Redis, it fails on any 429 or a time
-// above 1.1 times that bound; alone, the 429s are reported (the processes
+// (requests ÷ 500 a minute: the tier spent evenly, as in BenchmarkLoad).
+// Sharing Redis, it fails on any 429 or a time above 1.1 times that bound;
+// alone, the 429s are reported (the processes
 // spend four budgets on one tier).
 //
 //	make bench-fleet
