@@ -282,8 +282,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 func NewClient(rawURL string) (*redis.Client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") || (u.Host == "" && u.Scheme != "unix") {
-		// url.Parse's error repeats the URL, password included.
-		return nil, fmt.Errorf("the Redis URL %q is not redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://...", Redact(rawURL))
+		// Not repeated: url.Parse's error holds the URL, password included,
+		// and what is not a URL may be a password pasted alone.
+		return nil, errors.New("the Redis URL is not redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://...")
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
