@@ -76,7 +76,7 @@ visited it complete with Error (the fake's model of the real service).`, 0, 0,
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
 	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
-	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `N/DURATION` requests (for example 500/1m) per bearer token, shared by every client of the server (default none)")
+	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `LIMIT` requests per bearer token, written N/DURATION (for example 500/1m), shared by every client of the server (default none)")
 	return fs
 }
 
