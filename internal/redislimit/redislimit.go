@@ -284,7 +284,7 @@ func NewClient(rawURL string) (*redis.Client, error) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") || (u.Host == "" && u.Scheme != "unix") {
 		// Not repeated: url.Parse's error holds the URL, password included,
 		// and what is not a URL may be a password pasted alone.
-		return nil, errors.New("the Redis URL is not redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://...")
+		return nil, errors.New("the Redis URL is not redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], nor rediss:// (TLS)")
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
