@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -185,4 +186,18 @@ func ExampleLocalLimiter() {
 		panic(err)
 	}
 	_, _ = exports, downloads
+}
+
+// TestNoRedisLinked: the Limiter seam costs programs that import wrapper no
+// Redis client; only redisbudget's users link one.
+func TestNoRedisLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/itwin-export/itwin-export/wrapper").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "redis") {
+			t.Errorf("wrapper links %s", dep)
+		}
+	}
 }

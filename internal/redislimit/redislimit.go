@@ -117,7 +117,8 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			}
 			continue
 		}
-		if left > 0 {
+		// A pause this process set while Redis was away holds it too.
+		if left = max(left, l.local.Paused(ctx)); left > 0 {
 			if err := sleep(ctx, left); err != nil {
 				return err
 			}
