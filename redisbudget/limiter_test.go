@@ -226,3 +226,34 @@ func TestAppKey(t *testing.T) {
 		t.Errorf("without: %q, want the API's host", got)
 	}
 }
+
+// TestLimiter_SharesAgainWhenRedisReturns: after an outage the Limiter asks
+// Redis again once RetryAfter has passed, says so once, and shares again.
+func TestLimiter_SharesAgainWhenRedisReturns(t *testing.T) {
+	srv := startRedis(t)
+	var logs syncBuffer
+	budget := wrapper.RateBudget{Requests: 100, Per: time.Second} // 10ms apart
+	l := newLimiter(t, redisbudget.Options{Client: newClient(t, srv.URL()), App: "app-1", Budget: budget,
+		RetryAfter: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx := context.Background()
+	srv.Stop()
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv = srv.Restart(t)
+	// Each Wait on the fallback budget takes 10ms: within 100 of them the
+	// 50ms are over and Redis is asked again.
+	for i := 0; i < 100 && !strings.Contains(logs.String(), "Redis answers again"); i++ {
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "Redis answers again"); n != 1 {
+		t.Fatalf("logged %d times that Redis answers again, want once:\n%s", n, logs.String())
+	}
+	l.Pause(ctx, time.Minute)
+	other := newLimiter(t, redisbudget.Options{Client: newClient(t, srv.URL()), App: "app-1"})
+	if got := other.Paused(ctx); got <= 50*time.Second {
+		t.Errorf("another sharer's Paused after Redis returned = %v, want just under 1m", got)
+	}
+}

@@ -19,6 +19,8 @@ import (
 type redisServer struct {
 	cmd  *exec.Cmd
 	Addr string
+	bin  string
+	port int
 }
 
 // startRedis starts redis-server for t. Without it the test is skipped,
@@ -32,7 +34,12 @@ func startRedis(t testing.TB) *redisServer {
 		}
 		t.Skip("redis-server is not installed")
 	}
-	port := freePort(t)
+	return startRedisOn(t, bin, freePort(t))
+}
+
+// startRedisOn starts the redis-server bin on port.
+func startRedisOn(t testing.TB, bin string, port int) *redisServer {
+	t.Helper()
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -41,7 +48,7 @@ func startRedis(t testing.TB) *redisServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &redisServer{cmd: cmd, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s := &redisServer{cmd: cmd, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, port: port}
 	t.Cleanup(s.Stop)
 	// Ready when it says so on stdout.
 	sc := bufio.NewScanner(out)
@@ -65,6 +72,13 @@ func (s *redisServer) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
+}
+
+// Restart starts a new server on the same port.
+func (s *redisServer) Restart(t testing.TB) *redisServer {
+	t.Helper()
+	s.Stop()
+	return startRedisOn(t, s.bin, s.port)
 }
 
 // URL is the server's redis:// URL.
