@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +96,12 @@ type Options struct {
 	// windows do not start when yours do) to spend it evenly instead of
 	// meeting 429s. Zero: no budget.
 	Budget RateBudget
+	// Limiter, when set, replaces the client's own budget and 429 pause:
+	// share one between clients, or between processes (package redisbudget
+	// shares them through Redis), so that they spend one rate-limit tier
+	// together and all pause when one meets a 429. Nil: a LocalLimiter of
+	// Budget. Setting both is an error.
+	Limiter Limiter
 
 	// ResponseHeaderTimeout bounds the wait for an answer's headers once a
 	// request is sent, so that a server that never answers cannot hang a
@@ -166,16 +171,10 @@ type Client struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
-	// pauseUntil is a client-wide rate-limit pause: when any request gets a
-	// 429 with Retry-After, every request waits it out instead of each
-	// discovering it.
-	pauseMu    sync.Mutex
-	pauseUntil time.Time
-
-	// nextSlot is when the client's request budget lets the next request go;
-	// spacing is the time between two requests (zero without a budget).
-	spacing  time.Duration
-	nextSlot time.Time
+	// limiter spends the request budget and holds the rate-limit pause:
+	// when any request gets a 429 with Retry-After, every request waits it
+	// out instead of each discovering it (limiter.go).
+	limiter Limiter
 }
 
 // New returns a Client. It fails when the options cannot work: no token
@@ -210,8 +209,12 @@ func New(opts Options) (*Client, error) {
 		now:           time.Now,
 		sleep:         sleepCtx,
 	}
-	if b := opts.Budget; b.Requests > 0 {
-		c.spacing = cmp.Or(b.Per, time.Minute) / time.Duration(b.Requests)
+	if c.limiter = opts.Limiter; c.limiter == nil {
+		// On the client's clock, read at each call: tests replace it.
+		c.limiter = newLocalLimiter(opts.Budget, func() time.Time { return c.now() },
+			func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) })
+	} else if opts.Budget.Requests > 0 {
+		return nil, errors.New("wrapper.New: set Options.Budget or Options.Limiter, not both: a Limiter spends its own budget")
 	}
 	var err error
 	if c.storage, err = newStorageBase(opts.StorageURL, c); err != nil {

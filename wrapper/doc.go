@@ -60,7 +60,10 @@
 //
 //   - Many exports at once: ExportMany runs a request for many connections, a
 //     bounded number at a time; Options.Budget spends a rate-limit tier
-//     evenly across everything the client sends.
+//     evenly across everything the client sends. Options.Limiter shares the
+//     budget and the 429 pause beyond one client: a LocalLimiter between the
+//     clients of a process, package redisbudget (a module of its own)
+//     between processes, through Redis.
 //
 //   - People, not only services: StartLogin signs a person in through the
 //     browser (authorization code with PKCE, loopback redirect), SessionStore

@@ -10,3 +10,8 @@ import (
 func SetClock(c *Client, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) {
 	c.now, c.sleep = now, sleep
 }
+
+// NewLocalLimiterOnClock is NewLocalLimiter on a test's clock.
+func NewLocalLimiterOnClock(b RateBudget, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *LocalLimiter {
+	return newLocalLimiter(b, now, sleep)
+}

@@ -114,7 +114,7 @@ func (c *Client) retryByOperation(m *message) (*http.Response, error) {
 			return resp, nil
 		}
 		if resp.StatusCode == http.StatusTooManyRequests && hasRetryAfter {
-			c.pause(wait)
+			c.pause(ctx, wait)
 		}
 		if last {
 			return resp, nil
@@ -208,33 +208,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// pause makes every request of the client wait d from now.
-func (c *Client) pause(d time.Duration) {
-	until := c.now().Add(d)
-	c.pauseMu.Lock()
-	if until.After(c.pauseUntil) {
-		c.pauseUntil = until
-	}
-	c.pauseMu.Unlock()
+// pause makes every request of the client, and of every client sharing its
+// Limiter, wait d from now.
+func (c *Client) pause(ctx context.Context, d time.Duration) {
+	c.limiter.Pause(ctx, d)
 }
 
-// waitPause waits out a client-wide rate-limit pause, if any, then takes the
-// next slot of the request budget.
+// waitPause waits out a rate-limit pause, if any, then takes the next slot
+// of the request budget: both are the Limiter's.
 func (c *Client) waitPause(ctx context.Context) error {
-	c.pauseMu.Lock()
-	now := c.now()
-	start := c.pauseUntil
-	if c.spacing > 0 {
-		start = maxTime(maxTime(start, now), c.nextSlot)
-		c.nextSlot = start.Add(c.spacing)
-	}
-	c.pauseMu.Unlock()
-	return c.wait(ctx, start.Sub(now))
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
+	return c.limiter.Wait(ctx)
 }

@@ -106,6 +106,10 @@ func (a *app) runCommand(ctx context.Context, c command, args []string) int {
 	if done {
 		return code
 	}
+	// Ended when the command returns: what the command opened for its
+	// length (the Redis client of --redis-url) closes then.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	if b, ok := c.(bounded); ok && b.deadline() > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, b.deadline(),

@@ -22,6 +22,7 @@ const (
 	envTokenURL     = "ITWIN_TOKEN_URL"
 	envStorageURL   = "ITWIN_STORAGE_URL"
 	envAuthorizeURL = "ITWIN_AUTHORIZE_URL"
+	envRedisURL     = "ITWIN_REDIS_URL" // see redis.go
 	// envXDGConfigHome and envHome locate the session login saves.
 	envXDGConfigHome = "XDG_CONFIG_HOME"
 	envHome          = "HOME"
@@ -39,6 +40,8 @@ type clientFlags struct {
 	timeout time.Duration
 	// perMinute is the client's request budget (run only; 0: none).
 	perMinute int
+	// redisURL shares the budget and the 429 pause (redis.go).
+	redisURL string
 }
 
 // add registers the flags on fs.
@@ -47,6 +50,7 @@ func (c *clientFlags) add(fs *flags) {
 	fs.StringVar(&c.token, "token", "", "bearer `TOKEN` to use as is (default $"+envAccessToken+")")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every HTTP exchange with the API, Storage and the blob store to stderr, not token requests (tokens and SAS signatures redacted)")
 	fs.durationFlag(&c.timeout, "timeout", 0, "give up after `DURATION` (for example 30s) with exit 5, token requests included (default none: each exchange has its own limits; run --authorize waits for you at most 5m)")
+	c.addRedis(fs)
 }
 
 // deadline is --timeout; 0 means none.
@@ -145,6 +149,9 @@ func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, er
 	}
 	if cf.perMinute > 0 {
 		opts.Budget = wrapper.RateBudget{Requests: cf.perMinute, Per: time.Minute}
+	}
+	if err := a.shareBudget(ctx, cf, &opts); err != nil {
+		return nil, err
 	}
 	c, err := wrapper.New(opts)
 	if err != nil {

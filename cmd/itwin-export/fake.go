@@ -43,6 +43,8 @@ type fakeServerCmd struct {
 	requireAuth bool
 	// control: see apitest.Options.Control.
 	control bool
+	// rateLimit: see apitest.Options.RateLimit and RateWindow (ratelimit.go).
+	rateLimit rateLimitFlag
 	// blobRate is --blob-rate: RATE[@LATENCY] (apitest.Options.BlobRate
 	// and BlobFirstByte).
 	blobRate string
@@ -64,7 +66,7 @@ const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url
 
 // define registers the flags of fake-server.
 func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control] [--blob-rate RATE[@LATENCY]]",
+	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control] [--blob-rate RATE[@LATENCY]] [--rate-limit N/DURATION]",
 		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
@@ -95,6 +97,7 @@ refreshes of one saved session overlap.`, 0, 0,
 	fs.durationFlag(&c.refreshDelay, "refresh-delay", 0, "hold each refresh_token grant this `DURATION` before answering it")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin as a long link does: `SPEC` is RATE[@LATENCY], bytes a second (suffix KiB, MiB or GiB) and the wait for each answer's first byte, for example 16MiB@30ms (default no cap)")
+	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `LIMIT` requests per bearer token, written N/DURATION (for example 500/1m), shared by every client of the server (default none)")
 	return fs
 }
 
@@ -126,7 +129,9 @@ func (c *fakeServerCmd) exec(ctx context.Context, a *app, _ []string) error {
 		DefaultOutcome: o,
 		OAuth: apitest.OAuthOptions{RequireUserAuthorization: c.requireAuth,
 			RefreshTokens: policy, RefreshDelay: c.refreshDelay},
-		Control: c.control,
+		Control:    c.control,
+		RateLimit:  c.rateLimit.n,
+		RateWindow: c.rateLimit.per,
 		OnContractViolation: func(err error) {
 			fmt.Fprintf(stderr, "contract violation: %s\n", a.out.line(err.Error()))
 		},
