@@ -91,8 +91,8 @@ func TestDownloadRemovesStaleTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-time.Hour)
 	for name, stale := range map[string]bool{
-		".Building_A.ifc.123456.part": true, ".Building_A.ifc.9.part": true, ".Building_A.ifc.77.part": false,
-		".Other.ifc.123.part": true, ".Building_A.ifc.x1.part": true, "Building_A.ifc.1.part": true,
+		".Building_A.ifc.123456.part": true, ".Building_A.ifc.k3j9z.part": true, ".Building_A.ifc.9.part": true, ".Building_A.ifc.77.part": false,
+		".Other.ifc.123.part": true, ".Building_A.ifc.x-1.part": true, "Building_A.ifc.1.part": true,
 	} {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
@@ -110,7 +110,7 @@ func TestDownloadRemovesStaleTemporaryFiles(t *testing.T) {
 	if _, err := c.DownloadFile(context.Background(), ids[0], filepath.Join(dir, "Building_A.ifc"), wrapper.DownloadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{".Building_A.ifc.5.part", ".Building_A.ifc.77.part", ".Building_A.ifc.x1.part", ".Other.ifc.123.part", "Building_A.ifc", "Building_A.ifc.1.part"}
+	want := []string{".Building_A.ifc.5.part", ".Building_A.ifc.77.part", ".Building_A.ifc.x-1.part", ".Other.ifc.123.part", "Building_A.ifc", "Building_A.ifc.1.part"}
 	if diff := cmp.Diff(want, entries(t, dir)); diff != "" {
 		t.Errorf("directory (-want +got):\n%s", diff)
 	}
