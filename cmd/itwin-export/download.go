@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -20,25 +22,28 @@ type downloadCmd struct {
 	force, json bool
 }
 
-// define registers the flags of download.
-func (c *downloadCmd) define(a *app) *flags {
-	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--json] [--timeout D] [--verbose]",
-		`Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
-of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL with
+// newDownloadCmd returns `itwin-export download`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newDownloadCmd(f *factory, runF func(*downloadCmd, []string) error) *cobra.Command {
+	c := &downloadCmd{}
+	fs := leaf(f, c, runF, spec{use: "download FILE_ID [-o PATH | --dir DIR] [--force] [--json] [--timeout D] [--verbose]", short: "download a file of iTwin Storage, such as a run's IFC output",
+		long: `Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
+of its tasks), from the Storage API ($` + envStorageURL + `, default the API URL with
 /export replaced by /storage). The file is written to -o PATH, else into --dir
 under its name in Storage made safe, through a temporary file renamed into place
 once complete and of the right size; a cut transfer is resumed. An existing file
 is kept (exit 2) unless --force. stdout is the path written; progress goes to
-stderr.`, 1, 1,
-		"download FILE_ID",
-		"download FILE_ID --dir exports --json",
-		"download FILE_ID -o model.ifc --force")
-	fs.StringVar(&c.out, "o", "", "write the file to `PATH`")
+stderr.`, minPos: 1, maxPos: 1,
+		examples: []string{
+			"download FILE_ID",
+			"download FILE_ID --dir exports --json",
+			"download FILE_ID -o model.ifc --force"}})
+	fs.StringVarP(&c.out, "output", "o", "", "write the file to `PATH`")
 	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR`, under its name in Storage made safe (default .)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing file")
 	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec downloads the file.
