@@ -10,9 +10,13 @@
 #   make bench            client overhead (wrapper/raw), a 256 MiB download (download/raw) and the load benchmark (about 2 minutes)
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
+#   make man              the man pages of itwin-export into MANDIR (default man/)
 
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
+# After api: the command's completion lists the enum values api declares.
+GENERATED   += cmd/itwin-export
+MANDIR      ?= man
 SPEC        := openapi.yaml
 CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
@@ -30,6 +34,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload/ { for (i = 3; i < NF; i++) { if ($$(i+1) 
 	printf "download/raw: %.2f (goal <= 1.05)\npeak heap growth: %.1f MiB (goal <= 16 MiB)\n", r, h; \
 	if (r > 1.10 || h > 16) { print "FAIL: download above its bounds"; exit 1 } }
 
+.PHONY: man test-tools
 .PHONY: all generate check-generated vet lint test go-test lint-spec demo bench fuzz conformance generate-ts
 
 all: test
@@ -67,6 +72,22 @@ lint: vet
 
 go-test:
 	$(GO) test -race -count=1 ./...
+
+# The tests render the man pages with groff, failing on any warning, and
+# complete command lines in a real bash with the bash-completion package
+# loaded, as a user's shell has it: Debian's groff-base and bash-completion,
+# installed here when missing.
+BASH_COMPLETION := /usr/share/bash-completion/bash_completion
+go-test: | test-tools
+test-tools:
+	@if ! command -v groff >/dev/null 2>&1 || [ ! -f $(BASH_COMPLETION) ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends groff-base bash-completion >/dev/null; fi
+	@command -v groff >/dev/null 2>&1 && [ -f $(BASH_COMPLETION) ] || \
+		{ echo "test-tools: the tests need groff (groff-base) and $(BASH_COMPLETION) (bash-completion)" >&2; exit 1; }
+
+# itwin-export.1 and one page per command, from the command's definitions.
+man:
+	$(GO) run ./cmd/itwin-export man-pages $(MANDIR)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts

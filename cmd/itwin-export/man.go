@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -28,6 +29,9 @@ func (c *manCmd) exec(_ context.Context, _ *app, args []string) error {
 	root.Long += "\n\n" + root.Annotations[trailerKey]
 	noGenTag(root)
 	header := &doc.GenManHeader{Title: "ITWIN-EXPORT", Section: "1", Source: "itwin-export", Manual: "itwin-export manual"}
+	if err := os.MkdirAll(args[0], 0o777); err != nil {
+		return usagef("man-pages: %v", err)
+	}
 	if err := doc.GenManTree(root, header, args[0]); err != nil {
 		return usagef("man-pages: %v", err)
 	}
