@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/itwin-export/itwin-export/api"
 )
@@ -165,4 +166,13 @@ func TestCompleteProtocol(t *testing.T) {
 		"run", "--connection", ""); len(got) != 0 {
 		t.Errorf("unreachable service: %q", got)
 	}
+}
+
+// allCommands lists cmd and every command under it.
+func allCommands(cmd *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{cmd}
+	for _, c := range cmd.Commands() {
+		out = append(out, allCommands(c)...)
+	}
+	return out
 }
