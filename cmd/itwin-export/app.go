@@ -113,53 +113,29 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 }
 
 // group returns a command that only holds subcommands, such as
-// `connection`: without one it is a usage error, with an unknown one too.
+// `connection`: without one, or with an unknown one, it is a usage error.
 func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
 		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return &missingCommand{cmd: cmd}
+			if len(args) == 0 { // the help, on stderr
+				if cmd.HasParent() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
+				}
+				cmd.SetOut(cmd.ErrOrStderr())
+				help(cmd, nil)
+				return &exitStatus{code: exitUsage}
 			}
-			return &missingCommand{cmd: cmd, unknown: args[0]}
+			hint := ""
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				hint = "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return flagErrorf("unknown command %q%s", args[0], hint)
 		},
 	}
 	cmd.AddCommand(subs...)
 	return cmd
-}
-
-// missingCommand is a group command run without a subcommand (its help
-// goes to stderr) or with an unknown one (with the nearest names): exit 2.
-type missingCommand struct {
-	cmd     *cobra.Command
-	unknown string // the unknown command given; "" when none was
-}
-
-// Error says which.
-func (e *missingCommand) Error() string {
-	if e.unknown == "" {
-		return "missing command"
-	}
-	return fmt.Sprintf("unknown command %q", e.unknown)
-}
-
-// report writes the error on stderr.
-func (e *missingCommand) report(w io.Writer) {
-	prefix := strings.TrimSuffix("itwin-export "+commandName(e.cmd), " ")
-	if e.unknown != "" {
-		fmt.Fprintf(w, "%s: unknown command %q\n", prefix, e.unknown)
-		if s := e.cmd.SuggestionsFor(e.unknown); len(s) > 0 {
-			fmt.Fprintf(w, "Did you mean %s?\n", strings.Join(s, " or "))
-		}
-		fmt.Fprintf(w, "Run '%s --help' for the list of commands.\n", e.cmd.CommandPath())
-		return
-	}
-	if e.cmd.HasParent() {
-		fmt.Fprintf(w, "%s: missing command: %s\n", prefix, subcommandNames(e.cmd))
-	}
-	e.cmd.SetOut(w)
-	help(e.cmd, nil)
 }
 
 // commandName is the command's path without the program name: "run",
@@ -233,38 +209,10 @@ func execute(ctx context.Context, f *factory, args []string) int {
 	root := newRootCmd(f)
 	root.SetArgs(append([]string{}, args...))
 	cmd, err := root.ExecuteContextC(ctx)
-	var (
-		status  *exitStatus
-		missing *missingCommand
-	)
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &status):
+	if status := (*exitStatus)(nil); errors.As(err, &status) {
 		return status.code
-	case errors.As(err, &missing):
-		missing.report(f.stderr)
-		return exitUsage
 	}
-	name := ""
-	if cmd != nil {
-		name = commandName(cmd)
-	}
-	return f.app(name).fail(ctx, err)
-}
-
-// subcommandNames lists a group's subcommands: "create, get or delete".
-func subcommandNames(cmd *cobra.Command) string {
-	var names []string
-	for _, c := range cmd.Commands() {
-		if c.IsAvailableCommand() && c.Name() != "help" {
-			names = append(names, c.Name())
-		}
-	}
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return f.app(commandName(cmd)).fail(ctx, err)
 }
 
 // trailerKey annotates a command with text its help shows after the
@@ -359,29 +307,6 @@ Exit codes:
   130  interrupted (143 for SIGTERM); stderr says how to resume`,
 		envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
 		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL, envStorageURL, envIModelID)
-}
-
-// entry is one subcommand, as help lists it.
-type entry struct{ name, summary string }
-
-// commands lists the subcommands of itwin-export in the order help shows
-// them.
-func commands() []entry {
-	return entries(newRootCmd(&factory{getenv: func(string) string { return "" }}))
-}
-
-// connectionCommands lists the subcommands of `itwin-export connection`.
-var connectionCommands = entries(newConnectionCmd(&factory{}))
-
-// entries lists cmd's subcommands, without help.
-func entries(cmd *cobra.Command) []entry {
-	var out []entry
-	for _, c := range cmd.Commands() {
-		if c.IsAvailableCommand() && c.Name() != "help" {
-			out = append(out, entry{c.Name(), c.Short})
-		}
-	}
-	return out
 }
 
 // versionCmd is `itwin-export version`.

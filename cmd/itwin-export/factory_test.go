@@ -107,12 +107,12 @@ func TestDidYouMean(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"stauts"}, "itwin-export: unknown command \"stauts\"\nDid you mean status?\n"},
-		{[]string{"connection", "gte", "c1"}, "itwin-export connection: unknown command \"gte\"\nDid you mean get?\n"},
+		{[]string{"stauts"}, "itwin-export: unknown command \"stauts\"; did you mean status?\nRun 'itwin-export --help' for usage.\n"},
+		{[]string{"connection", "gte", "c1"}, "itwin-export connection: unknown command \"gte\"; did you mean get?\nRun 'itwin-export connection --help' for usage.\n"},
 	} {
 		r := runIn(t, nil, tt.args...)
 		wantCode(t, r, exitUsage)
-		if !strings.HasPrefix(r.stderr, tt.want) || r.stdout != "" {
+		if r.stderr != tt.want || r.stdout != "" {
 			t.Errorf("%q: stdout %q, stderr %q", tt.args, r.stdout, r.stderr)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestHelp: --help on every command lists its flags, each with a
@@ -126,4 +128,27 @@ func shellWords(line string) []string {
 		words = append(words, word.String())
 	}
 	return words
+}
+
+// entry is one subcommand, as help lists it.
+type entry struct{ name, summary string }
+
+// commands lists the subcommands of itwin-export in the order help shows
+// them.
+func commands() []entry {
+	return entries(newRootCmd(&factory{getenv: func(string) string { return "" }}))
+}
+
+// connectionCommands lists the subcommands of `itwin-export connection`.
+var connectionCommands = entries(newConnectionCmd(&factory{}))
+
+// entries lists cmd's subcommands, without help.
+func entries(cmd *cobra.Command) []entry {
+	var out []entry
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() && c.Name() != "help" {
+			out = append(out, entry{c.Name(), c.Short})
+		}
+	}
+	return out
 }
