@@ -15,9 +15,13 @@
 #   make compat           breaking changes of openapi.yaml (oasdiff) and of the Go API of wrapper and api (apidiff) since the baselines in compat/
 #   make compat-selftest  make compat on copies of the tree: an additive change passes, a removed enum value or exported name fails
 #   make release-baseline when a version is cut: the baselines in compat/ become the tree as it is
+#   make man              the man pages of itwin-export into MANDIR (default man/)
 
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
+# After api: the command's completion lists the enum values api declares.
+GENERATED   += cmd/itwin-export
+MANDIR      ?= man
 SPEC        := openapi.yaml
 CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
@@ -41,6 +45,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1)
 	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
 	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
+.PHONY: man test-tools
 .PHONY: all generate check-generated vet lint test go-test go-test-redisbudget bench-fleet lint-spec demo bench fuzz conformance generate-ts compat compat-selftest release-baseline interop
 
 all: test
@@ -86,6 +91,22 @@ go-test: go-test-redisbudget
 # fail without it.
 go-test-redisbudget:
 	cd redisbudget && $(GO) test -race -count=1 ./...
+
+# The tests render the man pages with groff, failing on any warning, and
+# complete command lines in a real bash with the bash-completion package
+# loaded, as a user's shell has it: Debian's groff-base and bash-completion,
+# installed here when missing.
+BASH_COMPLETION := /usr/share/bash-completion/bash_completion
+go-test: | test-tools
+test-tools:
+	@if ! command -v groff >/dev/null 2>&1 || [ ! -f $(BASH_COMPLETION) ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends groff-base bash-completion >/dev/null; fi
+	@command -v groff >/dev/null 2>&1 && [ -f $(BASH_COMPLETION) ] || \
+		{ echo "test-tools: the tests need groff (groff-base) and $(BASH_COMPLETION) (bash-completion)" >&2; exit 1; }
+
+# itwin-export.1 and one page per command, from the command's definitions.
+man:
+	$(GO) run ./cmd/itwin-export man-pages $(MANDIR)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts

@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
+	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// app is one invocation of the command: its streams, its environment and
+// app is one invocation of a command: its streams, its environment and
 // the filter every server text goes through on its way to the streams.
 type app struct {
 	stdin          io.Reader
@@ -19,13 +25,32 @@ type app struct {
 	getenv         func(string) string
 	out            outputFilter
 	cmdName        string // the command running, for its usage errors
+	// newClient, when set, builds the API client instead of connect (tests).
+	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
 }
 
-// command is one subcommand: define registers its flags (and says what
-// --help shows), exec does the work with the positional arguments. exec
+// factory holds what the commands need from outside: the streams, the
+// environment and how to build the API client. Command constructors take
+// it; tests fill it to run a command on buffers, or with a client of their
+// own.
+type factory struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// newClient builds the API client of a command from its flags; nil
+	// builds it from the flags and the environment (connect).
+	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
+}
+
+// app returns the invocation state of the command named name.
+func (f *factory) app(name string) *app {
+	return &app{stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, getenv: f.getenv, cmdName: name, newClient: f.newClient}
+}
+
+// command is one subcommand's options and work: exec does the work with
+// the positional arguments once the flags are parsed into the options. It
 // returns nil on success; its error decides the exit code (classify).
 type command interface {
-	define(a *app) *flags
 	exec(ctx context.Context, a *app, args []string) error
 }
 
@@ -34,35 +59,134 @@ type bounded interface {
 	deadline() time.Duration
 }
 
-// entry is one line of the command table.
-type entry struct {
-	name, summary string
-	run           func(ctx context.Context, a *app, args []string) int
+// spec is what a command's help and man page say, and how many positional
+// arguments it takes.
+type spec struct {
+	use      string // the synopsis after the program name
+	short    string // one line for the list of commands
+	long     string // what the command does, one paragraph or more
+	minPos   int
+	maxPos   int
+	examples []string // command lines, without the program name
 }
 
-// leaf makes a command table entry's run from the command's constructor.
-func leaf(newCommand func() command) func(ctx context.Context, a *app, args []string) int {
-	return func(ctx context.Context, a *app, args []string) int {
-		return a.runCommand(ctx, newCommand(), args)
+// leaf returns the flag set of a new command doing c's work. Once its
+// flags are parsed into c, the command runs runF when it is not nil (a test
+// looking at the options), else c.exec, bounded by --timeout when c calls
+// the API.
+func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *flags {
+	cmd := &cobra.Command{
+		Use:                   s.use,
+		Short:                 s.short,
+		Long:                  strings.TrimSpace(s.long),
+		Args:                  positional(s.minPos, s.maxPos),
+		DisableFlagsInUseLine: true,
 	}
+	cmd.Flags().SortFlags = false // help lists them as registered
+	for _, e := range s.examples {
+		cmd.Example += "  ./itwin-export " + e + "\n"
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := applyEnvDefaults(cmd.Flags(), f.getenv); err != nil {
+			return flagErrorf("%v", err)
+		}
+		if runF != nil {
+			return runF(c, args)
+		}
+		// Ended when the command returns: what the command opened for its
+		// length (the Redis client of --redis-url) closes then.
+		ctx, stop := context.WithCancel(cmd.Context())
+		defer stop()
+		if b, ok := any(c).(bounded); ok && b.deadline() > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, b.deadline(),
+				fmt.Errorf("--timeout %s reached: %w", b.deadline(), context.DeadlineExceeded))
+			defer cancel()
+		}
+		a := f.app(commandName(cmd))
+		if err := a.useJQ(cmd); err != nil {
+			return err
+		}
+		if code := a.fail(ctx, c.exec(ctx, a, args)); code != exitOK {
+			return &exitStatus{code: code}
+		}
+		return nil
+	}
+	return &flags{FlagSet: cmd.Flags(), cmd: cmd}
 }
 
-// commands lists the subcommands in the order help shows them.
-func commands() []entry {
-	return []entry{
-		{"run", "create an export run of a connection (and wait for it)", leaf(func() command { return &runCmd{} })},
-		{"status", "show a run, by its Location or its id (and wait for it)", leaf(func() command { return &statusCmd{} })},
-		{"runs", "list the runs of a connection", leaf(func() command { return &runsCmd{} })},
-		{"connections", "list the export connections of an iModel", leaf(func() command { return &connectionsCmd{} })},
-		{"connection", "create, get or delete an export connection", runConnection},
-		{"auth-info", "tell whether the user is authorized for User connections", leaf(func() command { return &authInfoCmd{} })},
-		{"download", "download a file of iTwin Storage, such as a run's IFC output", leaf(func() command { return &downloadCmd{} })},
-		{"login", "sign in through the browser; later commands use the saved session", leaf(func() command { return &loginCmd{} })},
-		{"logout", "delete the session login saved", leaf(func() command { return &logoutCmd{} })},
-		{"fake-server", "serve the in-memory Export API on a local port until interrupted", leaf(func() command { return &fakeServerCmd{} })},
-		{"demo", "show the whole flow against the in-memory Export API", leaf(func() command { return &demoCmd{} })},
-		{"version", "print the version of itwin-export and of Go", leaf(func() command { return &versionCmd{} })},
+// group returns a command that only holds subcommands, such as
+// `connection`: without one, or with an unknown one, it is a usage error.
+func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
+		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 { // the help, on stderr
+				if cmd.HasParent() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
+				}
+				cmd.SetOut(cmd.ErrOrStderr())
+				help(cmd, nil)
+				return &exitStatus{code: exitUsage}
+			}
+			hint := ""
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				hint = "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return flagErrorf("unknown command %q%s", args[0], hint)
+		},
 	}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// commandName is the command's path without the program name: "run",
+// "connection create".
+func commandName(cmd *cobra.Command) string {
+	_, name, _ := strings.Cut(cmd.CommandPath(), " ")
+	return name
+}
+
+// newRootCmd returns the whole command tree. A new command is a
+// constructor in the file of its work, added here; a flag is registered in
+// its command's constructor (completion of its values: complete.go; --jq
+// comes with every --json).
+func newRootCmd(f *factory) *cobra.Command {
+	root := group("itwin-export COMMAND [flags]", "drive the iTwin Platform Export API", `
+itwin-export drives the iTwin Platform Export API: export an iModel to IFC
+as a run of an export connection, wait for it, and manage connections.`,
+		"  ./itwin-export demo\n  ./itwin-export version\n",
+		newRunCmd(f, nil),
+		newStatusCmd(f, nil),
+		newRunsCmd(f, nil),
+		newConnectionsCmd(f, nil),
+		newConnectionCmd(f),
+		newAuthInfoCmd(f, nil),
+		newDownloadCmd(f, nil),
+		newLoginCmd(f, nil),
+		newLogoutCmd(f, nil),
+		newFakeServerCmd(f, nil),
+		newDemoCmd(f, nil),
+		newVersionCmd(f, nil),
+		newCompletionCmd(f),
+		newManCmd(f),
+	)
+	root.Annotations = map[string]string{trailerKey: rootTrailer()}
+	root.SilenceErrors, root.SilenceUsage = true, true
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpFunc(help)
+	root.SetIn(f.stdin)
+	root.SetOut(f.stdout)
+	root.SetErr(f.stderr)
+	addJQFlags(root)
+	registerCompletions(f, root)
+	return root
+}
+
+func init() {
+	cobra.EnableCommandSorting = false // help lists them as added
 }
 
 // run is the whole command, testable in-process: args without the program
@@ -72,69 +196,90 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	if len(args) == 0 {
-		a.topUsage(stderr)
-		return exitUsage
-	}
-	name, rest := args[0], args[1:]
-	switch name {
-	case "-h", "-help", "--help", "help":
-		if len(rest) > 0 && name == "help" {
-			// "help CMD" is "CMD --help".
-			return run(ctx, append(rest[:1:1], "--help"), stdin, stdout, stderr, getenv)
-		}
-		a.topUsage(stdout)
-		return exitOK
-	case "-version", "--version":
-		name = "version"
-	}
-	for _, e := range commands() {
-		if e.name == name {
-			return e.run(ctx, a, rest)
-		}
-	}
-	fmt.Fprintf(stderr, "itwin-export: unknown command %q\nRun 'itwin-export --help' for the list of commands.\n", name)
-	return exitUsage
+	return execute(ctx, &factory{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}, args)
 }
 
-// runCommand parses the command's flags, bounds it by --timeout when it
-// calls the API, runs it and reports its error.
-func (a *app) runCommand(ctx context.Context, c command, args []string) int {
-	fs := c.define(a)
-	pos, code, done := fs.parse(args)
-	if done {
-		return code
+// execute runs the command tree on args and returns the exit code.
+func execute(ctx context.Context, f *factory, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "-version", "--version":
+			args = append([]string{"version"}, args[1:]...)
+		case "-help":
+			args = append([]string{"--help"}, args[1:]...)
+		}
 	}
-	// Ended when the command returns: what the command opened for its
-	// length (the Redis client of --redis-url) closes then.
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	if b, ok := c.(bounded); ok && b.deadline() > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, b.deadline(),
-			fmt.Errorf("--timeout %s reached: %w", b.deadline(), context.DeadlineExceeded))
-		defer cancel()
+	root := newRootCmd(f)
+	root.SetArgs(append([]string{}, args...))
+	cmd, err := root.ExecuteContextC(ctx)
+	if status := (*exitStatus)(nil); errors.As(err, &status) {
+		return status.code
 	}
-	return a.fail(ctx, c.exec(ctx, a, pos))
+	return f.app(commandName(cmd)).fail(ctx, err)
 }
 
-// topUsage writes the command's overall help.
-func (a *app) topUsage(w io.Writer) {
-	fmt.Fprint(w, `Usage: itwin-export COMMAND [flags]
+// trailerKey annotates a command with text its help shows after the
+// commands and its man page after the description.
+const trailerKey = "trailer"
 
-itwin-export drives the iTwin Platform Export API: export an iModel to IFC
-as a run of an export connection, wait for it, and manage connections.
-
-Commands:
-`)
-	for _, e := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", e.name, e.summary)
+// help writes a command's help on its output: synopsis, description, its
+// commands or its flags (each with a one-line description), examples.
+func help(cmd *cobra.Command, _ []string) {
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", cmd.UseLine(), cmd.Long)
+	if cmd.HasAvailableSubCommands() {
+		fmt.Fprint(w, "\nCommands:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, c := range cmd.Commands() {
+			if c.IsAvailableCommand() {
+				fmt.Fprintf(tw, "  %s\t%s\n", c.Name(), c.Short)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "\nRun '%s COMMAND --help' for the flags of a command.\n", cmd.CommandPath())
+	} else {
+		fmt.Fprint(w, "\nFlags:\n")
+		writeFlags(w, cmd.Flags())
 	}
-	fmt.Fprintf(w, `
-Run 'itwin-export COMMAND --help' for the flags of a command.
+	if t := cmd.Annotations[trailerKey]; t != "" {
+		fmt.Fprintf(w, "\n%s\n", t)
+	}
+	if cmd.Example != "" {
+		fmt.Fprintf(w, "\nExample (after 'go build -o itwin-export ./cmd/itwin-export'):\n%s", cmd.Example)
+	}
+}
 
-Environment:
+// writeFlags writes one line per flag: "--name ARG", what it does, its
+// default when not a zero value.
+func writeFlags(w io.Writer, fs *pflag.FlagSet) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if fl.Hidden || fl.Name == "help" {
+			return
+		}
+		arg, usage := pflag.UnquoteUsage(fl)
+		name := "--" + fl.Name
+		if arg != "" {
+			name += " " + arg
+		}
+		if fl.Shorthand != "" {
+			usage += fmt.Sprintf(" (short: -%s)", fl.Shorthand)
+		}
+		switch fl.DefValue {
+		case "", "false", "0", "0s", "[]":
+		default:
+			usage += fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", name, usage)
+	})
+	fmt.Fprintf(tw, "  --help\tshow this help\n")
+	tw.Flush()
+}
+
+// rootTrailer is the environment and exit-code sections of the overall
+// help and of the man page.
+func rootTrailer() string {
+	return fmt.Sprintf(`Environment:
   %s
       base URL of the Export API (default %s); --api-url overrides it
   %s
@@ -148,6 +293,12 @@ Environment:
   %s
       base URL of the Storage API, where downloads come from (default the
       API URL with its final /export replaced by /storage)
+  %s
+      the iModel of connections and connection create when --imodel is not
+      given, and whose connections --connection completes
+  %s
+      a Redis shared by processes of one application: the request budget and
+      the 429 pause (redis://[:PASSWORD@]HOST:PORT[/DB]); --redis-url overrides it
 The first credentials set win: the token, then the service app, then the
 session 'itwin-export login' saved (ITWIN_CLIENT_ID alone naming the native
 app to sign in through).
@@ -159,22 +310,19 @@ Exit codes:
   4    the API refused the request (4xx after retries)
   5    no usable answer: network failure, 5xx after retries, malformed response,
        timeout, a failed download
-  130  interrupted (143 for SIGTERM, 129 for SIGHUP); stderr says how to resume
-
-Examples (after 'go build -o itwin-export ./cmd/itwin-export'):
-  ./itwin-export demo
-  ./itwin-export version
-`, envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
-		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL, envStorageURL)
+  130  interrupted (143 for SIGTERM, 129 for SIGHUP); stderr says how to resume`,
+		envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
+		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL, envStorageURL, envIModelID, envRedisURL)
 }
 
 // versionCmd is `itwin-export version`.
 type versionCmd struct{}
 
-// define registers no flags.
-func (c *versionCmd) define(a *app) *flags {
-	return a.newFlags("version", "version", `Print one line: the version of itwin-export (the latest entry of its
-CHANGELOG.md) and the version of Go it was built with.`, 0, 0, "version")
+// newVersionCmd returns `itwin-export version`.
+func newVersionCmd(f *factory, runF func(*versionCmd, []string) error) *cobra.Command {
+	return leaf(f, &versionCmd{}, runF, spec{use: "version", short: "print the version of itwin-export and of Go",
+		long: `Print one line: the version of itwin-export (the latest entry of its
+CHANGELOG.md) and the version of Go it was built with.`, examples: []string{"version"}}).cmd
 }
 
 // exec prints the line: wrapper.Version as a module tag, then the Go version.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/itwin-export/itwin-export/wrapper"
@@ -228,9 +229,9 @@ func (a *app) fail(ctx context.Context, err error) int {
 		return code
 	}
 	var usage *usageError
-	if errors.As(err, &usage) && usage.flag && a.cmdName != "" {
-		fmt.Fprintf(a.stderr, "itwin-export %s: %s\nRun 'itwin-export %s --help' for usage.\n",
-			a.cmdName, a.out.line(usage.msg), a.cmdName)
+	if errors.As(err, &usage) && usage.flag {
+		name := strings.TrimSpace("itwin-export " + a.cmdName)
+		fmt.Fprintf(a.stderr, "%s: %s\nRun '%s --help' for usage.\n", name, a.out.line(usage.msg), name)
 		return exitUsage
 	}
 	fmt.Fprintln(a.stderr, "itwin-export: "+a.out.line(describe(err)))

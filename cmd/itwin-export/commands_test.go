@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -206,59 +205,6 @@ func TestIDsAreEscaped(t *testing.T) {
 	}
 }
 
-// TestHelp: --help on every command lists its flags, each with a
-// description, and an example, on stdout with exit 0.
-func TestHelp(t *testing.T) {
-	names := [][]string{{}, {"connection"}}
-	for _, c := range commands() {
-		if c.name != "connection" {
-			names = append(names, []string{c.name})
-		}
-	}
-	for _, c := range connectionCommands {
-		names = append(names, []string{"connection", c.name})
-	}
-	flagLine := regexp.MustCompile(`^  --[a-z-]+( [A-Za-z_:.0-9|]+)?  +\S`)
-	for _, name := range names {
-		for _, h := range []string{"--help", "-h"} {
-			t.Run(strings.Join(append(name, h), " "), func(t *testing.T) {
-				var stdout, stderr bytes.Buffer
-				code := run(context.Background(), append(name, h), nil, &stdout, &stderr, nil)
-				if code != exitOK || stderr.Len() != 0 {
-					t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
-				}
-				out := stdout.String()
-				if !strings.HasPrefix(out, "Usage: itwin-export") || !strings.Contains(out, "\nExample") {
-					t.Errorf("help lacks usage or example:\n%s", out)
-				}
-				_, flags, ok := strings.Cut(out, "\nFlags:\n")
-				if dispatcher := len(name) == 0 || (len(name) == 1 && name[0] == "connection"); dispatcher {
-					if !strings.Contains(out, "Commands:\n") {
-						t.Errorf("help lists no commands:\n%s", out)
-					}
-					return
-				}
-				if !ok {
-					t.Fatalf("help lists no flags:\n%s", out)
-				}
-				flags, _, _ = strings.Cut(flags, "\n\n")
-				for _, l := range strings.Split(flags, "\n") {
-					if !flagLine.MatchString(l) {
-						t.Errorf("flag line without a description: %q", l)
-					}
-				}
-			})
-		}
-	}
-	// help CMD is CMD --help.
-	var a, b bytes.Buffer
-	run(context.Background(), []string{"help", "run"}, nil, &a, io.Discard, nil)
-	run(context.Background(), []string{"run", "--help"}, nil, &b, io.Discard, nil)
-	if a.String() != b.String() || !strings.Contains(a.String(), "--output-sas-url URL") {
-		t.Errorf("help run:\n%s", a.String())
-	}
-}
-
 // configFake is a fake accepting the tokens ccToken and "flag-token" only,
 // with one connection.
 func configFake(t *testing.T, ccToken string) (*apitest.Server, string) {
@@ -386,5 +332,34 @@ func TestSummaryOfRunningRun(t *testing.T) {
 	want := "run:         r1\noutput file: f1\ntask error:  task t1: E1: went wrong (see https://kb/1)\n"
 	if d := diff(want, b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+// TestVersion: version and --version print one line, the module version
+// (devel in a test binary) and the Go version.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	line := regexp.MustCompile(`^itwin-export (devel|v\S+) go1\.\S+\n$`)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := runIn(t, nil, args...)
+		wantCode(t, r, exitOK)
+		if !line.MatchString(r.stdout) || r.stderr != "" {
+			t.Errorf("%q: stdout %q, stderr %q", args, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestVerboseNamesCredentials: with a token and a service app both set,
+// --verbose says the token is used.
+func TestVerboseNamesCredentials(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, manualOpts())
+	env := envFor(s.URL)
+	env[envClientID], env[envClientSecret] = "app", "s3cret-0123"
+	r := runIn(t, env, "connections", "--imodel", "m1", "--verbose")
+	wantCode(t, r, exitOK)
+	want := "itwin-export: credentials: " + envAccessToken + " (a token used as is); " + envClientID + " and " + envClientSecret + " are not used\n"
+	if !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr does not start with %q:\n%s", want, r.stderr)
 	}
 }

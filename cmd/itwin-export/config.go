@@ -23,6 +23,9 @@ const (
 	envStorageURL   = "ITWIN_STORAGE_URL"
 	envAuthorizeURL = "ITWIN_AUTHORIZE_URL"
 	envRedisURL     = "ITWIN_REDIS_URL" // see redis.go
+	// envIModelID is the iModel of connections and connection create
+	// when --imodel is not given, and of completion.
+	envIModelID = "ITWIN_IMODEL_ID"
 	// envXDGConfigHome and envHome locate the session login saves.
 	envXDGConfigHome = "XDG_CONFIG_HOME"
 	envHome          = "HOME"
@@ -129,6 +132,13 @@ func checkToken(token string) error {
 func (a *app) connect(ctx context.Context, cf *clientFlags) (*wrapper.Client, error) {
 	if err := cf.check(); err != nil {
 		return nil, err
+	}
+	if a.newClient != nil {
+		c, err := a.newClient(ctx, cf)
+		if err == nil {
+			a.out.use(c)
+		}
+		return c, err
 	}
 	creds, err := a.resolveCredentials(cf)
 	if err != nil {

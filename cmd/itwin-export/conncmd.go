@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
@@ -13,44 +14,14 @@ import (
 // the sign-in callback of a local development app.
 const defaultRedirectURL = "http://localhost:3000/signin-callback"
 
-// connectionCommands are the subcommands of `itwin-export connection`.
-var connectionCommands = []entry{
-	{"create", "create an export connection of an iModel", leaf(func() command { return &connectionCreateCmd{} })},
-	{"get", "show an export connection", leaf(func() command { return &connectionGetCmd{} })},
-	{"delete", "delete an export connection", leaf(func() command { return &connectionDeleteCmd{} })},
-}
-
-// connectionHelp writes the help of `itwin-export connection`.
-func connectionHelp(w io.Writer) {
-	fmt.Fprint(w, "Usage: itwin-export connection create|get|delete [flags]\n\nManage export connections.\n\nCommands:\n")
-	for _, c := range connectionCommands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, "\nRun 'itwin-export connection COMMAND --help' for the flags of a command.\n\n"+
-		"Example (after 'go build -o itwin-export ./cmd/itwin-export'):\n"+
-		"  ./itwin-export connection create --imodel IMODEL_ID --name nightly --auth Service\n")
-}
-
-// runConnection is `itwin-export connection`, which dispatches to its
+// newConnectionCmd returns `itwin-export connection`, which holds its
 // subcommands.
-func runConnection(ctx context.Context, a *app, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(a.stderr, "itwin-export connection: missing command: create, get or delete\n")
-		connectionHelp(a.stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		connectionHelp(a.stdout)
-		return exitOK
-	}
-	for _, c := range connectionCommands {
-		if c.name == args[0] {
-			return c.run(ctx, a, args[1:])
-		}
-	}
-	fmt.Fprintf(a.stderr, "itwin-export connection: unknown command %q: create, get or delete\nRun 'itwin-export connection --help' for usage.\n", args[0])
-	return exitUsage
+func newConnectionCmd(f *factory) *cobra.Command {
+	return group("connection create|get|delete [flags]", "create, get or delete an export connection", "Manage export connections.",
+		"  ./itwin-export connection create --imodel IMODEL_ID --name nightly --auth Service\n",
+		newConnectionCreateCmd(f, nil),
+		newConnectionGetCmd(f, nil),
+		newConnectionDeleteCmd(f, nil))
 }
 
 // writeConnection writes a connection to stdout, as a line or as JSON.
@@ -70,21 +41,25 @@ type connectionCreateCmd struct {
 	json       bool
 }
 
-// define registers the flags of connection create.
-func (c *connectionCreateCmd) define(a *app) *flags {
-	fs := a.newFlags("connection create", "connection create --imodel ID [--name NAME] [--auth User|Service] [--json] [--timeout D] [--verbose]",
-		`Create an export connection of an iModel. stdout is the connection as one
+// newConnectionCreateCmd returns `itwin-export connection create`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newConnectionCreateCmd(f *factory, runF func(*connectionCreateCmd, []string) error) *cobra.Command {
+	c := &connectionCreateCmd{}
+	fs := leaf(f, c, runF, spec{use: "create --imodel ID [--name NAME] [--auth User|Service] [--json] [--timeout D] [--verbose]", short: "create an export connection of an iModel",
+		long: `Create an export connection of an iModel. stdout is the connection as one
 tab-separated line (id, authentication type, iModel id, display name), or with
 --json the connection object. Runs of a User connection act for the user who
 created it (see 'itwin-export auth-info'); runs of a Service connection act
-for the service app.`, 0, 0,
-		"connection create --imodel IMODEL_ID --name nightly --auth Service")
-	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel to export (required)")
+for the service app.`,
+		examples: []string{
+			"connection create --imodel IMODEL_ID --name nightly --auth Service"}})
+	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel to export (required; default $"+envIModelID+")")
+	fs.envDefault("imodel", envIModelID)
 	fs.Var(&c.name, "name", "display `NAME` of the connection")
 	fs.Var(&c.auth, "auth", "`TYPE` of authentication, whose credentials runs use: User or Service (the API's default: User)")
 	fs.BoolVar(&c.json, "json", false, "write the connection object to stdout as JSON")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec creates the connection.
@@ -119,15 +94,18 @@ type connectionGetCmd struct {
 	json bool
 }
 
-// define registers the flags of connection get.
-func (c *connectionGetCmd) define(a *app) *flags {
-	fs := a.newFlags("connection get", "connection get ID [--json] [--timeout D] [--verbose]",
-		`Show an export connection: one tab-separated line (id, authentication type,
-iModel id, display name), or with --json the connection object.`, 1, 1,
-		"connection get CONNECTION_ID --json")
+// newConnectionGetCmd returns `itwin-export connection get`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newConnectionGetCmd(f *factory, runF func(*connectionGetCmd, []string) error) *cobra.Command {
+	c := &connectionGetCmd{}
+	fs := leaf(f, c, runF, spec{use: "get ID [--json] [--timeout D] [--verbose]", short: "show an export connection",
+		long: `Show an export connection: one tab-separated line (id, authentication type,
+iModel id, display name), or with --json the connection object.`, minPos: 1, maxPos: 1,
+		examples: []string{
+			"connection get CONNECTION_ID --json"}})
 	fs.BoolVar(&c.json, "json", false, "write the connection object to stdout as JSON")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec shows the connection.
@@ -146,14 +124,17 @@ func (c *connectionGetCmd) exec(ctx context.Context, a *app, args []string) erro
 // connectionDeleteCmd is `itwin-export connection delete`.
 type connectionDeleteCmd struct{ clientFlags }
 
-// define registers the flags of connection delete.
-func (c *connectionDeleteCmd) define(a *app) *flags {
-	fs := a.newFlags("connection delete", "connection delete ID [--timeout D] [--verbose]",
-		`Delete an export connection. stdout stays empty; stderr confirms. A
-connection with an active run cannot be deleted (the API answers 409: exit 4).`, 1, 1,
-		"connection delete CONNECTION_ID")
+// newConnectionDeleteCmd returns `itwin-export connection delete`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newConnectionDeleteCmd(f *factory, runF func(*connectionDeleteCmd, []string) error) *cobra.Command {
+	c := &connectionDeleteCmd{}
+	fs := leaf(f, c, runF, spec{use: "delete ID [--timeout D] [--verbose]", short: "delete an export connection",
+		long: `Delete an export connection. stdout stays empty; stderr confirms. A
+connection with an active run cannot be deleted (the API answers 409: exit 4).`, minPos: 1, maxPos: 1,
+		examples: []string{
+			"connection delete CONNECTION_ID"}})
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec deletes the connection.
@@ -176,21 +157,24 @@ type authInfoCmd struct {
 	json     bool
 }
 
-// define registers the flags of auth-info.
-func (c *authInfoCmd) define(a *app) *flags {
-	fs := a.newFlags("auth-info", "auth-info [--redirect-url URL] [--json] [--timeout D] [--verbose]",
-		`Tell whether the Export service holds a refresh token for the calling user,
+// newAuthInfoCmd returns `itwin-export auth-info`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newAuthInfoCmd(f *factory, runF func(*authInfoCmd, []string) error) *cobra.Command {
+	c := &authInfoCmd{}
+	fs := leaf(f, c, runF, spec{use: "auth-info [--redirect-url URL] [--json] [--timeout D] [--verbose]", short: "tell whether the user is authorized for User connections",
+		long: `Tell whether the Export service holds a refresh token for the calling user,
 which runs of User connections need, and where to send the user to authorize
 when it does not. stdout has two lines, "authorized: true|false" and
 "authorization-url: URL" (with --json, the authorizationInformation object).
 The service sends the user back to --redirect-url after authorizing; it
-defaults to `+defaultRedirectURL+`, the sign-in callback of a local
-development app.`, 0, 0,
-		"auth-info --redirect-url https://my-app.example.com/signin-callback")
+defaults to ` + defaultRedirectURL + `, the sign-in callback of a local
+development app.`,
+		examples: []string{
+			"auth-info --redirect-url https://my-app.example.com/signin-callback"}})
 	fs.StringVar(&c.redirect, "redirect-url", defaultRedirectURL, "`URL` the service sends the user back to after authorizing")
 	fs.BoolVar(&c.json, "json", false, "write the authorizationInformation object to stdout as JSON")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec asks the service.

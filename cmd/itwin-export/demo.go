@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/wrapper"
@@ -23,21 +25,24 @@ type demoCmd struct {
 // STEP header up to FILE_SCHEMA.
 const demoLines = 6
 
-// define registers the flags of demo.
-func (c *demoCmd) define(a *app) *flags {
-	fs := a.newFlags("demo", "demo [--step D] [--dir DIR] [--verbose]",
-		`Show the whole flow with no account and no network: start the in-memory
+// newDemoCmd returns `itwin-export demo`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newDemoCmd(f *factory, runF func(*demoCmd, []string) error) *cobra.Command {
+	c := &demoCmd{}
+	fs := leaf(f, c, runF, spec{use: "demo [--step D] [--dir DIR] [--verbose]", short: "show the whole flow against the in-memory Export API",
+		long: `Show the whole flow with no account and no network: start the in-memory
 Export API of package apitest on a loopback port, create a connection through
 the client library, create an export run, wait for it as 'run --wait' does,
 download the IFC file it produced as 'download' does and print each step to
 stdout, ending with the file's path and its first lines. Exits 0 when the run
-completes with Success and the file is downloaded.`, 0, 0,
-		"demo",
-		"demo --step 1s --verbose")
+completes with Success and the file is downloaded.`,
+		examples: []string{
+			"demo",
+			"demo --step 1s --verbose"}})
 	fs.durationFlag(&c.step, "step", 300*time.Millisecond, "`DURATION` of each state of the run (five steps to Completed)")
 	fs.StringVar(&c.dir, "dir", "", "download the IFC file into `DIR` (default a new temporary directory, kept)")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every HTTP exchange to stderr")
-	return fs
+	return fs.cmd
 }
 
 // exec runs the flow against a fake of its own.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -22,11 +24,13 @@ type downloadCmd struct {
 	parallel    int // --parallel-transfers
 }
 
-// define registers the flags of download.
-func (c *downloadCmd) define(a *app) *flags {
-	fs := a.newFlags("download", "download FILE_ID [-o PATH | --dir DIR] [--force] [--parallel-transfers N] [--json] [--timeout D] [--verbose]",
-		`Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
-of its tasks), from the Storage API ($`+envStorageURL+`, default the API URL with
+// newDownloadCmd returns `itwin-export download`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newDownloadCmd(f *factory, runF func(*downloadCmd, []string) error) *cobra.Command {
+	c := &downloadCmd{}
+	fs := leaf(f, c, runF, spec{use: "download FILE_ID [-o PATH | --dir DIR] [--force] [--parallel-transfers N] [--json] [--timeout D] [--verbose]", short: "download a file of iTwin Storage, such as a run's IFC output",
+		long: `Download a file of iTwin Storage, such as a run's output (the exportOutputFileId
+of its tasks), from the Storage API ($` + envStorageURL + `, default the API URL with
 /export replaced by /storage). The file is written to -o PATH, else into --dir
 under its name in Storage made safe, through a temporary file renamed into place
 once complete and of the right size; a cut transfer is resumed. A file above
@@ -39,17 +43,18 @@ file or not writable exits 2. A destination that is not a regular file
 and never needing --force. SIGINT, SIGTERM and SIGHUP remove the temporary
 file (exit 130, 143, 129); a later download to the same destination removes
 temporary files an earlier one left. stdout is the path written; progress goes
-to stderr.`, 1, 1,
-		"download FILE_ID",
-		"download FILE_ID --dir exports --json",
-		"download FILE_ID -o model.ifc --force")
-	fs.StringVar(&c.out, "o", "", "write the file to `PATH` (a device or FIFO is written into, not replaced)")
+to stderr.`, minPos: 1, maxPos: 1,
+		examples: []string{
+			"download FILE_ID",
+			"download FILE_ID --dir exports --json",
+			"download FILE_ID -o model.ifc --force"}})
+	fs.StringVarP(&c.out, "output", "o", "", "write the file to `PATH` (a device or FIFO is written into, not replaced)")
 	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR` (created when missing), under its name in Storage made safe (default .)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing file")
 	fs.IntVar(&c.parallel, "parallel-transfers", wrapper.DefaultParallel, "fetch a file above 8 MiB as ranges over `N` connections at a time (1: one stream)")
 	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec downloads the file.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -359,4 +361,79 @@ func TestDescribe(t *testing.T) {
 	if got := sanitize("a\nb\r\nc"); got != "a b  c" {
 		t.Errorf("sanitize = %q", got)
 	}
+}
+
+// TestCompletedWithoutResult: a Completed run without a result is a
+// malformed answer: exit 5, and no "completed with result " line.
+func TestCompletedWithoutResult(t *testing.T) {
+	t.Parallel()
+	srv, _ := runServer(t, `{"run":{"id":"r1","connectionId":"c1","state":"Completed"}}`)
+	env := envFor(srv.URL + "/export")
+	for _, args := range [][]string{
+		{"status", "r1", "--connection", "c1"},
+		{"run", "--connection", "c1", "--wait", "--poll-interval", "1ms"},
+	} {
+		r := runIn(t, env, args...)
+		wantCode(t, r, exitNoAnswer)
+		if strings.Contains(r.stderr, "completed with result ") {
+			t.Errorf("%q: stderr:\n%s", args, r.stderr)
+		}
+	}
+}
+
+// TestUsageErrorsSaidPlainly: a usage error says what to fix: a duration's
+// unit, an empty connections file, half a service app, a URL that is no run.
+func TestUsageErrorsSaidPlainly(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, manualOpts())
+	empty := filepath.Join(t.TempDir(), "ids.txt")
+	if err := os.WriteFile(empty, []byte("# none yet\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"poll interval without unit", envFor(s.URL), []string{"run", "--connection", "c1", "--wait", "--poll-interval", "5"},
+			"needs a unit, for example 5s"},
+		{"empty connections file", envFor(s.URL), []string{"run", "--connections-file", empty}, "held no connection ids"},
+		{"secret without id", map[string]string{envAPIURL: s.URL, envClientSecret: "s3cret-0123"}, []string{"runs", "--connection", "c1"},
+			envClientSecret + " is set but " + envClientID + " is not"},
+		{"status of an ftp URL", envFor(s.URL), []string{"status", "ftp://files.example.com/export/connections/c1/runs/r1"},
+			"is not a run URL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(s.Requests())
+			r := runIn(t, tt.env, tt.args...)
+			wantCode(t, r, exitUsage)
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+			if n := len(s.Requests()) - before; n != 0 {
+				t.Errorf("%d requests sent, want none", n)
+			}
+		})
+	}
+	r := runIn(t, nil, "run", "--help")
+	if !strings.Contains(r.stdout, "how many to export at once") {
+		t.Errorf("--parallel help:\n%s", r.stdout)
+	}
+}
+
+// TestListingPageBound: a listing whose every page links to a new next page
+// stops at the client's page bound with exit 5.
+func TestListingPageBound(t *testing.T) {
+	t.Parallel()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		next := srv.URL + "/export/connections/c1/runs?page=" + r.URL.Query().Get("page") + "x"
+		w.Write([]byte(`{"runs":[],"_links":{"next":{"href":"` + next + `"}}}`))
+	}))
+	t.Cleanup(srv.Close)
+	r := runIn(t, envFor(srv.URL+"/export"), "runs", "--connection", "c1")
+	wantCode(t, r, exitNoAnswer)
+	wantOneErrorLine(t, r, "malformed response")
 }

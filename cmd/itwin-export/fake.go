@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
 )
@@ -64,10 +66,12 @@ var refreshPolicies = map[string]apitest.RefreshTokenPolicy{
 // line, so it runs as written after go build.
 const fakeTry = `fake-server --addr 127.0.0.1:0 > fake.url & until [ -s fake.url ]; do sleep 0.1; done; ITWIN_API_URL=$(head -n 1 fake.url) ITWIN_ACCESS_TOKEN=anything ./itwin-export connection create --imodel my-imodel`
 
-// define registers the flags of fake-server.
-func (c *fakeServerCmd) define(a *app) *flags {
-	fs := a.newFlags("fake-server", "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control] [--blob-rate RATE[@LATENCY]] [--rate-limit N/DURATION]",
-		`Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
+// newFakeServerCmd returns `itwin-export fake-server`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newFakeServerCmd(f *factory, runF func(*fakeServerCmd, []string) error) *cobra.Command {
+	c := &fakeServerCmd{}
+	fs := leaf(f, c, runF, spec{use: "fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--refresh-tokens rotate|reuse] [--refresh-delay D] [--control] [--blob-rate RATE[@LATENCY]] [--rate-limit N/DURATION]", short: "serve the in-memory Export API on a local port until interrupted",
+		long: `Serve the in-memory Export API of package apitest until interrupted (Ctrl-C
 or SIGTERM), so that any client, in any language, can be tried against it. The
 first line on stdout is its base URL (for example http://127.0.0.1:8080/export).
 It accepts any non-empty bearer token, lets clients create connections
@@ -81,14 +85,16 @@ An OAuth2 authorization server lives on the same origin, so that login and
 client credentials can be tried offline: /oauth/authorize (redirects straight
 back with a code, as a consenting user would) and /oauth/token
 (client_credentials, authorization_code with a PKCE S256 verifier,
-refresh_token); set `+envAuthorizeURL+` and `+envTokenURL+` to them. The
+refresh_token); set ` + envAuthorizeURL + ` and ` + envTokenURL + ` to them. The
 authorizationUrl of the authorization information is a page of the fake too;
 with --require-user-authorization, runs of User connections whose user has not
 visited it complete with Error (the fake's model of the real service). Refresh
 tokens are good for one use (--refresh-tokens rotate) unless --refresh-tokens
 reuse; --refresh-delay holds each refresh that long, so that concurrent
-refreshes of one saved session overlap.`, 0, 0,
-		"fake-server --addr 127.0.0.1:0", fakeTry)
+refreshes of one saved session overlap.`,
+		examples: []string{
+			"fake-server --addr 127.0.0.1:0",
+			fakeTry}})
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
 	fs.durationFlag(&c.step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
@@ -98,7 +104,7 @@ refreshes of one saved session overlap.`, 0, 0,
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin as a long link does: `SPEC` is RATE[@LATENCY], bytes a second (suffix KiB, MiB or GiB) and the wait for each answer's first byte, for example 16MiB@30ms (default no cap)")
 	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `LIMIT` requests per bearer token, written N/DURATION (for example 500/1m), shared by every client of the server (default none)")
-	return fs
+	return fs.cmd
 }
 
 // exec serves until ctx ends.

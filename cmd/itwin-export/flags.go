@@ -1,87 +1,95 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// flags is the flag set of one command, with what its --help shows.
+// flags is the flag set of one command, with the command it belongs to.
+// Its methods register flags as the flag package's do.
 type flags struct {
-	*flag.FlagSet
-	a        *app
-	name     string   // "run", "connection create"
-	usage    string   // the synopsis after the program name
-	about    string   // what the command does, one paragraph or more
-	examples []string // command lines, without the program name
-	// minPos and maxPos bound the number of positional arguments.
-	minPos, maxPos int
+	*pflag.FlagSet
+	cmd *cobra.Command
 }
 
-// newFlags returns an empty flag set for the command name, which takes
-// between minPos and maxPos positional arguments.
-func (a *app) newFlags(name, usage, about string, minPos, maxPos int, examples ...string) *flags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors and help are written by parse
-	a.cmdName = name
-	return &flags{FlagSet: fs, a: a, name: name, usage: usage, about: about, examples: examples, minPos: minPos, maxPos: maxPos}
+// Var registers a flag of a custom type; one that says IsBoolFlag may be
+// given without a value, as --replace.
+func (f *flags) Var(value pflag.Value, name, usage string) {
+	fl := f.VarPF(value, name, "", usage)
+	if b, ok := value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		fl.NoOptDefVal = "true"
+	}
 }
 
-// parse parses args, in which flags and positional arguments may come in any
-// order ("--" ends the flags). It returns the positional arguments, of which
-// there must be between minPos and maxPos. When done is true the command ends
-// at once with code: after --help (stdout, 0) or a usage error (stderr, 2).
-func (f *flags) parse(args []string) (pos []string, code int, done bool) {
-	minPos, maxPos := f.minPos, f.maxPos
-	for {
-		if err := f.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				f.help(f.a.stdout)
-				return nil, exitOK, true
+// envKey annotates a flag with the environment variable that gives its
+// default.
+const envKey = "env"
+
+// envDefault makes the environment variable env the default of the flag
+// name when it is set: a command sees it as if the flag were given.
+func (f *flags) envDefault(name, env string) {
+	_ = f.SetAnnotation(name, envKey, []string{env})
+}
+
+// applyEnvDefaults gives each flag of fs that was not given the value of
+// its environment variable, when set.
+func applyEnvDefaults(fs *pflag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if env := fl.Annotations[envKey]; len(env) == 1 && !fl.Changed && err == nil {
+			if v := getenv(env[0]); v != "" {
+				err = fl.Value.Set(v)
 			}
-			return nil, f.usageError("%s", dashes.Replace(err.Error())), true
 		}
-		rest := f.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	switch {
-	case len(pos) < minPos && minPos == maxPos:
-		return nil, f.usageError("expected %d argument(s), got %d", minPos, len(pos)), true
-	case len(pos) < minPos:
-		return nil, f.usageError("expected at least %d argument(s), got %d", minPos, len(pos)), true
-	case len(pos) > maxPos && maxPos == 0:
-		return nil, f.usageError("unexpected argument %q", pos[0]), true
-	case len(pos) > maxPos:
-		return nil, f.usageError("too many arguments: %q", pos[maxPos:]), true
-	}
-	return pos, exitOK, false
+	})
+	return err
 }
 
-// dashes rewrites the flag package's "-name" into the "--name" users type.
-var dashes = strings.NewReplacer(
-	"flag provided but not defined: -", "flag provided but not defined: --",
-	"flag needs an argument: -", "flag needs an argument: --",
-	"for flag -", "for flag --",
-	" for -", " for --",
-)
+// durationFlag registers a duration flag whose error says what a duration
+// looks like: "5" alone lacks its unit.
+func (f *flags) durationFlag(p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	f.Var((*durationValue)(p), name, usage)
+}
 
-// usageError reports a usage error of the command on stderr and returns 2.
-func (f *flags) usageError(format string, args ...any) int {
-	return f.a.fail(context.Background(), flagErrorf(format, args...))
+// flagError turns an error of the flag parser into a usage error of the
+// command, in the words of the command's contract.
+func flagError(_ *cobra.Command, err error) error {
+	var (
+		notExist *pflag.NotExistError
+		invalid  *pflag.InvalidValueError
+	)
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() == "":
+		return flagErrorf("flag provided but not defined: --%s", notExist.GetSpecifiedName())
+	case errors.As(err, &invalid):
+		return flagErrorf("invalid value %q for flag --%s: %v", invalid.GetValue(), invalid.GetFlag().Name, errors.Unwrap(invalid))
+	}
+	return flagErrorf("%s", err.Error())
+}
+
+// positional returns the check of a command's positional arguments: between
+// minPos and maxPos of them.
+func positional(minPos, maxPos int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, pos []string) error {
+		switch {
+		case len(pos) < minPos && minPos == maxPos:
+			return flagErrorf("expected %d argument(s), got %d", minPos, len(pos))
+		case len(pos) < minPos:
+			return flagErrorf("expected at least %d argument(s), got %d", minPos, len(pos))
+		case len(pos) > maxPos && maxPos == 0:
+			return flagErrorf("unexpected argument %q", pos[0])
+		case len(pos) > maxPos:
+			return flagErrorf("too many arguments: %q", pos[maxPos:])
+		}
+		return nil
+	}
 }
 
 // required returns a usage error when a required flag is empty.
@@ -92,18 +100,14 @@ func required(value, name string) error {
 	return nil
 }
 
-// durationFlag registers a duration flag whose error says what a duration
-// looks like: "5" alone lacks its unit.
-func (f *flags) durationFlag(p *time.Duration, name string, value time.Duration, usage string) {
-	*p = value
-	f.Var((*durationValue)(p), name, usage)
-}
-
-// durationValue is a time.Duration as a flag.Value.
+// durationValue is a time.Duration as a flag value.
 type durationValue time.Duration
 
 // String formats the duration.
 func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+// Type names the value in help.
+func (d *durationValue) Type() string { return "duration" }
 
 // Set parses a duration such as 2s, 500ms or 1m.
 func (d *durationValue) Set(s string) error {
@@ -118,38 +122,8 @@ func (d *durationValue) Set(s string) error {
 	return errors.New("not a duration, for example 2s, 500ms or 1m")
 }
 
-// help writes the command's help: synopsis, description, every flag with a
-// one-line description, and examples.
-func (f *flags) help(w io.Writer) {
-	fmt.Fprintf(w, "Usage: itwin-export %s\n\n%s\n", f.usage, strings.TrimSpace(f.about))
-	var lines []string
-	f.VisitAll(func(fl *flag.Flag) {
-		arg, usage := flag.UnquoteUsage(fl)
-		name := "--" + fl.Name
-		if arg != "" {
-			name += " " + arg
-		}
-		switch fl.DefValue {
-		case "", "false", "0", "0s":
-		default:
-			usage += fmt.Sprintf(" (default %s)", fl.DefValue)
-		}
-		lines = append(lines, "  "+name+"\t"+usage)
-	})
-	lines = append(lines, "  --help\tshow this help")
-	fmt.Fprint(w, "\nFlags:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, l := range lines {
-		fmt.Fprintln(tw, l)
-	}
-	tw.Flush()
-	if len(f.examples) > 0 {
-		fmt.Fprint(w, "\nExample (after 'go build -o itwin-export ./cmd/itwin-export'):\n")
-		for _, e := range f.examples {
-			fmt.Fprintf(w, "  ./itwin-export %s\n", e)
-		}
-	}
-}
+// Type names a repeatable string flag's value in help.
+func (l *listFlag) Type() string { return "strings" }
 
 // optString is a string flag that remembers whether it was given, so that a
 // flag not given leaves its field out of a request body.
@@ -160,6 +134,9 @@ type optString struct {
 
 // String returns the value.
 func (o *optString) String() string { return o.value }
+
+// Type names the value in help.
+func (o *optString) Type() string { return "string" }
 
 // Set records the value.
 func (o *optString) Set(v string) error {
@@ -189,6 +166,9 @@ func (o *optBool) String() string {
 	}
 	return strconv.FormatBool(o.value)
 }
+
+// Type names the value in help: none, as for a boolean.
+func (o *optBool) Type() string { return "bool" }
 
 // Set records the value.
 func (o *optBool) Set(v string) error {

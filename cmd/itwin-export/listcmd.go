@@ -6,6 +6,8 @@ import (
 	"iter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 )
 
@@ -49,18 +51,21 @@ type runsCmd struct {
 	json       bool
 }
 
-// define registers the flags of runs.
-func (c *runsCmd) define(a *app) *flags {
-	fs := a.newFlags("runs", "runs --connection ID [--json] [--timeout D] [--verbose]",
-		`List the runs of a connection, oldest first: one line per run with its id,
+// newRunsCmd returns `itwin-export runs`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newRunsCmd(f *factory, runF func(*runsCmd, []string) error) *cobra.Command {
+	c := &runsCmd{}
+	fs := leaf(f, c, runF, spec{use: "runs --connection ID [--json] [--timeout D] [--verbose]", short: "list the runs of a connection",
+		long: `List the runs of a connection, oldest first: one line per run with its id,
 state, result, start and end time, tab-separated (with --json, an array of run
-objects).`, 0, 0,
-		"runs --connection CONNECTION_ID",
-		"runs --connection CONNECTION_ID --json")
+objects).`,
+		examples: []string{
+			"runs --connection CONNECTION_ID",
+			"runs --connection CONNECTION_ID --json"}})
 	fs.StringVar(&c.connection, "connection", "", "`ID` of the export connection (required)")
 	fs.BoolVar(&c.json, "json", false, "write a JSON array of run objects to stdout")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec lists the runs.
@@ -84,17 +89,21 @@ type connectionsCmd struct {
 	json   bool
 }
 
-// define registers the flags of connections.
-func (c *connectionsCmd) define(a *app) *flags {
-	fs := a.newFlags("connections", "connections --imodel ID [--json] [--timeout D] [--verbose]",
-		`List the export connections of an iModel: one line per connection with its
+// newConnectionsCmd returns `itwin-export connections`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newConnectionsCmd(f *factory, runF func(*connectionsCmd, []string) error) *cobra.Command {
+	c := &connectionsCmd{}
+	fs := leaf(f, c, runF, spec{use: "connections --imodel ID [--json] [--timeout D] [--verbose]", short: "list the export connections of an iModel",
+		long: `List the export connections of an iModel: one line per connection with its
 id, authentication type, iModel id and display name, tab-separated (with
---json, an array of connection objects).`, 0, 0,
-		"connections --imodel IMODEL_ID")
-	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel (required)")
+--json, an array of connection objects).`,
+		examples: []string{
+			"connections --imodel IMODEL_ID"}})
+	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel (required; default $"+envIModelID+")")
+	fs.envDefault("imodel", envIModelID)
 	fs.BoolVar(&c.json, "json", false, "write a JSON array of connection objects to stdout")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec lists the connections.

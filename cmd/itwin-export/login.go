@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cli/browser"
+	"github.com/spf13/cobra"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
@@ -55,23 +56,26 @@ type loginCmd struct {
 	timeout   time.Duration
 }
 
-// define registers the flags of login.
-func (c *loginCmd) define(a *app) *flags {
-	fs := a.newFlags("login", "login [--no-browser] [--port N] [--timeout D]",
-		`Sign in through the browser, for people at a terminal: the OAuth2
+// newLoginCmd returns `itwin-export login`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newLoginCmd(f *factory, runF func(*loginCmd, []string) error) *cobra.Command {
+	c := &loginCmd{}
+	fs := leaf(f, c, runF, spec{use: "login [--no-browser] [--port N] [--timeout D]", short: "sign in through the browser; later commands use the saved session",
+		long: `Sign in through the browser, for people at a terminal: the OAuth2
 authorization-code grant with PKCE (S256) for the native (desktop) app whose
-id is `+envClientID+` (no secret), scopes itwin-platform offline_access. The
+id is ` + envClientID + ` (no secret), scopes itwin-platform offline_access. The
 browser comes back to a listener on http://127.0.0.1:PORT/callback; register
 that redirect URL with the app. The session (access and refresh tokens) is
-saved, readable by you only, in itwin-export/ under $`+envXDGConfigHome+`
-(else $`+envHome+`/.config); commands without --token, `+envAccessToken+` or
-client credentials use it and refresh it. stdout stays empty.`, 0, 0,
-		"login",
-		"login --no-browser --port 8400")
+saved, readable by you only, in itwin-export/ under $` + envXDGConfigHome + `
+(else $` + envHome + `/.config); commands without --token, ` + envAccessToken + ` or
+client credentials use it and refresh it. stdout stays empty.`,
+		examples: []string{
+			"login",
+			"login --no-browser --port 8400"}})
 	fs.BoolVar(&c.noBrowser, "no-browser", false, "do not open a browser: print the URL on stderr only")
 	fs.IntVar(&c.port, "port", 0, "`PORT` of the loopback listener on 127.0.0.1 (default a free one)")
 	fs.durationFlag(&c.timeout, "timeout", defaultSignInWait, "give up waiting for the browser after `DURATION`")
-	return fs
+	return fs.cmd
 }
 
 // deadline bounds the wait for the browser.
@@ -114,13 +118,16 @@ func (c *loginCmd) exec(ctx context.Context, a *app, _ []string) error {
 // logoutCmd is `itwin-export logout`.
 type logoutCmd struct{}
 
-// define registers no flags.
-func (c *logoutCmd) define(a *app) *flags {
-	return a.newFlags("logout", "logout",
-		`Delete everything 'itwin-export login' saved: the session file in
+// newLogoutCmd returns `itwin-export logout`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newLogoutCmd(f *factory, runF func(*logoutCmd, []string) error) *cobra.Command {
+	c := &logoutCmd{}
+	return leaf(f, c, runF, spec{use: "logout", short: "delete the session login saved",
+		long: `Delete everything 'itwin-export login' saved: the session file in
 itwin-export/ under the configuration directory (and the folder when nothing
-else is in it). Signed out already is not an error.`, 0, 0,
-		"logout")
+else is in it). Signed out already is not an error.`,
+		examples: []string{
+			"logout"}}).cmd
 }
 
 // exec deletes the session.

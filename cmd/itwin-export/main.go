@@ -19,9 +19,14 @@
 //	itwin-export fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--control]
 //	itwin-export demo
 //	itwin-export version            (also: itwin-export --version)
+//	itwin-export completion bash|zsh|fish|powershell
 //
-// Every command answers --help with its flags and an example. Every command
-// that calls the API takes --timeout, which bounds all of it.
+// Every command answers --help with its flags and an example; 'make man'
+// writes the same as man pages. Every command that calls the API takes
+// --timeout, which bounds all of it. Every command with --json takes --jq
+// EXPR, printing each result of the jq expression as 'jq -r' does.
+// ITWIN_IMODEL_ID is the default --imodel of connections and connection
+// create, and the iModel whose connections --connection completes.
 //
 // Configuration comes from the environment: ITWIN_API_URL (default
 // https://api.bentley.com/export), ITWIN_ACCESS_TOKEN (a bearer token used as

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path"
@@ -242,3 +243,22 @@ func requestsTo(t *testing.T, s *apitest.Server, method, glob string) []apitest.
 
 // diff compares two values with go-cmp.
 func diff(want, got any) string { return cmp.Diff(want, got) }
+
+// runServer serves one run, c1/r1, as body says, and answers a create with
+// a 202 to it; it counts the requests it received.
+func runServer(t *testing.T, body string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "/export/connections/c1/runs/r1")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/itchyny/gojq"
 )
 
 // Caps on what one piece of server text may take on the screen: a hostile
@@ -32,6 +34,8 @@ type redactor interface {
 // each value capped.
 type outputFilter struct {
 	r redactor // nil until the credentials are known
+	// jq is the --jq expression writeJSON applies; nil: none.
+	jq *gojq.Code
 }
 
 // use makes r the redactor of everything printed from now on.
@@ -212,6 +216,9 @@ func (f *outputFilter) writeJSON(w io.Writer, v any) error {
 	out, err := f.json(raw)
 	if err != nil {
 		return err
+	}
+	if f.jq != nil {
+		return writeJQ(w, f.jq, out)
 	}
 	_, err = w.Write(out)
 	return err

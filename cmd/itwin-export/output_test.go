@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -120,5 +122,38 @@ func TestCleanHugeValue(t *testing.T) {
 	hostile := pad + token + strings.Repeat("a", 1<<20)
 	if got := f.text(hostile); strings.Contains(got, token[:8]) {
 		t.Errorf("part of the token shown: %q", got)
+	}
+}
+
+// TestServerTextSanitized: terminal escapes, BEL and line breaks in server
+// text never reach the streams, and a huge Location is cut.
+func TestServerTextSanitized(t *testing.T) {
+	t.Parallel()
+	evil := "\x1b]0;pwned\x07\x1b[31mred\r\x1b[2Ksecond\u009b1m line\x1b[0m"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "/export/connections/c1/runs/"+strings.Repeat("a", 5<<20))
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": evil, "message": evil}})
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	env := envFor(srv.URL + "/export")
+	r := runIn(t, env, "connection", "get", "c1")
+	wantCode(t, r, exitRefused)
+	wantOneErrorLine(t, r, "not found", "red second line")
+	if strings.Contains(r.stderr, "pwned") {
+		t.Errorf("the payload of an OSC sequence was shown: %q", r.stderr)
+	}
+	if strings.ContainsAny(strings.TrimSuffix(r.stderr, "\n"), "\x1b\x07\r\n") {
+		t.Errorf("control characters reached stderr: %q", r.stderr)
+	}
+	r = runIn(t, env, "run", "--connection", "c1")
+	if len(r.stdout)+len(r.stderr) > 64<<10 {
+		t.Errorf("a 5 MiB Location was printed whole: %d bytes", len(r.stdout)+len(r.stderr))
 	}
 }

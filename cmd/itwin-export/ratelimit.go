@@ -36,3 +36,6 @@ func (f *rateLimitFlag) Set(v string) error {
 	f.n, f.per = count, d
 	return nil
 }
+
+// Type names the flag's value in help: pflag.Value.
+func (f *rateLimitFlag) Type() string { return "limit" }

@@ -417,3 +417,24 @@ func TestJSONRunIsTheAPIsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeAfterFailedWait: when waiting fails after the run was created,
+// stderr says how to resume.
+func TestResumeAfterFailedWait(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "/export/connections/c1/runs/r1")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	r := runIn(t, envFor(srv.URL+"/export"), "run", "--connection", "c1", "--wait", "--poll-interval", "1ms")
+	wantCode(t, r, exitNoAnswer)
+	want := "itwin-export status " + srv.URL + "/export/connections/c1/runs/r1 --wait"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}

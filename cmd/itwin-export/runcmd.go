@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -82,11 +84,12 @@ type runCmd struct {
 	json            bool
 }
 
-// define registers the flags of run.
-func (c *runCmd) define(a *app) *flags {
-	fs := a.newFlags("run",
-		"run --connection ID [--connection ID ...] [--connections-file FILE] [--parallel N] [request flags] [--authorize [--no-browser]] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]",
-		`Create an export run of a connection. Without --wait, stdout is the run's
+// newRunCmd returns `itwin-export run`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newRunCmd(f *factory, runF func(*runCmd, []string) error) *cobra.Command {
+	c := &runCmd{}
+	fs := leaf(f, c, runF, spec{use: "run --connection ID [--connection ID ...] [--connections-file FILE] [--parallel N] [request flags] [--authorize [--no-browser]] [--wait [--download DIR] [--parallel-transfers N]] [--poll-interval D] [--timeout D] [--json] [--verbose]", short: "create an export run of a connection (and wait for it)",
+		long: `Create an export run of a connection. Without --wait, stdout is the run's
 absolute Location URL (keep it: 'itwin-export status LOCATION' resumes from it),
 and stderr says whether the run was created or was already active (exit 0 in
 both cases). With --wait, stderr shows each state change and stdout ends with
@@ -103,10 +106,11 @@ connection, in the order given: connection id, status (created, existing,
 failed, or with --wait the result) and Location; with --json an array of
 {connectionId, location, runId, existing, state, result, error, exitCode}.
 stderr has each failure and each state change. The exit code is the worst of
-the connections' codes.`, 0, 0,
-		"run --connection CONNECTION_ID --ifc-version IFC4.3 --wait",
-		"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json",
-		"run --connections-file connections.txt --parallel 20 --requests-per-minute 490 --wait")
+the connections' codes.`,
+		examples: []string{
+			"run --connection CONNECTION_ID --ifc-version IFC4.3 --wait",
+			"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json",
+			"run --connections-file connections.txt --parallel 20 --requests-per-minute 490 --wait"}})
 	fs.Var(&c.connections, "connection", "`ID` of the export connection; repeat it to export several")
 	fs.StringVar(&c.connectionsFile, "connections-file", "", "`FILE` of connection IDs, one a line ('-': stdin; blank and # lines skipped)")
 	fs.IntVar(&c.parallel, "parallel", 4, "with several connections, how many to export at once (`N`)")
@@ -116,7 +120,7 @@ the connections' codes.`, 0, 0,
 	c.authorizeFlags.add(fs)
 	fs.BoolVar(&c.json, "json", false, "write JSON to stdout: {location, runId, existing}, or with --wait the run object")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec creates the run (or one per connection) and reports it.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,5 +74,45 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("output scanned:\n%s", text)
+	}
+}
+
+// leakyRun is a failed run whose ids and task error echo the caller's token
+// and a SAS signature.
+var leakyRun = `{"run":{"id":"r1","connectionId":"c1-` + testToken + `","state":"Completed","result":"Error",
+"jobs":[{"id":"j1","tasks":[{"id":"t-` + testToken + `","error":{"errorCode":"E1",
+"description":"Bearer ` + testToken + ` failed on https://acct.blob.core.windows.net/c/o?sv=1&sig=LEAKEDSIG123 \u001b]0;x\u0007",
+"kbArticleLink":"https://kb.example/` + testToken + `"}}]}]}}`
+
+// TestSecretsInRunRedacted: a run object echoing the token or a SAS sig is
+// printed with REDACTED instead, in the error line, the summary and --json
+// (which stays valid JSON).
+func TestSecretsInRunRedacted(t *testing.T) {
+	t.Parallel()
+	srv, _ := runServer(t, leakyRun)
+	env := envFor(srv.URL + "/export")
+	for _, args := range [][]string{
+		{"run", "--connection", "c1", "--wait", "--poll-interval", "1ms"},
+		{"status", "r1", "--connection", "c1"},
+		{"status", "r1", "--connection", "c1", "--json"},
+		{"status", "r1", "--connection", "c1", "--json", "--wait", "--verbose"},
+		{"runs", "--connection", "c1"},
+	} {
+		r := runIn(t, env, args...)
+		out := r.stdout + r.stderr
+		for _, secret := range []string{testToken, "LEAKEDSIG123"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q printed %q:\n%s", args, secret, out)
+			}
+		}
+		if !strings.Contains(out, "REDACTED") {
+			t.Errorf("%q: no REDACTED in\n%s", args, out)
+		}
+		if strings.Contains(strings.Join(args, " "), "--json") {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+				t.Errorf("%q: stdout is not JSON (%v):\n%s", args, err, r.stdout)
+			}
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -19,23 +21,25 @@ type statusCmd struct {
 	json       bool
 }
 
-// define registers the flags of status.
-func (c *statusCmd) define(a *app) *flags {
-	fs := a.newFlags("status",
-		"status LOCATION_OR_RUN_ID [--connection ID] [--wait [--download DIR]] [--poll-interval D] [--timeout D] [--json] [--verbose]",
-		`Show a run: stdout is a summary of it (with --json, the run object as the API
+// newStatusCmd returns `itwin-export status`; runF, when not nil, runs instead of its
+// work once the flags are parsed into the options (tests).
+func newStatusCmd(f *factory, runF func(*statusCmd, []string) error) *cobra.Command {
+	c := &statusCmd{}
+	fs := leaf(f, c, runF, spec{use: "status LOCATION_OR_RUN_ID [--connection ID] [--wait [--download DIR] [--parallel-transfers N]] [--poll-interval D] [--timeout D] [--json] [--verbose]", short: "show a run, by its Location or its id (and wait for it)",
+		long: `Show a run: stdout is a summary of it (with --json, the run object as the API
 returned it). The run is named by its Location URL (an argument starting with
 http:// or https://, as printed by 'itwin-export run') or by its id together
 with --connection. With --wait, poll until the run is Completed, showing each
 state change on stderr. A run completed with a result other than Success
-exits 3; one still in progress exits 0.`, 1, 1,
-		"status https://api.bentley.com/export/connections/CONNECTION_ID/runs/RUN_ID --wait",
-		"status RUN_ID --connection CONNECTION_ID --json")
+exits 3; one still in progress exits 0.`, minPos: 1, maxPos: 1,
+		examples: []string{
+			"status https://api.bentley.com/export/connections/CONNECTION_ID/runs/RUN_ID --wait",
+			"status RUN_ID --connection CONNECTION_ID --json"}})
 	fs.StringVar(&c.connection, "connection", "", "`ID` of the connection; required when the argument is a run id")
 	c.waitFlags.add(fs)
 	fs.BoolVar(&c.json, "json", false, "write the run object to stdout as JSON")
 	c.clientFlags.add(fs)
-	return fs
+	return fs.cmd
 }
 
 // exec shows the run, or waits for it.

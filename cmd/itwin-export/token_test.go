@@ -81,3 +81,34 @@ func hangUpAddr(t *testing.T) string {
 	t.Cleanup(func() { ln.Close(); <-done })
 	return ln.Addr().String()
 }
+
+// TestBadTokensAreUsageErrors: a blank token or one with a control
+// character is refused before anything is sent.
+func TestBadTokensAreUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tok := range []string{" ", "\t", "tok\nen", "tok\x00en", "tok\x7f"} {
+		srv, n := runServer(t, leakyRun)
+		r := runIn(t, map[string]string{envAPIURL: srv.URL + "/export", envAccessToken: tok}, "runs", "--connection", "c1")
+		wantCode(t, r, exitUsage)
+		wantOneErrorLine(t, r, "usage", envAccessToken)
+		if n.Load() != 0 {
+			t.Errorf("token %q: %d requests sent, want none", tok, n.Load())
+		}
+	}
+}
+
+// TestBadTokenURL: a token URL that is not https (http only to loopback) is
+// a usage error naming the variable; nothing is sent.
+func TestBadTokenURL(t *testing.T) {
+	t.Parallel()
+	for _, tokenURL := range []string{"http://example.com/token", "not a url", "ftp://ims.example.com/token", "/token"} {
+		srv, n := runServer(t, leakyRun)
+		env := map[string]string{envAPIURL: srv.URL + "/export", envClientID: "app", envClientSecret: "s3cret-value", envTokenURL: tokenURL}
+		r := runIn(t, env, "runs", "--connection", "c1")
+		wantCode(t, r, exitUsage)
+		wantOneErrorLine(t, r, envTokenURL)
+		if n.Load() != 0 {
+			t.Errorf("%q: %d requests sent", tokenURL, n.Load())
+		}
+	}
+}
