@@ -202,7 +202,7 @@ func (c *Client) UploadFile(ctx context.Context, folderID, path string, opts Upl
 	}
 	defer f.Close()
 	if opts, err = opts.withDefaults(size); err != nil {
-		return nil, &ValidationError{Problems: []Problem{{Field: "path", Message: err.Error()}}}
+		return nil, &ValidationError{Problems: []Problem{{Field: "path", Message: path + " " + err.Error()}}}
 	}
 	name := opts.Name
 	if name == "" {
@@ -217,6 +217,23 @@ func (c *Client) UploadFile(ctx context.Context, folderID, path string, opts Upl
 		return nil, c.discard(ctx, u.fileID, err)
 	}
 	return file, nil
+}
+
+// CheckUpload checks a local file as UploadFile would before sending
+// anything, and returns the same *ValidationError: one that does not exist,
+// a directory or other non-regular file, an empty or unreadable file, or
+// one larger than an upload with opts can send. A command checks its inputs
+// with it before the requests that come before the upload.
+func CheckUpload(path string, opts UploadOptions) error {
+	f, size, err := openUpload(path)
+	if err != nil {
+		return err
+	}
+	_ = f.Close()
+	if _, err := opts.withDefaults(size); err != nil {
+		return &ValidationError{Problems: []Problem{{Field: "path", Message: path + " " + err.Error()}}}
+	}
+	return nil
 }
 
 // openUpload opens a file to upload and checks it: a regular, readable,

@@ -57,6 +57,7 @@ func commands() []entry {
 		{"connection", "create, get or delete an export connection", runConnection},
 		{"auth-info", "tell whether the user is authorized for User connections", leaf(func() command { return &authInfoCmd{} })},
 		{"download", "download a file of iTwin Storage, such as a run's IFC output", leaf(func() command { return &downloadCmd{} })},
+		{"upload", "put a local file into iTwin Storage, such as a custom mapping file", leaf(func() command { return &uploadCmd{} })},
 		{"login", "sign in through the browser; later commands use the saved session", leaf(func() command { return &loginCmd{} })},
 		{"logout", "delete the session login saved", leaf(func() command { return &logoutCmd{} })},
 		{"fake-server", "serve the in-memory Export API on a local port until interrupted", leaf(func() command { return &fakeServerCmd{} })},
