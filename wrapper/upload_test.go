@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,9 +13,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -285,4 +288,35 @@ func TestClient_UploadFile_CancelledDeletesTheCreatedFile(t *testing.T) {
 	if got := fake.UploadedBytes(); got != 0 {
 		t.Errorf("the fake holds %d bytes of the cancelled upload", got)
 	}
+}
+
+// Put a custom IFC mapping file into the root folder of the connection's
+// iTwin, then export with it. The in-memory service stands in for
+// https://api.bentley.com here.
+func ExampleClient_UploadFile() {
+	fake := apitest.NewServer(apitest.Options{StepDuration: 5 * time.Millisecond})
+	defer fake.Close()
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+	dir, _ := os.MkdirTemp("", "mapping")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "my-mapping.json")
+	_ = os.WriteFile(path, []byte(`{"mappings":[]}`), 0o600)
+
+	ctx := context.Background()
+	client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token")})
+	if err != nil {
+		panic(err)
+	}
+	folder, err := client.RootFolder(ctx, *conn.ITwinID)
+	if err != nil {
+		panic(err)
+	}
+	file, err := client.UploadFile(ctx, folder, path, wrapper.UploadOptions{})
+	if err != nil {
+		panic(err)
+	}
+	_, run, err := client.Export(ctx, *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC,
+		InputOptions: &api.ExportRunInputOptions{MappingFileID: &file.ID}}, wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
+	fmt.Println(file.DisplayName, file.Size, *run.Result, err)
+	// Output: my-mapping.json 15 Success <nil>
 }
