@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +257,66 @@ func TestRunWithMissingMappingFileFails(t *testing.T) {
 	wantCode(t, r, exitRunFail)
 	if !strings.Contains(r.stdout+r.stderr, "MappingFileNotFound") {
 		t.Errorf("the failure does not name MappingFileNotFound:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestFakeServerRunWithMappingFile: against the built binary's fake-server,
+// `run --mapping-file ./my-mapping.json --wait` uploads the file and runs
+// with it (exit 0: the fake fails a run whose mapping file is not an
+// uploaded, completed file), and the upload and the run are both run by
+// the built binary.
+func TestFakeServerRunWithMappingFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "fake-server", "--addr", "127.0.0.1:0", "--step", "20ms")
+	cmd.Env = envList(nil)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if strings.Contains(stderr.String(), "contract violation") {
+			t.Errorf("fake-server stderr:\n%s", stderr.String())
+		}
+	}()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		t.Fatalf("no base URL; stderr:\n%s", stderr.String())
+	}
+	env := map[string]string{envAPIURL: lines.Text(), envAccessToken: "any-token"}
+	r := runBinary(t, env, "connection", "create", "--imodel", "m1", "--json")
+	wantCode(t, r, exitOK)
+	var conn api.ExportConnection
+	if err := json.Unmarshal([]byte(r.stdout), &conn); err != nil || conn.ID == nil {
+		t.Fatalf("connection create --json: %v\n%s", err, r.stdout)
+	}
+	dir := t.TempDir()
+	content := `{"mapping":"custom"}`
+	if err := os.WriteFile(filepath.Join(dir, "my-mapping.json"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run := exec.CommandContext(ctx, binPath, "run", "--connection", *conn.ID, "--mapping-file", "./my-mapping.json", "--wait", "--poll-interval", "10ms")
+	run.Dir, run.Env = dir, envList(env)
+	var out, errOut bytes.Buffer
+	run.Stdout, run.Stderr = &out, &errOut
+	if err := run.Run(); err != nil {
+		t.Fatalf("run --mapping-file: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	m := regexp.MustCompile(`uploaded \./my-mapping\.json as mapping file (\S+)`).FindStringSubmatch(errOut.String())
+	if m == nil || !strings.Contains(out.String(), "Success") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	}
+	got := runBinary(t, env, "download", m[1], "-o", filepath.Join(dir, "back.json"))
+	wantCode(t, got, exitOK)
+	if b, _ := os.ReadFile(filepath.Join(dir, "back.json")); string(b) != content {
+		t.Errorf("Storage holds %q, want %q", b, content)
 	}
 }
