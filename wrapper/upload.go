@@ -454,23 +454,23 @@ func (u *upload) put(ctx context.Context, link *url.URL, off, n int64, blob bool
 	if blob {
 		header["X-Ms-Blob-Type"] = []string{"BlockBlob"}
 	}
-	body := func() io.Reader { return &progressReader{r: io.NewSectionReader(u.file, off, n), u: u} }
+	body := func() io.Reader { return io.NewSectionReader(u.file, off, n) }
 	return u.send(ctx, link, body, n, header)
 }
 
 // send makes one blob PUT, retried after 429, 5xx and dropped connections
-// as a GET would be, its body made anew for each attempt. Bytes counted
-// for progress by a failed attempt are taken back.
+// as a GET would be, its body made anew for each attempt. The bytes an
+// attempt read count as progress; a failed attempt takes them back.
 func (u *upload) send(ctx context.Context, link *url.URL, body func() io.Reader, n int64, header http.Header) error {
 	c := u.c
 	hc := c.blobClient()
 	for attempt := 1; ; attempt++ {
-		before := u.sent.Load()
-		err := u.attempt(ctx, hc, link, body, n, header, attempt)
+		counted := &progressCount{u: u}
+		err := u.attempt(ctx, hc, link, counted.reader(body), n, header, attempt)
 		if err == nil {
 			return nil
 		}
-		u.sent.Add(before - u.sent.Load())
+		counted.takeBack()
 		var retry retryableBlob
 		if !errors.As(err, &retry) || ctx.Err() != nil || attempt >= c.retry.MaxAttempts || retry.wait > c.retry.MaxRetryAfter {
 			if errors.As(err, &retry) {
@@ -543,22 +543,55 @@ func (u *upload) attempt(ctx context.Context, hc *http.Client, link *url.URL, bo
 	return err
 }
 
-// progressReader counts the bytes read from a piece of the file and
-// reports them.
-type progressReader struct {
-	r io.Reader
-	u *upload
+// progressCount counts the bytes one attempt read of its body and reports
+// them as the upload's progress. A body made again (the transport's
+// GetBody, when it rewinds) takes back what the former one counted.
+type progressCount struct {
+	u    *upload
+	mu   sync.Mutex
+	read int64
 }
 
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
+// reader makes the attempt's bodies counted.
+func (p *progressCount) reader(body func() io.Reader) func() io.Reader {
+	return func() io.Reader {
+		p.takeBack()
+		return &progressReader{r: body(), p: p}
+	}
+}
+
+// takeBack removes what the attempt counted from the upload's progress.
+func (p *progressCount) takeBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.u.sent.Add(-p.read)
+	p.read = 0
+}
+
+// add counts n more bytes read and reports the progress.
+func (p *progressCount) add(n int) {
+	p.mu.Lock()
+	p.read += int64(n)
+	p.mu.Unlock()
+	u := p.u
+	done := u.sent.Add(int64(n))
+	if u.opts.Progress != nil {
+		u.report.Lock()
+		u.opts.Progress(min(done, u.size), u.size)
+		u.report.Unlock()
+	}
+}
+
+// progressReader is a body whose reads count as progress.
+type progressReader struct {
+	r io.Reader
+	p *progressCount
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
 	if n > 0 {
-		done := p.u.sent.Add(int64(n))
-		if p.u.opts.Progress != nil {
-			p.u.report.Lock()
-			p.u.opts.Progress(min(done, p.u.size), p.u.size)
-			p.u.report.Unlock()
-		}
+		r.p.add(n)
 	}
 	return n, err
 }

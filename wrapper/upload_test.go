@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,4 +320,100 @@ func ExampleClient_UploadFile() {
 		InputOptions: &api.ExportRunInputOptions{MappingFileID: &file.ID}}, wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
 	fmt.Println(file.DisplayName, file.Size, *run.Result, err)
 	// Output: my-mapping.json 15 Success <nil>
+}
+
+// scriptedUpload answers an upload's create with links on the same server
+// (the blob at /blob/f?sig=SECRETSIG, the completion of file f unless
+// complete says otherwise), the completion with the file, a DELETE with
+// 204, and each blob PUT as blob says.
+func scriptedUpload(t *testing.T, complete string, blob func(n int, w http.ResponseWriter)) *scripted {
+	var puts atomic.Int32
+	var s *scripted
+	s = newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/files"):
+			href := complete
+			if href == "" {
+				href = s.URL + "/storage/files/f/complete"
+			}
+			writeJSON(w, http.StatusAccepted, `{"_links":{"uploadUrl":{"href":"`+s.URL+`/blob/f?sv=1&sp=cw&sig=SECRETSIG"},"completeUrl":{"href":"`+href+`"}}}`)
+		case r.Method == http.MethodPut:
+			blob(int(puts.Add(1)), w)
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/complete"):
+			writeJSON(w, http.StatusOK, `{"file":{"id":"f","displayName":"m.json","size":2}}`)
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	return s
+}
+
+// methods lists the requests a scripted server saw as "METHOD path".
+func methods(s *scripted) []string {
+	var out []string
+	for _, r := range s.seen() {
+		u, _ := url.ParseRequestURI(r.URI)
+		out = append(out, r.Method+" "+u.Path)
+	}
+	return out
+}
+
+func TestClient_UploadFile_BlobRetries(t *testing.T) {
+	s := scriptedUpload(t, "", func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.Header().Set("x-ms-error-code", "ServerBusy")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	c := newClient(t, s.base())
+	file, err := c.UploadFile(context.Background(), "folder", writeFile(t, "m.json", []byte("{}")), wrapper.UploadOptions{})
+	if err != nil || file.ID != "f" {
+		t.Fatalf("UploadFile = %+v, %v", file, err)
+	}
+	want := []string{"POST /storage/folders/folder/files", "PUT /blob/f", "PUT /blob/f", "POST /storage/files/f/complete"}
+	if diff := cmp.Diff(want, methods(s)); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	for _, r := range s.seen() {
+		if r.Method == http.MethodPut && (r.Body != "{}" || r.Header.Get("Authorization") != "") {
+			t.Errorf("PUT body %q, Authorization %q: want the content and no credential", r.Body, r.Header.Get("Authorization"))
+		}
+	}
+}
+
+func TestClient_UploadFile_BlobRefusalDeletes(t *testing.T) {
+	s := scriptedUpload(t, "", func(_ int, w http.ResponseWriter) {
+		w.Header().Set("x-ms-error-code", "AuthorizationPermissionMismatch")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`<Error><Code>AuthorizationPermissionMismatch</Code><Message>sig=SECRETSIG</Message></Error>`))
+	})
+	c := newClient(t, s.base())
+	_, err := c.UploadFile(context.Background(), "folder", writeFile(t, "m.json", []byte("{}")), wrapper.UploadOptions{})
+	var apiErr *wrapper.APIError
+	if !errors.Is(err, wrapper.ErrForbidden) || !errors.As(err, &apiErr) || apiErr.Code != "AuthorizationPermissionMismatch" || apiErr.Operation != "uploadContent" {
+		t.Fatalf("err = %v, want the blob's 403 AuthorizationPermissionMismatch", err)
+	}
+	if strings.Contains(err.Error(), "SECRETSIG") {
+		t.Errorf("the signature is in the error: %v", err)
+	}
+	want := []string{"POST /storage/folders/folder/files", "PUT /blob/f", "DELETE /storage/files/f"}
+	if diff := cmp.Diff(want, methods(s)); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
+func TestClient_UploadFile_ForeignCompleteURL(t *testing.T) {
+	s := scriptedUpload(t, "https://elsewhere.example/storage/files/f/complete", func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusCreated) })
+	c := newClient(t, s.base())
+	_, err := c.UploadFile(context.Background(), "folder", writeFile(t, "m.json", []byte("{}")), wrapper.UploadOptions{})
+	if !errors.Is(err, wrapper.ErrMalformedResponse) {
+		t.Fatalf("err = %v, want ErrMalformedResponse", err)
+	}
+	if diff := cmp.Diff([]string{"POST /storage/folders/folder/files"}, methods(s)); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
 }
