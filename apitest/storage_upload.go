@@ -58,8 +58,13 @@ const (
 	maxBlocks = 100000
 	// maxBlockIDBytes is the longest block id (decoded), as on Azure.
 	maxBlockIDBytes = 64
-	// maxCreateBody is the largest create-file body read.
-	maxCreateBody = 64 << 10
+	// maxCreateBody is the largest create-file body read: with
+	// maxPendingUploads, it bounds the metadata of files being uploaded.
+	maxCreateBody = 8 << 10
+	// blockOverhead is what each uncommitted block costs beyond its bytes
+	// and id, counted against the budget so that many tiny blocks cannot
+	// hold more memory than it allows.
+	blockOverhead = 64
 )
 
 // Azure's words for the refusals of uploads.
@@ -502,9 +507,17 @@ func (b *blobOrigin) putBlock(w http.ResponseWriter, r *http.Request, id, blockI
 		}
 		p.idLength = len(blockID)
 		p.blocks[blockID] = body
-		p.blockBytes += int64(len(body)) - int64(len(old))
+		p.blockBytes += blockCost(blockID, body)
+		if replaced {
+			p.blockBytes -= blockCost(blockID, old)
+		}
 		return true, ""
-	}, int64(len(body)))
+	}, blockCost(blockID, body))
+}
+
+// blockCost is what an uncommitted block counts against the budget.
+func blockCost(id string, body []byte) int64 {
+	return int64(len(body)+len(id)) + blockOverhead
 }
 
 // blockEntry is one id of a Put Block List body: <Latest>, <Uncommitted>

@@ -211,3 +211,25 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// TestUpload_TinyBlocksCountAgainstTheBudget: each uncommitted block costs
+// its bytes, its id and a fixed overhead, so that many tiny blocks cannot
+// hold more memory than Options.UploadBytes.
+func TestUpload_TinyBlocksCountAgainstTheBudget(t *testing.T) {
+	s := newServer(t, apitest.Options{UploadBytes: 1000})
+	links := createFile(t, s, s.RootFolder("t"), "tiny.json")
+	accepted := 0
+	for i := range 20 {
+		id := base64.StdEncoding.EncodeToString([]byte{byte(i), 0, 0, 0, 0, 0})
+		r := put(t, links.UploadURL.Href+"&comp=block&blockid="+id, []byte("x"), nil)
+		if r.status == http.StatusCreated {
+			accepted++
+			continue
+		}
+		wantBlobError(t, r, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge")
+		break
+	}
+	if accepted == 0 || accepted >= 20 || s.UploadedBytes() > 1000 {
+		t.Errorf("%d one-byte blocks accepted, %d bytes counted: want the budget of 1000 reached first", accepted, s.UploadedBytes())
+	}
+}
