@@ -33,10 +33,10 @@ const (
 	// MaxUploadSize is the largest file an upload can send: MaxBlocks blocks
 	// of MaxBlockSize (about 190.7 TiB), the limit of a block blob.
 	MaxUploadSize int64 = MaxBlocks * MaxBlockSize
-	// DefaultBlockSize is the size of the blocks of a content above
+	// DefaultUploadBlockSize is the size of the blocks of a content above
 	// MaxSinglePut when UploadOptions.BlockSize is 0 (larger when the file
 	// needs more than MaxBlocks of it).
-	DefaultBlockSize = 8 << 20
+	DefaultUploadBlockSize = 8 << 20
 	// DefaultUploadParallel is how many blocks are sent at once when
 	// UploadOptions.Parallel is 0.
 	DefaultUploadParallel = 4
@@ -61,7 +61,7 @@ type UploadOptions struct {
 	// Description is the file's description; default none.
 	Description string
 	// BlockSize is the size of each block of a content above SinglePutLimit;
-	// 0 means DefaultBlockSize, grown so that the file needs at most
+	// 0 means DefaultUploadBlockSize, grown so that the file needs at most
 	// MaxBlocks. A BlockSize that is set is kept: a file larger than
 	// MaxBlocks of it is refused before anything is created.
 	BlockSize int64
@@ -90,7 +90,7 @@ func (o UploadOptions) withDefaults(size int64) (UploadOptions, error) {
 		o.BlockSize = min(o.BlockSize, MaxBlockSize)
 		limit = max(o.SinglePutLimit, MaxBlocks*o.BlockSize)
 	default:
-		o.BlockSize = max(DefaultBlockSize, (size+MaxBlocks-1)/MaxBlocks)
+		o.BlockSize = max(DefaultUploadBlockSize, (size+MaxBlocks-1)/MaxBlocks)
 	}
 	if size > limit {
 		return o, fmt.Errorf("is %d bytes, larger than the %d an upload can send (%d blocks of %d bytes)", size, limit, MaxBlocks, o.BlockSize)
