@@ -163,6 +163,24 @@ func (e Location) Valid() bool {
 	}
 }
 
+// Defines values for StorageItemType.
+const (
+	StorageItemTypeFile   StorageItemType = "file"
+	StorageItemTypeFolder StorageItemType = "folder"
+)
+
+// Valid indicates whether the value is a known member of the StorageItemType enum.
+func (e StorageItemType) Valid() bool {
+	switch e {
+	case StorageItemTypeFile:
+		return true
+	case StorageItemTypeFolder:
+		return true
+	default:
+		return false
+	}
+}
+
 // Error Contains error information.
 type Error struct {
 	// Code One of a server-defined set of error codes.
@@ -507,6 +525,15 @@ type StorageFile struct {
 	Size int64 `json:"size"`
 }
 
+// StorageFileCreate The metadata of a file to create.
+type StorageFileCreate struct {
+	// Description Description of the file.
+	Description *string `json:"description,omitempty"`
+
+	// DisplayName Name of the file in its folder.
+	DisplayName string `json:"displayName"`
+}
+
 // StorageFileLinks Links from a file to who created and last changed it and to its folder.
 type StorageFileLinks struct {
 	// CreatedBy A hyperlink.
@@ -523,6 +550,81 @@ type StorageFileLinks struct {
 type StorageFileResponse struct {
 	// File A file in iTwin Storage.
 	File StorageFile `json:"file"`
+}
+
+// StorageFileUpload Where to upload a created file's content, and how to complete its creation.
+type StorageFileUpload struct {
+	// Links The two links of a file being created.
+	Links StorageFileUploadLinks `json:"_links"`
+}
+
+// StorageFileUploadLinks The two links of a file being created.
+type StorageFileUploadLinks struct {
+	// CompleteURL A hyperlink.
+	CompleteURL Link `json:"completeUrl"`
+
+	// UploadURL A hyperlink.
+	UploadURL Link `json:"uploadUrl"`
+}
+
+// StorageItem A folder or a file, as a listing shows it.
+type StorageItem struct {
+	// CreatedDateTime When the item was created.
+	CreatedDateTime *time.Time `json:"createdDateTime,omitempty"`
+
+	// Description Description of the folder or file.
+	Description *string `json:"description,omitempty"`
+
+	// DisplayName Name of the folder or file.
+	DisplayName string `json:"displayName"`
+
+	// ID Id of the folder or file.
+	ID string `json:"id"`
+
+	// LastModifiedByDisplayName Name of whoever last changed the item.
+	LastModifiedByDisplayName *string `json:"lastModifiedByDisplayName,omitempty"`
+
+	// LastModifiedDateTime When the item was last changed.
+	LastModifiedDateTime *time.Time `json:"lastModifiedDateTime,omitempty"`
+
+	// ParentFolderID Id of the folder that holds the item.
+	ParentFolderID *string `json:"parentFolderId,omitempty"`
+
+	// Path Path from the root folder of its iTwin.
+	Path *string `json:"path,omitempty"`
+
+	// Size Size of a file's content in bytes; absent for a folder.
+	Size *int64 `json:"size,omitempty"`
+
+	// Type Whether the item is a folder or a file.
+	Type StorageItemType `json:"type"`
+}
+
+// StorageItemType Whether the item is a folder or a file.
+type StorageItemType string
+
+// StorageItemsLinks Paging links of a listing of top level items, and the root folder they are in.
+type StorageItemsLinks struct {
+	// Folder A hyperlink.
+	Folder *Link `json:"folder,omitempty"`
+
+	// Next A hyperlink.
+	Next *Link `json:"next,omitempty"`
+
+	// Prev A hyperlink.
+	Prev *Link `json:"prev,omitempty"`
+
+	// Self A hyperlink.
+	Self *Link `json:"self,omitempty"`
+}
+
+// StorageItemsResponse A page of the folders and files at the root of an iTwin's Storage.
+type StorageItemsResponse struct {
+	// Links Paging links of a listing of top level items, and the root folder they are in.
+	Links StorageItemsLinks `json:"_links"`
+
+	// Items The folders and files of this page.
+	Items []StorageItem `json:"items"`
 }
 
 // TaskError Why a task did not succeed.
@@ -567,6 +669,9 @@ type ConnectionID = string
 // FileID defines model for FileId.
 type FileID = string
 
+// FolderID defines model for FolderId.
+type FolderID = string
+
 // Skip defines model for Skip.
 type Skip = int32
 
@@ -582,6 +687,9 @@ type Failure = ErrorResponse
 // FileNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type FileNotFound = ErrorResponse
 
+// FolderNotFound Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
+type FolderNotFound = ErrorResponse
+
 // Forbidden Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type Forbidden = ErrorResponse
 
@@ -590,6 +698,18 @@ type TooManyRequests = ErrorResponse
 
 // Unauthorized Gives details for an error that occurred while handling the request. Note that clients MUST NOT assume that every failed request will produce an object of this schema, or that all of the properties in the response will be non-null, as the error may have prevented this response from being constructed.
 type Unauthorized = ErrorResponse
+
+// GetTopLevelFoldersAndFilesParams defines parameters for GetTopLevelFoldersAndFiles.
+type GetTopLevelFoldersAndFilesParams struct {
+	// ITwinID Id of the iTwin, as an export connection's `iTwinId` names it.
+	ITwinID string `form:"iTwinId" json:"iTwinId"`
+
+	// Top The number of items to return at most. The service may return fewer.
+	Top *Top `form:"$top,omitempty" json:"$top,omitempty"`
+
+	// Skip The number of items to skip before the page starts.
+	Skip *Skip `form:"$skip,omitempty" json:"$skip,omitempty"`
+}
 
 // GetAuthorizationInformationParams defines parameters for GetAuthorizationInformation.
 type GetAuthorizationInformationParams struct {
@@ -623,6 +743,9 @@ type CreateExportConnectionJSONRequestBody = ExportConnectionCreate
 
 // CreateExportConnectionRunJSONRequestBody defines body for CreateExportConnectionRun for application/json ContentType.
 type CreateExportConnectionRunJSONRequestBody = ExportConnectionRunCreate
+
+// CreateFileJSONRequestBody defines body for CreateFile for application/json ContentType.
+type CreateFileJSONRequestBody = StorageFileCreate
 
 // Getter for additional properties for Error. Returns the specified
 // element and whether it was found
@@ -807,6 +930,16 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// GetTopLevelFoldersAndFiles Get top level folders and files by iTwin
+	//
+	// Lists the folders and files at the root of an iTwin's Storage. The
+	// root folder itself is named by `_links.folder`: its last path segment
+	// is the id of the folder where files are created at the top level (see
+	// `createFile`). Pages with `$top` and `$skip` like every collection.
+	//
+	// Corresponds with GET / (the `GetTopLevelFoldersAndFiles` operationId).
+	GetTopLevelFoldersAndFiles(ctx context.Context, params *GetTopLevelFoldersAndFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAuthorizationInformation Get Authorization Information
 	//
 	// Tells whether the service holds a refresh token for the calling user, which
@@ -915,6 +1048,16 @@ type ClientInterface interface {
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
 	GetExportConnectionRun(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteFile Delete file
+	//
+	// Deletes a file: it moves to the iTwin's recycle bin, where it can be
+	// restored for 30 days before it is removed for good. A client that
+	// fails to upload a created file's content deletes it so that no
+	// half-created file stays in the folder.
+	//
+	// Corresponds with DELETE /files/{fileId} (the `DeleteFile` operationId).
+	DeleteFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFile Get file
 	//
 	// Gets a file's metadata: its display name and its size in bytes, which a
@@ -923,6 +1066,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
 	GetFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteFileUpload Complete file upload
+	//
+	// Confirms that a created file's content was uploaded to its
+	// `uploadUrl`: the last step of a file's creation, with no request
+	// body. The answer is the file, whose `size` is the content's. Until
+	// then the file cannot be used (for example as a run's
+	// `mappingFileId`).
+	//
+	// Corresponds with POST /files/{fileId}/complete (the `CompleteFileUpload` operationId).
+	CompleteFileUpload(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadFile Download file
 	//
@@ -937,6 +1091,62 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
 	DownloadFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileWithBody Create file
+	//
+	// Creates a file's metadata in a folder: the first of three steps. The
+	// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+	// signature (SAS) with write permission: PUT the content there with
+	// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+	// store refuses a request with both a SAS and a bearer token); it
+	// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+	// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+	// ...&comp=blocklist` with the XML list of ids). Then POST
+	// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+	// a secret until it expires: keep its `sig` out of logs.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+	CreateFileWithBody(ctx context.Context, folderID FolderID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFile Create file
+	//
+	// Creates a file's metadata in a folder: the first of three steps. The
+	// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+	// signature (SAS) with write permission: PUT the content there with
+	// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+	// store refuses a request with both a SAS and a bearer token); it
+	// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+	// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+	// ...&comp=blocklist` with the XML list of ids). Then POST
+	// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+	// a secret until it expires: keep its `sig` out of logs.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+	CreateFile(ctx context.Context, folderID FolderID, body CreateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// GetTopLevelFoldersAndFiles Get top level folders and files by iTwin
+//
+// Lists the folders and files at the root of an iTwin's Storage. The
+// root folder itself is named by `_links.folder`: its last path segment
+// is the id of the folder where files are created at the top level (see
+// `createFile`). Pages with `$top` and `$skip` like every collection.
+//
+// Corresponds with GET / (the `GetTopLevelFoldersAndFiles` operationId).
+func (c *Client) GetTopLevelFoldersAndFiles(ctx context.Context, params *GetTopLevelFoldersAndFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTopLevelFoldersAndFilesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetAuthorizationInformation Get Authorization Information
@@ -1147,6 +1357,26 @@ func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID Connec
 	return c.Client.Do(req)
 }
 
+// DeleteFile Delete file
+//
+// Deletes a file: it moves to the iTwin's recycle bin, where it can be
+// restored for 30 days before it is removed for good. A client that
+// fails to upload a created file's content deletes it so that no
+// half-created file stays in the folder.
+//
+// Corresponds with DELETE /files/{fileId} (the `DeleteFile` operationId).
+func (c *Client) DeleteFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteFileRequest(c.Server, fileID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFile Get file
 //
 // Gets a file's metadata: its display name and its size in bytes, which a
@@ -1156,6 +1386,27 @@ func (c *Client) GetExportConnectionRun(ctx context.Context, connectionID Connec
 // Corresponds with GET /files/{fileId} (the `GetFile` operationId).
 func (c *Client) GetFile(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFileRequest(c.Server, fileID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteFileUpload Complete file upload
+//
+// Confirms that a created file's content was uploaded to its
+// `uploadUrl`: the last step of a file's creation, with no request
+// body. The answer is the file, whose `size` is the content's. Until
+// then the file cannot be used (for example as a run's
+// `mappingFileId`).
+//
+// Corresponds with POST /files/{fileId}/complete (the `CompleteFileUpload` operationId).
+func (c *Client) CompleteFileUpload(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteFileUploadRequest(c.Server, fileID)
 	if err != nil {
 		return nil, err
 	}
@@ -1188,6 +1439,136 @@ func (c *Client) DownloadFile(ctx context.Context, fileID FileID, reqEditors ...
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// CreateFileWithBody Create file
+//
+// Creates a file's metadata in a folder: the first of three steps. The
+// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+// signature (SAS) with write permission: PUT the content there with
+// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+// store refuses a request with both a SAS and a bearer token); it
+// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+// ...&comp=blocklist` with the XML list of ids). Then POST
+// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+// a secret until it expires: keep its `sig` out of logs.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+func (c *Client) CreateFileWithBody(ctx context.Context, folderID FolderID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileRequestWithBody(c.Server, folderID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFile Create file
+//
+// Creates a file's metadata in a folder: the first of three steps. The
+// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+// signature (SAS) with write permission: PUT the content there with
+// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+// store refuses a request with both a SAS and a bearer token); it
+// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+// ...&comp=blocklist` with the XML list of ids). Then POST
+// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+// a secret until it expires: keep its `sig` out of logs.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+func (c *Client) CreateFile(ctx context.Context, folderID FolderID, body CreateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileRequest(c.Server, folderID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewGetTopLevelFoldersAndFilesRequest constructs an http.Request for the GetTopLevelFoldersAndFiles method
+func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFoldersAndFilesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "iTwinId", params.ITwinID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Top != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Skip != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "$skip", *params.Skip, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetAuthorizationInformationRequest constructs an http.Request for the GetAuthorizationInformation method
@@ -1583,6 +1964,40 @@ func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, 
 	return req, nil
 }
 
+// NewDeleteFileRequest constructs an http.Request for the DeleteFile method
+func NewDeleteFileRequest(server string, fileID FileID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetFileRequest constructs an http.Request for the GetFile method
 func NewGetFileRequest(server string, fileID FileID) (*http.Request, error) {
 	var err error
@@ -1610,6 +2025,40 @@ func NewGetFileRequest(server string, fileID FileID) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCompleteFileUploadRequest constructs an http.Request for the CompleteFileUpload method
+func NewCompleteFileUploadRequest(server string, fileID FileID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/complete", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1647,6 +2096,53 @@ func NewDownloadFileRequest(server string, fileID FileID) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewCreateFileRequest calls the generic CreateFile builder with application/json body
+func NewCreateFileRequest(server string, folderID FolderID, body CreateFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFileRequestWithBody(server, folderID, "application/json", bodyReader)
+}
+
+// NewCreateFileRequestWithBody constructs an http.Request for the CreateFile method, with any body, and a specified content type
+func NewCreateFileRequestWithBody(server string, folderID FolderID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "folderId", folderID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/folders/%s/files", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -1694,6 +2190,18 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// GetTopLevelFoldersAndFilesWithResponse Get top level folders and files by iTwin
+	//
+	// Lists the folders and files at the root of an iTwin's Storage. The
+	// root folder itself is named by `_links.folder`: its last path segment
+	// is the id of the folder where files are created at the top level (see
+	// `createFile`). Pages with `$top` and `$skip` like every collection.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET / (the `GetTopLevelFoldersAndFiles` operationId).
+	GetTopLevelFoldersAndFilesWithResponse(ctx context.Context, params *GetTopLevelFoldersAndFilesParams, reqEditors ...RequestEditorFn) (*GetTopLevelFoldersAndFilesResponse, error)
 
 	// GetAuthorizationInformationWithResponse Get Authorization Information
 	//
@@ -1815,6 +2323,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /connections/{connectionId}/runs/{runId} (the `GetExportConnectionRun` operationId).
 	GetExportConnectionRunWithResponse(ctx context.Context, connectionID ConnectionID, runID string, reqEditors ...RequestEditorFn) (*GetExportConnectionRunResponse, error)
 
+	// DeleteFileWithResponse Delete file
+	//
+	// Deletes a file: it moves to the iTwin's recycle bin, where it can be
+	// restored for 30 days before it is removed for good. A client that
+	// fails to upload a created file's content deletes it so that no
+	// half-created file stays in the folder.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /files/{fileId} (the `DeleteFile` operationId).
+	DeleteFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
+
 	// GetFileWithResponse Get file
 	//
 	// Gets a file's metadata: its display name and its size in bytes, which a
@@ -1825,6 +2345,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /files/{fileId} (the `GetFile` operationId).
 	GetFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+
+	// CompleteFileUploadWithResponse Complete file upload
+	//
+	// Confirms that a created file's content was uploaded to its
+	// `uploadUrl`: the last step of a file's creation, with no request
+	// body. The answer is the file, whose `size` is the content's. Until
+	// then the file cannot be used (for example as a run's
+	// `mappingFileId`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /files/{fileId}/complete (the `CompleteFileUpload` operationId).
+	CompleteFileUploadWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*CompleteFileUploadResponse, error)
 
 	// DownloadFileWithResponse Download file
 	//
@@ -1841,6 +2374,132 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /files/{fileId}/download (the `DownloadFile` operationId).
 	DownloadFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// CreateFileWithBodyWithResponse Create file
+	//
+	// Creates a file's metadata in a folder: the first of three steps. The
+	// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+	// signature (SAS) with write permission: PUT the content there with
+	// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+	// store refuses a request with both a SAS and a bearer token); it
+	// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+	// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+	// ...&comp=blocklist` with the XML list of ids). Then POST
+	// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+	// a secret until it expires: keep its `sig` out of logs.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+	CreateFileWithBodyWithResponse(ctx context.Context, folderID FolderID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileResponse, error)
+
+	// CreateFileWithResponse Create file
+	//
+	// Creates a file's metadata in a folder: the first of three steps. The
+	// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+	// signature (SAS) with write permission: PUT the content there with
+	// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+	// store refuses a request with both a SAS and a bearer token); it
+	// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+	// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+	// ...&comp=blocklist` with the XML list of ids). Then POST
+	// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+	// a secret until it expires: keep its `sig` out of logs.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+	CreateFileWithResponse(ctx context.Context, folderID FolderID, body CreateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileResponse, error)
+}
+
+// GetTopLevelFoldersAndFilesResponse429Headers the declared response headers of an HTTP 429 response for GetTopLevelFoldersAndFiles
+type GetTopLevelFoldersAndFilesResponse429Headers struct {
+	RetryAfter int32
+}
+
+type GetTopLevelFoldersAndFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StorageItemsResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetTopLevelFoldersAndFilesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON200() *StorageItemsResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetTopLevelFoldersAndFilesResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTopLevelFoldersAndFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTopLevelFoldersAndFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTopLevelFoldersAndFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTopLevelFoldersAndFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // GetAuthorizationInformationResponse429Headers the declared response headers of an HTTP 429 response for GetAuthorizationInformation
@@ -2521,6 +3180,82 @@ func (r GetExportConnectionRunResponse) ContentType() string {
 	return ""
 }
 
+// DeleteFileResponse429Headers the declared response headers of an HTTP 429 response for DeleteFile
+type DeleteFileResponse429Headers struct {
+	RetryAfter int32
+}
+
+type DeleteFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *FileNotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteFileResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteFileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteFileResponse) GetJSON404() *FileNotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteFileResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteFileResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetFileResponse429Headers the declared response headers of an HTTP 429 response for GetFile
 type GetFileResponse429Headers struct {
 	RetryAfter int32
@@ -2598,6 +3333,96 @@ func (r GetFileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteFileUploadResponse429Headers the declared response headers of an HTTP 429 response for CompleteFileUpload
+type CompleteFileUploadResponse429Headers struct {
+	RetryAfter int32
+}
+
+type CompleteFileUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StorageFileResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *FileNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteFileUploadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON200() *StorageFileResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON404() *FileNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CompleteFileUploadResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CompleteFileUploadResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteFileUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteFileUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteFileUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteFileUploadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2685,6 +3510,114 @@ func (r DownloadFileResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// CreateFileResponse429Headers the declared response headers of an HTTP 429 response for CreateFile
+type CreateFileResponse429Headers struct {
+	RetryAfter int32
+}
+
+type CreateFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StorageFileUpload
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *FolderNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorResponse
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Failure
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateFileResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateFileResponse) GetJSON202() *StorageFileUpload {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateFileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateFileResponse) GetJSON404() *FolderNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateFileResponse) GetJSON422() *ErrorResponse {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateFileResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateFileResponse) GetJSONDefault() *Failure {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTopLevelFoldersAndFilesWithResponse Get top level folders and files by iTwin
+//
+// Lists the folders and files at the root of an iTwin's Storage. The
+// root folder itself is named by `_links.folder`: its last path segment
+// is the id of the folder where files are created at the top level (see
+// `createFile`). Pages with `$top` and `$skip` like every collection.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET / (the `GetTopLevelFoldersAndFiles` operationId).
+func (c *ClientWithResponses) GetTopLevelFoldersAndFilesWithResponse(ctx context.Context, params *GetTopLevelFoldersAndFilesParams, reqEditors ...RequestEditorFn) (*GetTopLevelFoldersAndFilesResponse, error) {
+	rsp, err := c.GetTopLevelFoldersAndFiles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTopLevelFoldersAndFilesResponse(rsp)
 }
 
 // GetAuthorizationInformationWithResponse Get Authorization Information
@@ -2867,6 +3800,24 @@ func (c *ClientWithResponses) GetExportConnectionRunWithResponse(ctx context.Con
 	return ParseGetExportConnectionRunResponse(rsp)
 }
 
+// DeleteFileWithResponse Delete file
+//
+// Deletes a file: it moves to the iTwin's recycle bin, where it can be
+// restored for 30 days before it is removed for good. A client that
+// fails to upload a created file's content deletes it so that no
+// half-created file stays in the folder.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /files/{fileId} (the `DeleteFile` operationId).
+func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error) {
+	rsp, err := c.DeleteFile(ctx, fileID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteFileResponse(rsp)
+}
+
 // GetFileWithResponse Get file
 //
 // Gets a file's metadata: its display name and its size in bytes, which a
@@ -2882,6 +3833,25 @@ func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, fileID Fi
 		return nil, err
 	}
 	return ParseGetFileResponse(rsp)
+}
+
+// CompleteFileUploadWithResponse Complete file upload
+//
+// Confirms that a created file's content was uploaded to its
+// `uploadUrl`: the last step of a file's creation, with no request
+// body. The answer is the file, whose `size` is the content's. Until
+// then the file cannot be used (for example as a run's
+// `mappingFileId`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /files/{fileId}/complete (the `CompleteFileUpload` operationId).
+func (c *ClientWithResponses) CompleteFileUploadWithResponse(ctx context.Context, fileID FileID, reqEditors ...RequestEditorFn) (*CompleteFileUploadResponse, error) {
+	rsp, err := c.CompleteFileUpload(ctx, fileID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteFileUploadResponse(rsp)
 }
 
 // DownloadFileWithResponse Download file
@@ -2904,6 +3874,135 @@ func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, file
 		return nil, err
 	}
 	return ParseDownloadFileResponse(rsp)
+}
+
+// CreateFileWithBodyWithResponse Create file
+//
+// Creates a file's metadata in a folder: the first of three steps. The
+// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+// signature (SAS) with write permission: PUT the content there with
+// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+// store refuses a request with both a SAS and a bearer token); it
+// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+// ...&comp=blocklist` with the XML list of ids). Then POST
+// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+// a secret until it expires: keep its `sig` out of logs.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+func (c *ClientWithResponses) CreateFileWithBodyWithResponse(ctx context.Context, folderID FolderID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileResponse, error) {
+	rsp, err := c.CreateFileWithBody(ctx, folderID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileResponse(rsp)
+}
+
+// CreateFileWithResponse Create file
+//
+// Creates a file's metadata in a folder: the first of three steps. The
+// answer's `_links.uploadUrl` is a blob URL carrying a shared access
+// signature (SAS) with write permission: PUT the content there with
+// `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+// store refuses a request with both a SAS and a bearer token); it
+// answers 201 Created. A single PUT takes at most 256 MiB: above that,
+// upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+// ...&comp=blocklist` with the XML list of ids). Then POST
+// `_links.completeUrl` (see `completeFileUpload`). The upload link is
+// a secret until it expires: keep its `sig` out of logs.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /folders/{folderId}/files (the `CreateFile` operationId).
+func (c *ClientWithResponses) CreateFileWithResponse(ctx context.Context, folderID FolderID, body CreateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileResponse, error) {
+	rsp, err := c.CreateFile(ctx, folderID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileResponse(rsp)
+}
+
+// ParseGetTopLevelFoldersAndFilesResponse parses an HTTP response from a GetTopLevelFoldersAndFilesWithResponse call
+func ParseGetTopLevelFoldersAndFilesResponse(rsp *http.Response) (*GetTopLevelFoldersAndFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTopLevelFoldersAndFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StorageItemsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetTopLevelFoldersAndFilesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseGetAuthorizationInformationResponse parses an HTTP response from a GetAuthorizationInformationWithResponse call
@@ -3527,6 +4626,76 @@ func ParseGetExportConnectionRunResponse(rsp *http.Response) (*GetExportConnecti
 	return response, nil
 }
 
+// ParseDeleteFileResponse parses an HTTP response from a DeleteFileWithResponse call
+func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest FileNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteFileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetFileResponse parses an HTTP response from a GetFileWithResponse call
 func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3588,6 +4757,87 @@ func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetFileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCompleteFileUploadResponse parses an HTTP response from a CompleteFileUploadWithResponse call
+func ParseCompleteFileUploadResponse(rsp *http.Response) (*CompleteFileUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteFileUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StorageFileResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest FileNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CompleteFileUploadResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
@@ -3668,6 +4918,87 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 		response.Headers302 = &headers
 	case rsp.StatusCode == 429:
 		var headers DownloadFileResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFileResponse parses an HTTP response from a CreateFileWithResponse call
+func ParseCreateFileResponse(rsp *http.Response) (*CreateFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StorageFileUpload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest FolderNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateFileResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int32
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int32"}); err != nil {

@@ -39,9 +39,9 @@ func TestContractLoadsAndValidates(t *testing.T) {
 	}
 }
 
-// TestContractOperations pins the eight operations of the Export API, the two
-// of the Storage API that get an output file, and the metadata another
-// language's generator needs on each.
+// TestContractOperations pins the eight operations of the Export API, the
+// six of the Storage API that get an output file and upload a mapping file,
+// and the metadata another language's generator needs on each.
 func TestContractOperations(t *testing.T) {
 	doc := loadContract(t)
 	want := map[string]string{
@@ -55,6 +55,10 @@ func TestContractOperations(t *testing.T) {
 		"getAuthorizationInformation": "GET /authorizationinformation",
 		"getFile":                     "GET /files/{fileId}",
 		"downloadFile":                "GET /files/{fileId}/download",
+		"getTopLevelFoldersAndFiles":  "GET /",
+		"createFile":                  "POST /folders/{folderId}/files",
+		"completeFileUpload":          "POST /files/{fileId}/complete",
+		"deleteFile":                  "DELETE /files/{fileId}",
 	}
 	got := map[string]string{}
 	for path, item := range doc.Paths.Map() {
@@ -359,4 +363,44 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestContractUploadOperations pins the Storage operations of an upload:
+// served by the Storage API, with the answers its reference pages document.
+func TestContractUploadOperations(t *testing.T) {
+	doc := loadContract(t)
+	for _, tc := range []struct {
+		path, method string
+		want         []string
+	}{
+		{"/", "GET", []string{"200", "401", "403", "404", "422", "429", "default"}},
+		{"/folders/{folderId}/files", "POST", []string{"202", "401", "403", "404", "422", "429", "default"}},
+		{"/files/{fileId}/complete", "POST", []string{"200", "401", "403", "404", "409", "429", "default"}},
+		{"/files/{fileId}", "DELETE", []string{"204", "401", "403", "404", "429", "default"}},
+	} {
+		item := doc.Paths.Find(tc.path)
+		if item == nil || item.GetOperation(tc.method) == nil {
+			t.Fatalf("%s %s: missing", tc.method, tc.path)
+		}
+		if len(item.Servers) != 1 || item.Servers[0].URL != "https://api.bentley.com/storage" {
+			t.Errorf("%s: servers %v, want the Storage base URL alone", tc.path, item.Servers)
+		}
+		got := keys(item.GetOperation(tc.method).Responses.Map())
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s %s responses (-want +got):\n%s", tc.method, tc.path, diff)
+		}
+	}
+	links := doc.Components.Schemas["storage-file-upload-links"].Value
+	if diff := cmp.Diff([]string{"uploadUrl", "completeUrl"}, links.Required); diff != "" {
+		t.Errorf("storage-file-upload-links required (-want +got):\n%s", diff)
+	}
+	create := doc.Paths.Find("/folders/{folderId}/files").Post.Description
+	for _, phrase := range []string{"x-ms-blob-type: BlockBlob", "no `Authorization` header", "256 MiB", "comp=block", "comp=blocklist"} {
+		if !strings.Contains(create, phrase) {
+			t.Errorf("createFile's description does not say %q", phrase)
+		}
+	}
+	if root := doc.Components.Schemas["storage-items-links"].Value.Properties["folder"]; root == nil {
+		t.Error("storage-items-links: no folder link (the root folder)")
+	}
 }

@@ -158,6 +158,14 @@ func (b *blobOrigin) serve(w http.ResponseWriter, r *http.Request) {
 		blobError(w, http.StatusBadRequest, "InvalidAuthenticationInfo", msgBothSchemes, "")
 		return
 	}
+	if isUpload(r.URL.Path) {
+		if ok, detail := b.authorized(r); !ok {
+			blobError(w, http.StatusForbidden, "AuthenticationFailed", msgAuthFailed, detail)
+			return
+		}
+		b.serveUpload(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		blobError(w, http.StatusMethodNotAllowed, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.", "")
 		return

@@ -49,7 +49,13 @@
 // with 400, as Azure Blob Storage does, answers Range with 206, and records
 // what it received (BlobRequests). AddFile and AddPatternFile store files of
 // your own; InjectBlobFault cuts, stalls, slows, lengthens or expires
-// transfers.
+// transfers. Uploads work as on iTwin Storage (see storage_upload.go for
+// the model): a root folder per iTwin (RootFolder), POST
+// /storage/folders/{id}/files answers an upload link on the blob origin
+// taking Put Blob, Put Block and Put Block List, and POST
+// /storage/files/{id}/complete makes the file; Options.UploadBytes bounds
+// what uploads hold. A run whose mappingFileId names no file it serves
+// ends with result Error.
 //
 // Beside the API, on the same origin, is an OAuth2 authorization server
 // (OAuthURLs): AuthorizePath redirects straight back with a code and the

@@ -211,6 +211,9 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	s := h.s
+	// Looked up before s.mu is taken: findFile takes it after the files' lock.
+	mappingFile := mappingFileOf(body)
+	mappingMissing := mappingFile != "" && s.findFile(mappingFile) == nil
 	s.mu.Lock()
 	c := s.connections[connectionID]
 	if c == nil {
@@ -235,7 +238,10 @@ func (h service) CreateExportConnectionRun(w http.ResponseWriter, r *http.Reques
 		outcome = s.opts.DefaultOutcome
 	}
 	outcome = s.runOutcome(r, c.authType, outcome)
-	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome}
+	if mappingMissing && outcome != outcomeUserNotAuthorized {
+		outcome = outcomeMappingFileNotFound
+	}
+	run := &run{id: newID(16), jobID: newID(16), taskID: newID(16), fileID: newGUID(), created: now, outcome: outcome, mappingFileID: mappingFile}
 	run.ifcVersion, run.userBlob = ifcOptions(body)
 	s.addRunLocked(c, run)
 	s.mu.Unlock()

@@ -94,6 +94,11 @@ type Options struct {
 	// the oldest connection without an active run is forgotten with its runs
 	// (it answers 404). 0 means DefaultKeepConnections.
 	KeepConnections int
+	// UploadBytes bounds the content of uploads the server holds (files
+	// being uploaded and uploaded files): a PUT to an upload link that would
+	// go beyond it is refused with 413 RequestBodyTooLarge. 0 means
+	// DefaultUploadBytes (64 MiB); a negative value refuses every upload.
+	UploadBytes int64
 	// KeepRuns is how many runs of each connection the server keeps; older
 	// ones are forgotten (they answer 404 and lists leave them out). 0 means
 	// DefaultKeepRuns.

@@ -28,17 +28,21 @@ const msgFileNotFound = "Requested file is not available."
 // from what a test added, so the server holds no copy per download.
 type storedFile struct {
 	id, displayName, path string
+	description, folderID string // set for uploaded files
 	created               time.Time
 	size                  int64
 	content               contentSource
+	uploaded              bool  // made by an upload (storage_upload.go)
+	held                  int64 // bytes it counts against Options.UploadBytes
 }
 
 // files are the files added with AddFile and AddPatternFile, by id. Files
 // that runs produce are not kept here: they are made from their run when
 // asked for, so they live exactly as long as the run does.
 type files struct {
-	mu    sync.Mutex
-	added map[string]*storedFile
+	mu      sync.Mutex
+	added   map[string]*storedFile
+	uploads uploadState // folders and uploads (storage_upload.go)
 }
 
 // AddFile stores a file with the given display name and content in the
@@ -62,7 +66,16 @@ func PatternByte(i int64) byte { return byte(i*7 + i>>11) }
 func (s *Server) RemoveFile(id string) {
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
-	delete(s.files.added, id)
+	s.removeFileLocked(id)
+}
+
+// removeFileLocked forgets an added or uploaded file and gives its bytes
+// back; files.mu is held.
+func (s *Server) removeFileLocked(id string) {
+	if f, ok := s.files.added[id]; ok {
+		s.files.uploads.bytes -= f.held
+		delete(s.files.added, id)
+	}
 }
 
 func (s *Server) addFile(displayName string, c contentSource) string {
@@ -105,7 +118,7 @@ func (s *Server) mountStorage(mux *http.ServeMux) {
 	storageserver.HandlerWithOptions(storageService{s: s}, storageserver.StdHTTPServerOptions{
 		BaseURL:          storagePath,
 		BaseRouter:       mux,
-		ErrorHandlerFunc: paramError,
+		ErrorHandlerFunc: storageParamError,
 	})
 }
 
@@ -149,10 +162,15 @@ func (h storageService) DownloadFile(w http.ResponseWriter, _ *http.Request, fil
 // render is the file as the Storage API shows it.
 func (f *storedFile) render() api.StorageFile {
 	created := f.created
+	var parent *string
+	if f.folderID != "" {
+		parent = ptr(f.folderID)
+	}
 	return api.StorageFile{
 		ID:                        f.id,
 		DisplayName:               f.displayName,
-		Description:               ptr(""),
+		Description:               ptr(f.description),
+		ParentFolderID:            parent,
 		Path:                      ptr(f.path),
 		Size:                      f.size,
 		LastModifiedByDisplayName: ptr("itwin-export fake"),

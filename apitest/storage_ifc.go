@@ -48,7 +48,7 @@ func (n patternSource) ReadAt(p []byte, off int64) (int, error) {
 // producesFile reports whether a completed run puts a file in Storage: its
 // outcome made one and its output did not go to the caller's blob container.
 func (r *run) producesFile() bool {
-	return r.outcome != OutcomeError && !r.userBlob
+	return r.outcome != OutcomeError && r.outcome != outcomeMappingFileNotFound && !r.userBlob
 }
 
 // outputFile is the IFC file a run produced, named like its iModel, made

@@ -29,6 +29,7 @@ type run struct {
 	outcome                   Outcome
 	ifcVersion                string // as the create body named it, "" when absent
 	userBlob                  bool   // the output went to the caller's blob container
+	mappingFileID             string // inputOptions.mappingFileId, "" when absent
 }
 
 // runStates are the states a run goes through, one per step.
@@ -208,6 +209,9 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 		case outcomeUserNotAuthorized:
 			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
 			task.Error = userNotAuthorizedError()
+		case outcomeMappingFileNotFound:
+			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
+			task.Error = mappingFileNotFoundError(r.mappingFileID)
 		default:
 			result, taskResult = api.ExecutionResultSuccess, api.ExecutionResultSuccess
 			task.ExportOutputFileID = ptr(r.fileID)

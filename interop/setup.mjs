@@ -42,4 +42,10 @@ for (const [name, size] of [["big.ifc", 20 << 20], ["small.ifc", 300000]]) {
   out[name] = { size, read: sas(name, "r", new Date(Date.now() + 3600e3)), expired: sas(name, "r", new Date(Date.now() - 60e3)),
     write: sas(name, "cw", new Date(Date.now() + 3600e3)) };
 }
+// Uploads: blobs that do not exist yet, written through their "cw" SAS by
+// the upload tests and read back through their "r" one.
+for (const name of ["upload-single.json", "upload-blocks.bin"]) {
+  out[name] = { size: 0, read: sas(name, "r", new Date(Date.now() + 3600e3)), expired: sas(name, "r", new Date(Date.now() - 60e3)),
+    write: sas(name, "cw", new Date(Date.now() + 3600e3)) };
+}
 process.stdout.write(JSON.stringify(out));

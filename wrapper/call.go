@@ -45,6 +45,7 @@ var (
 var operations = []*operation{
 	&opCreateConnection, &opGetConnection, &opDeleteConnection, &opListConnections,
 	&opCreateRun, &opGetRun, &opListRuns, &opAuthorization, &opGetFile, &opDownloadFile,
+	&opTopLevel, &opCreateFile, &opCompleteUpload, &opDeleteFile, // upload.go
 }
 
 // operationOf is the operation of a request that came through the

@@ -58,6 +58,12 @@
 //     metadata, resumed with Range after a cut. RunOutputs lists a run's
 //     file ids; none means the output went to your own blob container.
 //
+//   - A custom mapping file in Storage: UploadFile creates a file in a
+//     folder (RootFolder names an iTwin's root folder), PUTs its content to
+//     the returned blob link with no credential (blocks above 256 MiB), and
+//     completes the upload; its id is the run's inputOptions.mappingFileId.
+//     A failed upload deletes the file it created.
+//
 //   - Many exports at once: ExportMany runs a request for many connections, a
 //     bounded number at a time; Options.Budget spends a rate-limit tier
 //     evenly across everything the client sends. Options.Limiter shares the

@@ -14,6 +14,7 @@
 //	itwin-export connection delete ID
 //	itwin-export auth-info [--redirect-url URL] [--json]
 //	itwin-export download FILE_ID [-o PATH | --dir DIR] [--force] [--json]
+//	itwin-export upload FILE [--folder ID | --itwin ID] [--name NAME] [--json]
 //	itwin-export login [--no-browser] [--port N]
 //	itwin-export logout
 //	itwin-export fake-server [--addr 127.0.0.1:8080] [--step D] [--outcome RESULT] [--require-user-authorization] [--control]

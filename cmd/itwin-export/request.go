@@ -23,7 +23,7 @@ func (r *requestFlags) add(fs *flags) {
 	fs.Var(&r.ifcVersion, "ifc-version", "`VERSION` of IFC: IFC4.3, IFC2x3, 'IFC2x3 CV 2.0' or 'IFC4 RV 1.2' (ifcVersion)")
 	fs.Var(&r.changeset, "changeset", "`ID` of the changeset to export; default the latest (inputOptions.changesetId)")
 	fs.Var(&r.savedView, "saved-view", "`ID` of the saved view to export (inputOptions.savedViewId)")
-	fs.Var(&r.mappingFile, "mapping-file", "`ID` of a user-defined mapping file in iTwin Storage (inputOptions.mappingFileId)")
+	fs.Var(&r.mappingFile, "mapping-file", "`ID` of a user-defined mapping file in iTwin Storage, or the path of a local file, uploaded first to --folder or the root folder of the connection's iTwin (inputOptions.mappingFileId)")
 	fs.Var(&r.mappingURL, "mapping-file-url", "SAS `URL` of a user-defined mapping file (inputOptions.mappingfileBlobUrl)")
 	fs.Var(&r.location, "location", "`WHERE` the output goes: STORAGE or USER_BLOB_STORAGE (outputOptions.location)")
 	fs.Var(&r.outputSAS, "output-sas-url", "SAS `URL` to upload the output to; needs --location USER_BLOB_STORAGE (outputOptions.outputSasUrl)")

@@ -135,12 +135,21 @@ func (c *runCmd) exec(ctx context.Context, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
+	localMapping, err := c.checkMapping()
+	if err != nil {
+		return err
+	}
 	client, err := a.connect(ctx, &c.clientFlags)
 	if err != nil {
 		return err
 	}
 	if err := a.authorizeIfAsked(ctx, client, c.authorizeFlags, c.timeout); err != nil {
 		return err
+	}
+	if localMapping {
+		if err := a.uploadMapping(ctx, client, ids, c.folderID.value, c.mappingFile.value, &req); err != nil {
+			return err
+		}
 	}
 	if len(ids) > 1 || c.connectionsFile != "" {
 		return a.runMany(ctx, client, ids, req, c.parallel, c.waitFlags, c.json)

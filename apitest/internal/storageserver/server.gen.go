@@ -9,6 +9,7 @@ import (
 	"compress/flate"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,12 +23,24 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetTopLevelFoldersAndFiles Get top level folders and files by iTwin
+	// (GET /)
+	GetTopLevelFoldersAndFiles(w http.ResponseWriter, r *http.Request, params GetTopLevelFoldersAndFilesParams)
+	// DeleteFile Delete file
+	// (DELETE /files/{fileId})
+	DeleteFile(w http.ResponseWriter, r *http.Request, fileID FileID)
 	// GetFile Get file
 	// (GET /files/{fileId})
 	GetFile(w http.ResponseWriter, r *http.Request, fileID FileID)
+	// CompleteFileUpload Complete file upload
+	// (POST /files/{fileId}/complete)
+	CompleteFileUpload(w http.ResponseWriter, r *http.Request, fileID FileID)
 	// DownloadFile Download file
 	// (GET /files/{fileId}/download)
 	DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID)
+	// CreateFile Create file
+	// (POST /folders/{folderId}/files)
+	CreateFile(w http.ResponseWriter, r *http.Request, folderID FolderID)
 }
 
 // Unimplemented answers every operation of ServerInterface 501 Not
@@ -36,14 +49,34 @@ type ServerInterface interface {
 // operation, and answers that operation so until it models it.
 type Unimplemented struct{}
 
+// GetTopLevelFoldersAndFiles answers 501 NotImplemented.
+func (Unimplemented) GetTopLevelFoldersAndFiles(w http.ResponseWriter, r *http.Request, params GetTopLevelFoldersAndFilesParams) {
+	notImplemented(w, "GetTopLevelFoldersAndFiles")
+}
+
+// DeleteFile answers 501 NotImplemented.
+func (Unimplemented) DeleteFile(w http.ResponseWriter, r *http.Request, fileID FileID) {
+	notImplemented(w, "DeleteFile")
+}
+
 // GetFile answers 501 NotImplemented.
 func (Unimplemented) GetFile(w http.ResponseWriter, r *http.Request, fileID FileID) {
 	notImplemented(w, "GetFile")
 }
 
+// CompleteFileUpload answers 501 NotImplemented.
+func (Unimplemented) CompleteFileUpload(w http.ResponseWriter, r *http.Request, fileID FileID) {
+	notImplemented(w, "CompleteFileUpload")
+}
+
 // DownloadFile answers 501 NotImplemented.
 func (Unimplemented) DownloadFile(w http.ResponseWriter, r *http.Request, fileID FileID) {
 	notImplemented(w, "DownloadFile")
+}
+
+// CreateFile answers 501 NotImplemented.
+func (Unimplemented) CreateFile(w http.ResponseWriter, r *http.Request, folderID FolderID) {
+	notImplemented(w, "CreateFile")
 }
 
 // notImplemented answers 501 with the error envelope, naming operationID.
@@ -62,6 +95,91 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// GetTopLevelFoldersAndFiles operation middleware
+func (siw *ServerInterfaceWrapper) GetTopLevelFoldersAndFiles(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetTopLevelFoldersAndFilesParams
+
+	// ------------- Required query parameter "iTwinId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "iTwinId", r.URL.Query(), &params.ITwinID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "iTwinId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "iTwinId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "$top" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$top", r.URL.Query(), &params.Top, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "$top"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "$top", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "$skip" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "$skip", r.URL.Query(), &params.Skip, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "$skip"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "$skip", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetTopLevelFoldersAndFiles(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteFile operation middleware
+func (siw *ServerInterfaceWrapper) DeleteFile(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileID FileID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", r.PathValue("fileId"), &fileID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "fileId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteFile(w, r, fileID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // GetFile operation middleware
 func (siw *ServerInterfaceWrapper) GetFile(w http.ResponseWriter, r *http.Request) {
@@ -89,6 +207,32 @@ func (siw *ServerInterfaceWrapper) GetFile(w http.ResponseWriter, r *http.Reques
 	handler.ServeHTTP(w, r)
 }
 
+// CompleteFileUpload operation middleware
+func (siw *ServerInterfaceWrapper) CompleteFileUpload(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileID FileID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", r.PathValue("fileId"), &fileID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "fileId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CompleteFileUpload(w, r, fileID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DownloadFile operation middleware
 func (siw *ServerInterfaceWrapper) DownloadFile(w http.ResponseWriter, r *http.Request) {
 
@@ -106,6 +250,32 @@ func (siw *ServerInterfaceWrapper) DownloadFile(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DownloadFile(w, r, fileID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateFile operation middleware
+func (siw *ServerInterfaceWrapper) CreateFile(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "folderId" -------------
+	var folderID FolderID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "folderId", r.PathValue("folderId"), &folderID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "folderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateFile(w, r, folderID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -235,8 +405,12 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 		ErrorHandlerFunc:   options.ErrorHandlerFunc,
 	}
 
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/{$}", wrapper.GetTopLevelFoldersAndFiles)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/files/{fileId}", wrapper.DeleteFile)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/files/{fileId}", wrapper.GetFile)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/files/{fileId}/complete", wrapper.CompleteFileUpload)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/files/{fileId}/download", wrapper.DownloadFile)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/folders/{folderId}/files", wrapper.CreateFile)
 
 	return m
 }
@@ -246,80 +420,112 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FsLb9vIdv4rB+wtYm/19CuOgqDQ2knWWydxbQd7u6ugHJJH0qypGd6ZoRVt4P9enDNDipRlx+neG7Ro",
-	"gUXWJjkz5/nNeflLlOpFoRUqZ6PRlwg/i0WRI/88lTnS/225WAizikbRWAF+LrRxmMHZmxPgLzrRrchL",
-	"bK74z1yqG94jNSgcZj+u6Je5wWk0iubOFXbU74tC9hJULsdVL9WLvkhTtDbVyhmd96VbSmX7By452Dse",
-	"7nUxSY67B+nhcffFsTjo7qEQL17gIDtOjvoLXCRobP8we5EM02PsPk/2sXswHYjui3Qv6w7xaHosnif7",
-	"6UEW3XWiXFj3TmdyKv/HkVYIg8q90XmG5gmEWaeNmGF/ygtsfzX+fV/8NDgf31wd/5Kcvv/16K/FQfH+",
-	"cPzvf5Rlnp/dfP7jUJyq05+vzqK7u06ln1Ph8FouMBpFe4O9o+5g2B0cXg8HowH992vUiTK0qZGFk1pF",
-	"o4geSFvkYvVe8KofS5lnUs3GPTlNo04ks2gUXf/Hz/bi/eCzu/nlLBusPpq/3lwdPkDMplJOW9v/LBTC",
-	"qcaNz75OdlOcZ0TTtwiIlrt5NIr6r9nqbX+TTSv/wGg0HBwcHz4/uiOBSmXL6VSmEpW7QLOQ1kqtbNuP",
-	"zhofQdH4quFLaIxmC0h1hhtrLlpLFmitmNE313OE0qKBubAgHzgEptqAmyMY/FuJlnxZF2gEqbYX3TEX",
-	"cxRkTnT8j7lOznUqvOa/bBjCWIFIrM5Lh/Dx8hz0lLcmIHhmgRyGTteKnya5ToAslt7ppQJt5EyqDiyl",
-	"m4MAOxcGM/DOBlbOlHClQdiJrZzFuyAVSGfhbyWaVQ/OHEhLqzA16KBUTuYgHSGUNGh7UadCs4b/hCc9",
-	"IqWXaoO9pVSZXtqeQtcnsjeU/K/29tXeYO+gOzjuDg4m5WCwd2TxVdPchv+8Px4M+J9fwwfmVRJ+Kl6Z",
-	"8JOcvbp8fTo+uX59GnUiEr40mEUjZ0rsRDad40IwiGqzEC4aRaWRUSdyq4IYsM5INWOfvURnVt3x1HmE",
-	"aCvkfUl4Q3qwmGqVWXAalkJWAkpztgeSXJ7rJWb0fiFuEBba1DbRlt7+4En0SuX298gepZKLchGNBjX1",
-	"UjmcoYnYuAphxAJdsK8TrRSmRD355yY7Z1llUv7iIZMKn7cVPE339o6yQdYdHh087x4cZ8+7x+lw2J0O",
-	"p88PpnvZi+PBMeESbcpe3YmUx5a0ScBjjC6kOkc1I0QYbtPLG5nj4zyQfbEVXy+lgiuP3R0QZMZO2Jtn",
-	"FmLP54fSFaXzO8ZAlFqQrs3yt8HrFs6nnuD/Ps93tNQWWlkfMbwRMi8NetRi16cfRVHk0gNI/3frUaTm",
-	"YhvQOTRK5FdobtG85rebIGfR3MoUIdVlnoHSDgqjGTUawNZjrax5+Yu/Sv+pvw55+v6t7fMxl4EXz9km",
-	"0K1AuzkamHomO2DLdO51d/j5cw+IrkRnK/KtuLVfDMs5MgROVJvyhKAGtMKXhFwLsQKRWw0JgoCZcLgU",
-	"q2cWfrp+dw6FmCFoA7go3Go0UWkurJXTlTcsTxMkK0ZI64QrbW+iomCW77V7o0uV/TnNtHZqquSyvkm8",
-	"hVtWibgVMhdJjn9XRVzPpYXK6kCqjBhAUrxwLAtbYMrRgSdmKTw1U6K6xwLRJpFZhurp0mDrfuRq38ZR",
-	"tbT/0LrvJRSOCDKNXg5zces9hBz+G+KCTnSt9TuhVkHZ9s/Z0qVweC4X0r3+nCJmmN3z8XBTWfqndTcR",
-	"V6q+vhLyAGlhfHFWc5CWhsI+cNJfha7e7vua4j+IhVZ8thENbGMofN1vfsrsfFSidHNt5B/4J6HhJz5i",
-	"Kzj4VzAOJ/GWba+kK7GJ2zD2EWCGSmL2/VQWzodcpDcWbkUuMyABoXJBFJAazOhXkduaTKdvUMFCzuaO",
-	"eUoQFd1HtzLDrAPS2rJSMsLSaDXzz0znIa+0qS7QEtpXJAUVwhINwkLkFHS1RcPG8LpSi8gySQSL/MKQ",
-	"FztJGOZv97ZETrRyQioLrFKQysdzIcAqGqsrZW/GNx8UkoUKvpXRdDOcSkVcoKPnfl9aylHlRgxB5Dgh",
-	"c7tl38JzAMIYsaKt2IcCvqd+Y95TOlzYJ9nGaTjsriaEN6ffa4u9l+PAvFwI1TUoMrrOwGBhkJza20QV",
-	"oNL+Wzl0wszQ3d+YUM6/u7eHKnO+Oiud3Y821zHbb14vaw4+1d/r5HdMHdHQ4n4Li1tE+530/39A7jUi",
-	"PeiZU5Hbe675Vt4ioSArjW8GoYI4Ga90yrdEBss5RTpzobJcqlkbS99rh/5zf31YePfx6href7gGYW25",
-	"CC/xFs2K40jMatRZyjwnJMvKFOlsz5YXmrTgPasDFT0izyuBru1mDe4BdHnTBEFp1SVxc/5TK4GDYEbD",
-	"wuAtKgpDXAu0p0YvIEFiNNXKOlOmjqBw01jrK+qroHBPr34pqVM6TrX4M6jVuEXPuVQ3W014VaChl/cJ",
-	"9KW9bcb58fK8F33N+Hh5g8ZzomALZaFE2K2Ks5sUbk1K71O7ruk+Js/mYV2/ohN97s50N+Sc5/xsW+Vx",
-	"k7JfQs60DuPDEqKtLjpkwmHX0QZbr5bGhpv7n65/a+bn2++oZjXyXslFLLC5QwfSubao6MpfzjV5lq96",
-	"ZSDdSyiVMyWH15w75joVueeRRLT1ePnVqsLWZY9UVB/ioaKXlkI6F2rG/vfEQ75Fmc0Tnq7RzXruI1Lh",
-	"bzwwzXWe2cfZ8JXeze0uhJu3ijcMPgxnmqNXPkNPOetmB9q6uS8Tb25+Jf/ABwqmkozH+QuzWV87Ovha",
-	"fa2NETLbqNQHWhqwERwe3vhezqPw0a0xoM0JO7WXjfBycppMqfJYECprm5R0/MxplpyX45Z4o9k9egx2",
-	"GH23Nnaesmqz5/L1NXfb5QfnAfEel6JphAPb0Pi+ICrsfir03jMEfviA1h+514hyTEsj3eqKjvHUaEqK",
-	"9rYHgkwNdsAtNUxzvbQdX5QhfOG0ZlQX7xoppgUKxjiRstwNmKhG/txIunjPl+2lInUUDHB8BAUaqxWU",
-	"Fn29TbTSTgrYeAvY4Z7Dxb+dvOaFSjh5i2yTVqpZjl2ut4misLu9iSI3JGY4gGvueBIi4tbDjyZvtBzk",
-	"wrZadqHe3K9Tb3JKTvi4yOSWUnWLXDjyezKJKslkOfpL+iK8hvHFmeXaDIvuaefyp3wDs3RP1sLlJtX3",
-	"p2SdiwXDCo20qa5qEiLlKD6EEJ4wXyePOlHZOivDW8zJddr920Lavl/RvxcYRKG7RxGufKczzGFHQCZn",
-	"0okc6DCf3iShL9SBIhfKcXquRbZLEjl7c9IJke5EJSK9mRmuN8K4YcRcaRAKfrjXy/ihiu7D+VqlyI6j",
-	"Jqpa+IMplf3BXxiiufgloEjnYEoF0laFcA4vViqdG610afMV27a0E6UTztO4IlHofJ0xlIojkLocE1dt",
-	"vziUH+o6FFMEqcjz3kRNFBdVMp2Wi9BaMtiIzNd35vji7JmFokxymYLBKRpUKXJl23L9fKLaT+nASXTi",
-	"j/NaWreL4LJUk4iOY4DRpUn9dWpKNyd5EoZQllQXMYnW15zn1M/AiRtSCiQoDIULXMthbGARtJ0g9hDG",
-	"G73DTAogwyVEUxnE5B+FGzXBqX+rstoQ23v1bof/8rsl4Wo1UT79qvKunbW0btFYqSmdXtQHvpyo+OmH",
-	"6NSh61pnUCxCJ0LYmxoxJyrEHpleqlyLDOiK230Jic4k2g4k2s1hKVa2A8IgxJuVwTioLtgI92RTrSh3",
-	"C6E1bsjcCG6k+BooZJjmwmA2UXVjsAMJpoIw/EOBanxxBvu9AciZ0oaVFY6qvw92GzQQjyYq1WoqZ6VB",
-	"ijTIm6oe9E/X1xdVIZXUeImZNJg6Owpm3SU/EMou0VjYH+zDFSJ8YIK97CpHE7lBka34+rnFzkSRg4Xw",
-	"p5bleqM94NIogYUAO9fGdXPJbpjrhDM+uC6N4htLL4RjF/G0UXyU6yWpTE+nsDNFl85HEFfvRzCJFkKV",
-	"Ip9E8Ut4q0cTFZ/MMb2puIvBoCuNoi1igsrea2M+WjwX1tVdql2GCGKq4fqjiQqdqYRy+Nzfk+EOqOz1",
-	"4+V5Bzz765J3Zjm2azrWRGmVr6rV3sDXcwDBP3Ve0skjXxNQ5SKYjfX5SdXlCUGEQY/dO7F1wmHcmajY",
-	"oC1zF+9CLm1V2eC5irpyEbwKdtZOBbfDXYJr3gaUdhMVcJB3yVHcsu0FBkvFJSliBfOcTCPYtAfSubCA",
-	"KsNsBNIRrHkq6bU3CUr+tGLzTIVSmts0HRAuYH/TR5ZCcoRDQEEZpNW+cCwgPtGLIkeHWczHEnDp0tGb",
-	"IIQejBUBC/0CSekmKr4q+SKP6z4dWP+kB77O4T0/WN2DvUzY0sokBWOHziFPaBeTyIZSYcyK+5kdrmUt",
-	"CrfyTVNtIIxKsYYmqr5P6ho56WEEdd9TbO96dmornqjY1/Uo6ov5cXgQCnYEvfnKMxQqi72JOtF57m8Y",
-	"6y8hvg3ivzhdhE3+Ym9k+NkzFPviSPyyrrEtSusmSjAeUVRK+1jO99ZqJRmSCQh7Q7ekNj2oemuQ4Eqr",
-	"rNH1eWYnyhA85XIhQ1soWNLB3otAY6PBE8NOGADZZb8aV0qelnl91XsP1TxrUNeBtk0gvGRK3FJPVJU5",
-	"1HBuYceJGcTNlMLGHUiE5UrWRMVfmV6Ld334T77NVGjFKJlJe+OD7ypt2Qg6fUhAQBJ1ouDT0Si6HVKM",
-	"pwtUopDRKNrvDXr7YZqLQ9t+K1xvtDyi0Ze7TtRfx1b2/pP+l+bEyB3t15xo+W17lrb+pN+aeLn79Pj2",
-	"fYr6vscZ/S+m/Hvw03m4JGPKjaEdMcQ0ydLj9GB6NHy+PxgcTF9Mj4+HL4YH4vB5eng4HIr9o71k+/gK",
-	"0/snpldYKn7k64sfhWHmt7YM3iLlB1WZZoFOZMKJEftPqK+wR/kom8CInL0q43RgOZfpnIKtOjKQFlK6",
-	"oilQnwmpuO9JInq24ZE2RDe+gUigtmVCKJSgnLA31rtM7Z889vgWXSjwtAZ29gaDbxyCeKwSUU881CWI",
-	"p3VttxdHtnZvcVMFnHMeDIYPnVGz2281u3nR/tcXrWdFeMXBE1Y0h2Ro0d6Lry/aHK1gzqeizN0TDgxD",
-	"V75YY24rr22LbmPkzDd1+N1mBv0ASEd3nzqNEda36KrxbydmdGKrpmSjTxuTfl/HkTA/x+f8Q/m47/f9",
-	"yi0fBIDxvUA+DK02smS+wDgSqELcdll3RABQhfuUkAjlw4F6DpZRgmIKyeHdgwOxV+OrXY5P63lYX7rS",
-	"zXkFtCEywnzaKETU8VSI75zPu0OqUWcfIs9XhG+tmRUO9ddRpoK4NdYR11ngTnvel7L90jJP696im/vc",
-	"UsDV+CqkDz5bmChOF3xCcoNYhBy/FgCdrqeQ65kvHLDUq8nfl41xuwYJVSp2MNjv+CxgnZHOpA/upwbt",
-	"nIKyMM5Xr6bszi+PL4Wa4cgD+6v33dhzsjc4ggthnBQ5nHh1b8Ph02Bn28B4f7C3vR242RywEJIgUgZF",
-	"bLUJbswGNee2HxsMas14M+7+P6J+d0StTON/L6w2ugV8RNUn+G2zlvzpcWIunn56qALTfkFeW/5C4V65",
-	"FRKpsma9N8C1RUeJtqUwzHK1ayEynwD21nFnyDpOGknC/aiXQ7lwskev9fHPbLvOG+oMjbLxI4fBZbn1",
-	"wF8aFYgqM/d9T8JcD2y+ulmNGJYWTQcUT19CglMGySpID8e34H3LqWyUW0bal3OsdoOidK1EM1lBcEXY",
-	"yQPqTFR8df3hcvz2dbzrKz+N/JIvHsoQRePvz+4lioTYK1KaH7Jej9xVDjS+OCPCtMU6N/WVc5+eSAOc",
-	"IPrM2IN3kELbBe8+3f1XAAAA//8=",
+	"7FwLc9s4kv4rKN5exZ7Ty7L8iFypLY+TzHjPSXy2U7s3o6kjSLYkjCmAC4BWNCn/96tugBQpUbac18zN",
+	"bdXWbCwSQKPR7/7Aj0GsZpmSIK0Jhh8D+MBnWQr077FIAf/f5LMZ14tgGJxKBh8ypS0k7Pz1GaM3WsEd",
+	"T3OojvifVMhbmiPWwC0k3y/wj6mGcTAMptZmZtjt8kx0IpA2hUUnVrMuj2MwJlbSapV2hZ0LaboDGw36",
+	"x3v9NkTRcXsQHxy3nx/zQbsPnD9/Dr3kODrszmAWgTbdg+R5tBcfQ/so2of2YNzj7edxP2nvweH4mB9F",
+	"+/EgCe5bQcqNfaMSMRZ/ONIyrkHa1ypNQG9BmLFK8wl0xzTAdBenv+7zH3sXp7fXx3+PXr796fAf2SB7",
+	"e3D6X7/leZqe33747YC/lC//dn0e3N+3ivN5yS3ciBkEw6Df6x+2e3vt3sHNXm/Yw//9FLSCBEysRWaF",
+	"ksEwwB+EyVK+eMtp1Pe5SBMhJ6cdMY6DViCSYBjc/PffzOXb3gd7+/fzpLd4r/9xe32wgZjVQ3lZm/5v",
+	"XAJ7qWDltcfJrrLzHGl6CoNwuJ0Gw6D7iqTedFe3acRvEAz3eoPjg6PDe2SokCYfj0UsQNpL0DNhjFDS",
+	"1PXovPISyypvVXQJtFYkAbFKYGXMZW3IDIzhE3znZgosN6DZlBsmNizCxkozOwWm4Z85GNRllYHmeLSd",
+	"gDZhVXYBd5DWqcbZtVKWqTHjkombuZDPDLt2Ililfan/428iyK3AQDp+wip/JeLPkxdHSZQc7O8l7cPn",
+	"h0ftwVHUbx8/Hxy0+VG/zwf7Rzw54qO81+sf/sXciuxFz/9hVfZir9cjHRIWZiYY/vzxU7UJTemMZ5mQ",
+	"EzKpZk293rin5k+nWZWN2UWGy3mJuf8FWZtnqeLJuhiSfJEcEsNYBMg7z/5mSUQ/l4KF9zp9ijjicXSf",
+	"wO5usU5Qkt+8ove0nShVUSdWGjpzIRM1Nx0J1q87W7S9XHR+NUr+1dy96Pf6g3bvuN0bOEk08KJ6QHv/",
+	"vn/a69F/fvIv6BeR/1f2Ip77f4rJi6tXL0/Pbl69RJUvaYXkdZPXLx7WxLTJ838BDVBjsk6FqWWnPuZY",
+	"U4oV7vz5vM76Bp2/6fcGx+7QpsDRWiLnv09VdKFi7jj6cYXBp5LxyKg0t8DeX10UTMZje2YYBjboJZSk",
+	"X1EkGWoAPlNzyZQWEyFbbC7slHFmplxDwlxQxIyYSG5zDWwnNGIS7jIhmbCG/TMHveiwc8uEwVEQa7As",
+	"l1akTFg8VaHBdIJWEXU+UTtqzvjzdUM3qEYrQCcpNCTB0OocWoGJpzDjzrXpGbfBMMi1WJovY7WQE/IL",
+	"V2D1on06ts4B1g/kbY5xIZ6DgVjJxDCr2JyLgkFxSn4bOZemag4JPp/xW2AzpUvfXefefm8reoW0+32M",
+	"G4QUs3wWDHsl9UJamKD1vXehKJ+B9fJ1pqSEGKk/T9a3c54UIuWUFUXKv14/4HHc7x8mvaS9dzg4ag+O",
+	"k6P2cby31x7vjY8G437y/Lh3jJqMk5IetALptDGuEvDQRmdCXoCcoA7tNZ0LWriH90A+RfgQpwhwWoyj",
+	"GFtubp8ZFrp9vsttlls3Y8iQUsOErW/5aQapYedjR/Bn7bm0Rc275sz53bVdn7hQEcM+/0Yl+kPxRBoT",
+	"Fi1YOAF74wNHt5w5leROTFhnyNOsYRNDit18Dkuub0W2zg6MLmSpmxTaoeZh8MciGKPuIUMyPgFmLNcr",
+	"Ktjz9JLtWxJMwWPw6drYCm7U9sRqsLmWjFs2U8Z2GL5mQN+JGNiML4rnY5iDrlF/sIl8q7alfq/Zlmgw",
+	"mZLGFRZec5Hm2sULzvPgP3mWpcL5ry65u2U5ojkfsqAlT69B34F+RU9Xc6Fi07HK04RJZVmmFTmtSv7T",
+	"If4u9/YXF6f9W3dZGem6p6ZLy1z5vbidrfrZBVN2CpqN3SZbzOTx1JmOgw8f3GFEKlmg7oS1+UI2nwJ5",
+	"4JGsUx6hp2NKwgk6TjxCnhrFImCcTbiFOV88M+zHmzcXTjCVZjDL7GI4knHKjRHjhbNrjibUVnTQxnKb",
+	"m85IBt4qvlX2tcpl8nknU5upeiRXZcLpDKyhI+F3XKQ8SuGLHsTNVBhWSB0TMsENAB48t8QLk0FM4Zwj",
+	"Zs4dNWOkuhOUJvMLsaQ+1wameAv8R2GLI6eJMToSSQJye56Q2j9QGmnaUzG0u2nct2ILVVQSBY4PU37n",
+	"TAd6nSfUVdCEqzdcLvyBm8+TqCtu4ULMhH31IQZIIFkzfj6CNPifWsyIu5JlWBmhaRCGnV6elzuIc40J",
+	"DLPCeRZbTvdthfErbaGWN61E6U0b8m93q6/Sdt5Lntup0uI3+EwD8SMt0Wgg3CN26leiKetaiUFb1aGx",
+	"U5eZJSAFJN/uyPz6LOXxrWF3PBUJQwaBtJ4VLNaQ4J88NSWZVt2CZDMxmVraUwQg0VHfiQSSFhPG5MUh",
+	"A5trJSfuN93apJUmVhkYdIMFSf4I2Rw0xkApBjB11pAwvCqOhSeJQIJ5eqlRi61AG+ZCzDpHzpS0XEjD",
+	"6EiZkC428olPVhldHPZqFPdOggvBDYUy7QTGQuIugEqtbl4cSqHmSiCL5FguUtMwb+Z2wLjWfIFTkQ55",
+	"Cx+7iWlOX8HcQjZe+sXuS0Jocvy7lNi12gOb5jMu2xp4gg6Nacg0oFI7mSgSR5y/cYeW6wnY5vDXPVub",
+	"Q+YpOc/izNbD/2Xi8LM7l+UOfinfV9GvEFukobb7hi02sPYbnf//A76XFmmjZo55atZU8wdxB2gF6dDI",
+	"M3Dp2Un2SsXkJRI2n2IIOOUySYWc1G3pW2XBve7ch2Fv3l/fsLfvbhg3Jp/5h3AHekEBNiSl1ZmLNEVL",
+	"luQx4NpuW45pwjCnWS1W0MPTtGDoUm6Wxt0bXZo0AiaVbCO7qS5RHgJlB2QNMw13IDEMsTWjPdZqVhTM",
+	"lTRW57FFU7gqrKWLetQorJ2rG4rHKSxl/PQaK4+x4ZxTIW8bRXiRgcaH6wS6gnqTcL6/uugEjwkfDa/Q",
+	"eIEUNFDmWwHtosS9SmFjsWid2mUn4iF+VhdruxGt4EN7oto+Fb+g35o6t6uU/d0nk8v8xg9B2soEPuEW",
+	"2hYnaHQtlQlX53+5/KtaN2v2UdW6+loplM+gOkOLxVNlQKLLn08VaparRidM2BOWS6tzCq8pqU5VzFO3",
+	"R2RR4/Li0Wpf47AHegOb9lDQi0NZPOVyQvq35SJPOczqCtuf6Gpn4gGuuPSPDNNUpYl5eBuuZ7E63SW3",
+	"01pRlYxPQ0VRWOMUqHFy1/ZYnfxa/AYbGhkChcc6h1mtVR0OHq+0VW2ESFa6Tp6WitnwCs9eu47Yg+aj",
+	"7TSw2WjNwPKEW15pa1rldXbdnPw+qlm0dtzBdRwzH6yyVrlZXWoDB9nOGW1491FWlua0TjHZRydmSybO",
+	"pwUjE8ZlUtdOYek3q1Z2thK6VYFMD1lwcmSNGKNtRq3Cfx4fc7+BkRfeeTzMRV2JrJoc2zojCje4rRdb",
+	"kwL6cdPxPxQi1AhfIgPWDKWmM3cvMF4efN1EtOjQp2pOSuZ79iQB9H5j+vYJLtxR8ZAnX+GOX2MTf967",
+	"bW/HnU06QvH7XD2MomjKXmoIim3EuQaA2EqWq7xYjm7VFn+YOY9LPqa7jQLv3ZH2DPEdv1QYi4wxUzUv",
+	"unuNxmEL941Lf6NYrNzMFzD9j88ltgkmHprgSwZbyOUvEWyVp/X7BFsbt/FAsPU1Aiy+Kbw6YTyi4uzY",
+	"6UzpO58UcxW/NBwDddLKkyAYyaqSUgNT4tQ/F9ix1tLHPBiP0NPWepDXYF/O0WQ8YlLMJnt7ySdoPyrm",
+	"tjApePwqYyncQer6t84vrR6gncKCcY3xV4NHfkK00AokfLBbRyMa7rZ9t0BgflLEck6t660Mt3kwZnHt",
+	"z6pSGWIoIYaYbytsBrF+rs+visGGvL2sta775HWCi0pR5mnbqlBbc3NrhdrVDIdmbD0Qd7iz2RyY0dnH",
+	"uRZ2cY0UOL4pnttpv7nYSYRCi2KQcarmpuVaj2jWqXQ/LDv3lTaKYROwrllgCIk2kpUeUaWxQHOe1Ify",
+	"mPTN2akMtFGS5QZcs53XWiuxSoCmYDuEd7v8z7NXNFByK+6ATscIOUmhTdLGs8zsdkYSzQ5uhoqU1RnP",
+	"fNW39iPFRCXcTcxMDX7qsU7dsr1E6AuV+UaqnQvZzlJu0c6i3BeNFGcrqRB16R+z08tzQ/1HYt1269Kr",
+	"VGUi7p4tmUvQ0G9PyVKMvWB5sP1YFX03HpNZ8+rmCCuBo3ltrQTNLSp5/Y5HJkzXjeiuBVyBvwFANuON",
+	"SiBlO5wlYiIsTxku5gx75DGJLZalXFpqQSme7CJHzl+ftXw1dyQjHt9ONPXU2WlFiKmbxiX7bg1H911R",
+	"wfbrKxkDKY4cyWLgdzqX5jtnNnh18AkDHk+Zzgmz5VEwVEJbyHiqlVS5SRck28KMpIqoF0Fdt0yly6p4",
+	"Lj3gy1elwwJyGvoWW9lrJYpYzNO0M5IjSY3DRMX5zMMaNVSqz8uw5fTy/JlhWR6lImYaxqBBxg5vZQg8",
+	"M5L1X3HBUeCqBsyd0hKqyK5yOQpwOTIwKtexcw86x1hJabQh3FYa9UjrK6rll78xy2/xUFgEXKMzpn4l",
+	"2QZiQV0JQmfCaKI3kAjOUHDRosmEhagfmR1WjVP3TialINbn6tzt/cevBpmr5Ei6FkPRW9hZcusOtBFK",
+	"QsJm5YInIxluv4iKLdi2sRr4zMOQuLktLeZI+gAwUXNJORZ6i90TFqlEgGmxSNkpm/MFhi8aWLja/Q79",
+	"0XkZoUAuVvIOjYpLWWCF55r72I9LxlkCcco1JCNZglJbLIKYow1/l4E8vTxn+50eExOpNB2WX6p838ut",
+	"P4FwOJKxkmMxyTGqsqRNBf75x5ubywIsgMd4BYnQEFsz9GLdRj3g0szRW+/39tk1AHtHBDveFYrGUw08",
+	"WZD7uYPWSKKC+Wy75OVyoj6j9j8aC47pprbtVJAapiqirga7ybUkj6Vm3JKKONoweEjV3AWVY7YzBhtP",
+	"hywsng/ZKJhxmfN0FIQn7Ac1HMnwbArxbbG70OMCcYoQTWXnldbvDVxwY0uI2i6ZCNxURfWHI+lhaREw",
+	"Danzk94HFPL6/urCxba8AutIDCUmVcUaSSXTRTHaCfgSg+71U6U5rjx0fS+Zz7zYGJcWFlgmH0RocLZ7",
+	"JzSWWwhbIxlqMHlqw10Kxb300W2GMubyWsV2lkrF7vZ20VzTNEwqO5LeDtIsKfA7kj2/wVxS2xW3AmmK",
+	"olHmMygfU24YyASSIRMWzZqjEh87kWDcMCVJPGMupSIoUgujWGf7qzoy58JlFBIP44QZ5cARnIVnvnSS",
+	"hLQsGi6VW3zimdBhpxINC/7BotyOZHidkyMPSzQaM+6XDnO9PKf5Xuo2AhlZA44RDxhauA5qQr1hijIU",
+	"c60XBGZsUb92ltmFQ0wqzfx1SjqhkSz9SYkDwXMYshL0yJshj61SikcydL1rjPpC+tn/4JvSaHrThduQ",
+	"7553RvJMpanzMC42d94g/ItVmZ+EEL/u325DoYuww5OyjzzLjR1JTvYIo1KCFFPKvTxW5CGKADe3BMnT",
+	"HVbgx1gEC+VzRTflMzOSGs1TKmbCQ5+8JA36zz2NFRBTyHb85YNd0qvT4pDHeVq6eqehinDuZQ+gCf1+",
+	"4gKbIm0oTblhO5ZPWFgt1ZmwxSJuqFM7kuEjt7DCXRf6o14TBUqShUyEuXVHibTxkYxzY9WsdkmJ7YT+",
+	"T0/mLhM42lNTWPRahwP9HaViLXb5/sYVhX3lozRqaCkLw4wH26oWkV02UCRSK1Gwi1HQsgWtwBuZYBjc",
+	"7WHQqTKQPBPBMNjv9Dr7/jIQxdpd/E8jHuNCGG83PiXl9UFVpdogLCbzdXC/k96OeyMcElOoKob0MQMT",
+	"1MOR9JGWWK1szaks70nSsOzGOPKWRZAdAzCSoXuORxbudtglRn8bdSwVt+AteFzqpTuCUgjpFtYPGy8o",
+	"BPXbLj9vrtQR91xhWK7fdXlmWOivlm66DbLNjdOgGYbvZ/6cWw/NlYPl3rs3Kgu2eI0uT9z/sgLs7/d6",
+	"T8QEV28aPwgCLl/cHsy4oWrUiGqsiuCaEhVxC6pAaQGW+kIp7aC3t4mekkXdGl6UBu0/PmgJt6YRg88D",
+	"mpIMPQJEX97t+SPg0B016zD0Qb//uTdICKJK9S2/+aACp/y5fPGNMEbIyZVXustCDWrs88pZEloAWKne",
+	"7oF0pQaj5iyHnrngLgNNDqJ2G/+Lcdzvtgy1CqD0Wv0ZH3iuMc5mbu9Ls+Z5//xxwV3FuxNJY56ndguh",
+	"91eEXHVR3zWb5ZX7eQ5pR89WSz4bIgs6iOVN5x+owLjRDlAQiUvSkU6QoloD0gS/fHVy71tBt1ZIrACO",
+	"g+FHfLx0R2b9l+7H6j3KezyJFc/3iOWv3QN19Gyevqtzd8Hja6/R/ajzL7Gf1mbPr/OVq6x8D+IoiY/j",
+	"wfhw72i/1xuMn4+Pj/ee7w34wVF8cLC3x/cP+1HzHUai9zNcOXHFXYT+6C6I3rvIkD4+0NAhxt+NLz4M",
+	"6R6Zwmy1Wqp9RmW5RZwCi+i+N0VtLv1kEZXePBAPjcR+jyV8YYprkcKX9XBa98JEqWp1E237SI4JjPs4",
+	"QIMlnmJhMZklxyDVSE55Om5Xh2BOtyhhst4lN0R/jgMeprUStgw2NGQKsJ2jJWE7bnNlFlDyavd3CAIe",
+	"GVG9hffnNdnuVIvvUWy2yo2J0w9gzbK7XQDwXHLjG8IUxbu6uDUuPS+636gfIp5iuljW8oRh8RRiTNb5",
+	"hAtJt3HQdDxbyaEruRWlzY33yX3f3nJzazYkNM3y/NQw/CFQVxmCl2iup4XfdZzZhuh75Qj+pU2/XwD0",
+	"qCo9zb/6ry3QOl89Mqr7w+W3eJ4cFVSozpRpMB1nSo6FnvmMZaMTQ+dRfjzHQUxHMiyBbaGrYFMhxVjI",
+	"6mgbD0T0312RqojdRzJSycJdJff1PWEq8Pn5VBlgIRqrsHjiCXpmOuy9tCKl5nkFUu4LzBF9QCxhO7Us",
+	"wLiOxjOkfaWa1mSWioIzvlMCFr+Fhap9w+grWqrWEr73R7dTvedf5DL/e8/ZtVvGDfJOjQr//hcuGqyt",
+	"N/Xr0Z3RFUVjFT1jO0q7VlOq4lt/DxQHxmo2E9ZCsvtnTmwLjXS6npcg4t8xiV0x1UUEtbHIfbrWJfVf",
+	"o6pAEMgWO5idD9Hr4jLEWK3opTIlGZeu11J+4IoCuphrLShX2vilq+vT611q/pUfunK4IFW98OwrBlRN",
+	"r+RBZbPKN8+sAzX4Pm7Z2uVpuqA8rXrpnfqoyxaeZGHtXnhYtth36h/yYhrGuaE9LS8n2qlr3HN2fXrt",
+	"a5yuFTuS1It13d5bgMwDKEoG4OpqzFI1cagMVxv1n/Q6qXzIpEJC0ece9PZbrsW6bPdPhOucjjWYKVMS",
+	"/IdSytEjWQwPr7icwNDF4C/etkO3k37vkF1ybQVP2Zk77sYs0MtZU9y83+tvzgOr8NeyrYKHIWRFBFc+",
+	"LlD9INtDXxaofbyNLN+/gt9vn0oWSdz/6QjYfz/1Y/GNrHtnaT8hBC5w6w8EwQVebTV/oy6qr8UMvSHW",
+	"xt981gAU7BZ4LqfYz0zZZKy4bUIKlRabOulCTlYt80iumGZnEuZaWKh8omVI7dxKNIz/1uDBpOGH9sy0",
+	"ca22Q2x9j6ECaqZrN0q1amzZqq0dyU8xtg73sntCKJDCyvV7e+zMB5ns1ANOHf0OjeY+7sX6B4fsjfh+",
+	"yHik7txd9NZI+tqaD3Z2QhzX6XTcFw7xuF/QI/c3/VMkL85feniPi4mQOTM3diQbBqfC2HAJg/vHmwuH",
+	"glFjJhKzS4cr2eW765uRLE62couHwAfAwngtWQjd2KJASJ5FmJHc+AnJIbkoF/IZMQlr3qkpPymby77+",
+	"CsZ+r5LF0yLlr/AF00/LWPyl0vs6tNvqHO7X0q7+E9Ou5TW7LRKvT025ytHblIaqt6dOChmpQDQcJLaG",
+	"xvjDJWn1r4F9wV7mUrKf1NB0Nx4WteSuIqlohX0fsNbNrApzY0fTY2vcNZ2v2Mss70mXF/c2NDErFP+p",
+	"G5lnS8b/nmle5WoILVFcCvl59eLALw8HR5fbr+4tLc7nt93wKeQ13A6LhEyq4H6fPhqwVsiJYTqXDrg0",
+	"44kLGDrLVp5HdJ1V+q7rjUTqAviVy5LcEjZUA/X7XlbljsADi7GrvHHB6vW5Aobp7hZiWOISLQdlL6AA",
+	"uQHdYpI+J1d09XjR9/TL1yKghlVJthq+netaiQ4YneW2hiqMFszrE9tJfRY0kuH1zbur0x9e+aCkMgGm",
+	"Ytsg/UYyxbTSBaAVPCLl0ROwSwhX0UqsAAuruMLaMlX4IAUq7mbe8sIErlao2unlua/HjmQBeHRXMVyQ",
+	"IDQB6Fw3yAcrntN1bb3/5f5/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

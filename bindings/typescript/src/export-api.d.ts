@@ -177,6 +177,101 @@ export interface paths {
         get: operations["getFile"];
         put?: never;
         post?: never;
+        /**
+         * Delete file
+         * @description Deletes a file: it moves to the iTwin's recycle bin, where it can be
+         *     restored for 30 days before it is removed for good. A client that
+         *     fails to upload a created file's content deletes it so that no
+         *     half-created file stays in the folder.
+         */
+        delete: operations["deleteFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get top level folders and files by iTwin
+         * @description Lists the folders and files at the root of an iTwin's Storage. The
+         *     root folder itself is named by `_links.folder`: its last path segment
+         *     is the id of the folder where files are created at the top level (see
+         *     `createFile`). Pages with `$top` and `$skip` like every collection.
+         */
+        get: operations["getTopLevelFoldersAndFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/folders/{folderId}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a folder in iTwin Storage; the root folder of an iTwin is named by `getTopLevelFoldersAndFiles`.
+                 * @example yAj3aH0LAkS8WbDNZ6Xp4pN5AQzuullIkxz5aDnDJSI
+                 */
+                folderId: components["parameters"]["FolderId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create file
+         * @description Creates a file's metadata in a folder: the first of three steps. The
+         *     answer's `_links.uploadUrl` is a blob URL carrying a shared access
+         *     signature (SAS) with write permission: PUT the content there with
+         *     `x-ms-blob-type: BlockBlob` and no `Authorization` header (the blob
+         *     store refuses a request with both a SAS and a bearer token); it
+         *     answers 201 Created. A single PUT takes at most 256 MiB: above that,
+         *     upload blocks (`PUT ...&comp=block&blockid=ID`) and commit them (`PUT
+         *     ...&comp=blocklist` with the XML list of ids). Then POST
+         *     `_links.completeUrl` (see `completeFileUpload`). The upload link is
+         *     a secret until it expires: keep its `sig` out of logs.
+         */
+        post: operations["createFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{fileId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete file upload
+         * @description Confirms that a created file's content was uploaded to its
+         *     `uploadUrl`: the last step of a file's creation, with no request
+         *     body. The answer is the file, whose `size` is the content's. Until
+         *     then the file cannot be used (for example as a run's
+         *     `mappingFileId`).
+         */
+        post: operations["completeFileUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -571,6 +666,88 @@ export interface components {
         "storage-file-response": {
             file: components["schemas"]["storage-file"];
         };
+        /**
+         * Storage File (Create)
+         * @description The metadata of a file to create.
+         */
+        "storage-file-create": {
+            /** @description Name of the file in its folder. */
+            displayName: string;
+            /** @description Description of the file. */
+            description?: string;
+        };
+        /**
+         * Storage File Upload
+         * @description Where to upload a created file's content, and how to complete its creation.
+         */
+        "storage-file-upload": {
+            _links: components["schemas"]["storage-file-upload-links"];
+        };
+        /**
+         * Storage File Upload Links
+         * @description The two links of a file being created.
+         */
+        "storage-file-upload-links": {
+            uploadUrl: components["schemas"]["link"];
+            completeUrl: components["schemas"]["link"];
+        };
+        /**
+         * Storage Item
+         * @description A folder or a file, as a listing shows it.
+         */
+        "storage-item": {
+            /**
+             * @description Whether the item is a folder or a file.
+             * @enum {string}
+             */
+            type: "folder" | "file";
+            /** @description Id of the folder or file. */
+            id: string;
+            /** @description Name of the folder or file. */
+            displayName: string;
+            /** @description Description of the folder or file. */
+            description?: string;
+            /** @description Path from the root folder of its iTwin. */
+            path?: string;
+            /**
+             * Format: int64
+             * @description Size of a file's content in bytes; absent for a folder.
+             */
+            size?: number;
+            /** @description Name of whoever last changed the item. */
+            lastModifiedByDisplayName?: string;
+            /**
+             * Format: date-time
+             * @description When the item was created.
+             */
+            createdDateTime?: string;
+            /**
+             * Format: date-time
+             * @description When the item was last changed.
+             */
+            lastModifiedDateTime?: string;
+            /** @description Id of the folder that holds the item. */
+            parentFolderId?: string;
+        };
+        /**
+         * Storage Items Links
+         * @description Paging links of a listing of top level items, and the root folder they are in.
+         */
+        "storage-items-links": {
+            self?: components["schemas"]["link"];
+            prev?: components["schemas"]["link"];
+            next?: components["schemas"]["link"];
+            folder?: components["schemas"]["link"];
+        };
+        /**
+         * Storage Items Response
+         * @description A page of the folders and files at the root of an iTwin's Storage.
+         */
+        "storage-items-response": {
+            /** @description The folders and files of this page. */
+            items: components["schemas"]["storage-item"][];
+            _links: components["schemas"]["storage-items-links"];
+        };
         /** @description Contains error information. */
         Error: {
             /** @description One of a server-defined set of error codes. */
@@ -675,6 +852,23 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description This response indicates that the specified folder was not found. */
+        FolderNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "FolderNotFound",
+                 *         "message": "Requested folder is not available."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description This response indicates that the client sent more requests than allowed by this API for the current tier of the client. */
         TooManyRequests: {
             headers: {
@@ -700,6 +894,11 @@ export interface components {
          * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
          */
         FileId: string;
+        /**
+         * @description Id of a folder in iTwin Storage; the root folder of an iTwin is named by `getTopLevelFoldersAndFiles`.
+         * @example yAj3aH0LAkS8WbDNZ6Xp4pN5AQzuullIkxz5aDnDJSI
+         */
+        FolderId: string;
         /**
          * @description Id of the export connection.
          * @example fc226d0d-1647-48d7-8c11-f1f74f2d9808
@@ -1374,6 +1573,229 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["FileNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    deleteFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file was deleted (moved to the recycle bin). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["FileNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    getTopLevelFoldersAndFiles: {
+        parameters: {
+            query: {
+                /**
+                 * @description Id of the iTwin, as an export connection's `iTwinId` names it.
+                 * @example 7dbd531d-6967-47b2-8945-a722a437ad7a
+                 */
+                iTwinId: string;
+                /**
+                 * @description The number of items to return at most. The service may return fewer.
+                 * @example 50
+                 */
+                $top?: components["parameters"]["Top"];
+                /**
+                 * @description The number of items to skip before the page starts.
+                 * @example 0
+                 */
+                $skip?: components["parameters"]["Skip"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The top level folders and files, and a link to the root folder. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["storage-items-response"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description This response indicates that the specified iTwin was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "iTwinNotFound",
+                     *         "message": "Requested iTwin is not available."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid request for the top level items, for example a missing `iTwinId`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "InvalidItemsRequest",
+                     *         "message": "Cannot perform operation.",
+                     *         "details": [
+                     *           {
+                     *             "code": "MissingRequiredParameter",
+                     *             "message": "iTwinId was not provided.",
+                     *             "target": "iTwinId"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    createFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a folder in iTwin Storage; the root folder of an iTwin is named by `getTopLevelFoldersAndFiles`.
+                 * @example yAj3aH0LAkS8WbDNZ6Xp4pN5AQzuullIkxz5aDnDJSI
+                 */
+                folderId: components["parameters"]["FolderId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "displayName": "my-mapping.json",
+                 *       "description": "IFC mapping of the Building A export"
+                 *     }
+                 */
+                "application/json": components["schemas"]["storage-file-create"];
+            };
+        };
+        responses: {
+            /** @description The file's metadata was created; upload its content, then complete it. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["storage-file-upload"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["FolderNotFound"];
+            /** @description Invalid request to create a file, for example a missing `displayName`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "InvalidCreateFileRequest",
+                     *         "message": "Cannot create file.",
+                     *         "details": [
+                     *           {
+                     *             "code": "MissingRequiredProperty",
+                     *             "message": "displayName is missing.",
+                     *             "target": "displayName"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Failure"];
+        };
+    };
+    completeFileUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of the file in iTwin Storage, as a task's `exportOutputFileId` names it.
+                 * @example TYJsPN0xtkWId0yUrXkS5pN5AQzuullIkxz5aDnDJSI
+                 */
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, created. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["storage-file-response"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["FileNotFound"];
+            /** @description The file's content has not been uploaded to its `uploadUrl` (or its blocks were not committed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FileNotUploaded",
+                     *         "message": "The file's content was not uploaded."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Failure"];
         };
