@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/itwin-export/itwin-export/apitest"
 )
@@ -112,42 +108,12 @@ func TestHangupDuringDownload(t *testing.T) {
 	id := s.AddPatternFile("big.ifc", 1_000_000)
 	s.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobStall, After: 500_000})
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "download", id, "--dir", dir)
-	cmd.Env = envList(envFor(s.URL))
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Signal once the transfer shows progress: the temporary file exists.
-	lines := bufio.NewScanner(stderr)
-	var shown []string
-	for lines.Scan() {
-		shown = append(shown, lines.Text())
-		if strings.Contains(lines.Text(), "downloaded ") {
-			break
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	for lines.Scan() {
-		shown = append(shown, lines.Text())
-	}
-	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitHangup {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitHangup, strings.Join(shown, "\n"))
-	}
+	stdout, _ := signalWhenShown(t, envFor(s.URL), "downloaded ", syscall.SIGHUP, exitHangup, "download", id, "--dir", dir)
 	if names := dirEntries(t, dir); len(names) != 0 {
 		t.Errorf("left behind: %v", names)
 	}
-	if stdout.String() != "" {
-		t.Errorf("stdout %q", stdout.String())
+	if stdout != "" {
+		t.Errorf("stdout %q", stdout)
 	}
 }

@@ -139,10 +139,30 @@ func TestInterruptWhileWaiting(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, manualOpts()) // the run never completes
 	conn := addConnection(t, s)
+	stdout, shown := signalWhenShown(t, envFor(s.URL), "NotStarted", os.Interrupt, exitInterrupt,
+		"run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+	last := shown[len(shown)-1]
+	run := onlyRun(t, s, conn)
+	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait"} {
+		if !strings.Contains(last, part) {
+			t.Errorf("error line lacks %q: %s", part, last)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("stdout: %q", stdout)
+	}
+}
+
+// signalWhenShown starts the built binary with args, sends it sig once a
+// line of its stderr contains marker (the state the test wants it in),
+// and fails the test unless it then exits with want. It returns stdout
+// and every stderr line.
+func signalWhenShown(t *testing.T, env map[string]string, marker string, sig os.Signal, want int, args ...string) (string, []string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
-	cmd.Env = envList(envFor(s.URL))
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = envList(env)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
@@ -152,35 +172,25 @@ func TestInterruptWhileWaiting(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Signal once the first state is shown: the run exists, the wait runs.
 	lines := bufio.NewScanner(stderr)
 	var shown []string
 	for lines.Scan() {
 		shown = append(shown, lines.Text())
-		if strings.Contains(lines.Text(), "NotStarted") {
+		if strings.Contains(lines.Text(), marker) {
 			break
 		}
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	for lines.Scan() {
 		shown = append(shown, lines.Text())
 	}
 	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupt {
-		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInterrupt, strings.Join(shown, "\n"))
+	if code := cmd.ProcessState.ExitCode(); code != want {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, want, strings.Join(shown, "\n"))
 	}
-	last := shown[len(shown)-1]
-	run := onlyRun(t, s, conn)
-	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait"} {
-		if !strings.Contains(last, part) {
-			t.Errorf("error line lacks %q: %s", part, last)
-		}
-	}
-	if stdout.String() != "" {
-		t.Errorf("stdout: %q", stdout.String())
-	}
+	return stdout.String(), shown
 }
 
 // TestFakeServerInProcess runs fake-server through run until its context
