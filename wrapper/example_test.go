@@ -25,9 +25,8 @@ func ExampleClient_Export() {
 	if err != nil {
 		panic(err)
 	}
-	version := api.IFCVersionIFC43
 	_, run, err := client.Export(context.Background(), *conn.ID,
-		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version},
+		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: wrapper.Ptr(api.IFCVersionIFC43)},
 		wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
 	if err != nil {
 		panic(err)
