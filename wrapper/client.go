@@ -178,10 +178,15 @@ type Client struct {
 }
 
 // New returns a Client. It fails when the options cannot work: no token
-// source, or a base URL that is not absolute https (http only on loopback).
+// source, a StaticToken of a blank token (an error matching ErrValidation),
+// or a base URL that is not absolute https (http only on loopback).
 func New(opts Options) (*Client, error) {
 	if opts.TokenSource == nil {
 		return nil, errors.New("wrapper.New: Options.TokenSource is required (see StaticToken and ClientCredentials)")
+	}
+	if st, ok := opts.TokenSource.(staticToken); ok && strings.TrimSpace(st.tok.AccessToken) == "" {
+		// The server would answer every request with 401; say it here.
+		return nil, &ValidationError{Problems: []Problem{{Field: "Options.TokenSource", Message: "StaticToken was given a blank token"}}}
 	}
 	raw := opts.BaseURL
 	if raw == "" {
