@@ -3,6 +3,7 @@ package wrapper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -32,16 +33,64 @@ type RunRef struct {
 // ParseRunRef rebuilds a RunRef from a run's absolute Location URL, as
 // returned in RunRef.Location. The path must end in
 // /connections/{connectionId}/runs/{runId}. Whether the URL belongs to a
-// client's API is checked when the client uses it.
+// client's API is checked when the client uses it. Text that is not such a
+// URL gives a *RunRefParseError, which matches ErrValidation.
 func ParseRunRef(location string) (RunRef, error) {
 	u, err := url.Parse(location)
 	if err != nil {
-		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "does not parse as a URL"}
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
+		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
 	}
-	return runRefFromURL(u)
+	ref, err := runRefFromURL(u)
+	if le := (*LocationError)(nil); errors.As(err, &le) {
+		return RunRef{}, &RunRefParseError{Text: le.Location, Reason: le.Reason}
+	}
+	return ref, err
+}
+
+// MarshalText returns the run's Location, the text ParseRunRef reads: a
+// RunRef in a JSON document, a YAML file or a database column is its
+// absolute URL. The zero RunRef gives empty text. Existing is not kept.
+func (r RunRef) MarshalText() ([]byte, error) {
+	return []byte(r.Location), nil
+}
+
+// UnmarshalText sets r from a run's Location, as ParseRunRef does; empty
+// text gives the zero RunRef. On an error (a *RunRefParseError) r is left
+// unchanged.
+func (r *RunRef) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*r = RunRef{}
+		return nil
+	}
+	ref, err := ParseRunRef(string(text))
+	if err != nil {
+		return err
+	}
+	*r = ref
+	return nil
+}
+
+// RunRefParseError is text that ParseRunRef (or RunRef.UnmarshalText) could
+// not read as a run's Location. It matches ErrValidation and, as the errors
+// of ParseRunRef did before, ErrMissingLocation.
+type RunRefParseError struct {
+	// Text is the text given, redacted.
+	Text string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error says that the text does not parse as a run reference, and why.
+func (e *RunRefParseError) Error() string {
+	return fmt.Sprintf("parse error: run reference %q %s", e.Text, e.Reason)
+}
+
+// Is matches ErrValidation and ErrMissingLocation.
+func (e *RunRefParseError) Is(target error) bool {
+	return target == ErrValidation || target == ErrMissingLocation
 }
 
 // runRefFromURL reads a run URL: its ids, and the URL itself as Location.
