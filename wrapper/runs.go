@@ -271,6 +271,15 @@ type WaitOptions struct {
 
 // Progress is a state change seen while waiting.
 type Progress struct {
+	// Ref names the run being waited on.
+	Ref RunRef
+	// ConnectionID is the connection the caller asked for: the
+	// connectionID given to Export (in ExportMany, that export's
+	// connection), even when the API answered 303 with the active run of
+	// another connection of the iModel (Ref.Existing, Ref.ConnectionID
+	// naming that other connection); for WaitRun, Ref.ConnectionID.
+	ConnectionID string
+	// Run is the run as this poll read it.
 	Run *api.ExportRun
 	// RawRun is the "run" object exactly as the API sent it, members the
 	// contract does not know included: for tools that pass it on.
@@ -287,6 +296,12 @@ type Progress struct {
 // outside its enum, or Completed without a result) is not waited on: it is
 // an ErrMalformedResponse at once.
 func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*api.ExportRun, error) {
+	return c.waitRun(ctx, ref, ref.ConnectionID, opts)
+}
+
+// waitRun is WaitRun on behalf of the caller's connection connectionID,
+// which Progress reports.
+func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, opts WaitOptions) (*api.ExportRun, error) {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 2 * time.Second
 	}
@@ -306,7 +321,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 			last = state
 			interval = opts.MinInterval
 			if opts.OnProgress != nil {
-				opts.OnProgress(Progress{Run: run, RawRun: raw, State: state, Elapsed: c.now().Sub(start)})
+				opts.OnProgress(Progress{Ref: ref, ConnectionID: connectionID, Run: run, RawRun: raw, State: state, Elapsed: c.now().Sub(start)})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)
@@ -347,7 +362,7 @@ func (c *Client) Export(ctx context.Context, connectionID string, req api.Export
 	if err != nil {
 		return RunRef{}, nil, err
 	}
-	run, err := c.WaitRun(ctx, ref, opts)
+	run, err := c.waitRun(ctx, ref, connectionID, opts)
 	return ref, run, err
 }
 
