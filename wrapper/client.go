@@ -125,6 +125,31 @@ type Options struct {
 	// a listing whose links go on past it ends with an ErrMalformedResponse
 	// instead of running, and growing, forever. Zero: DefaultMaxPages.
 	MaxPages int
+
+	// Wait is the client's default for the WaitOptions of every wait
+	// (WaitRun, Export, ExportMany): a zero field of a call's WaitOptions
+	// takes the field of Wait, and a field zero in both takes its default.
+	// Set it once, for example MinInterval in tests or OnProgress for a
+	// service's logging, instead of passing it to every call.
+	Wait WaitOptions
+	// Clock tells the client the time and does its waiting: the waits
+	// between polls, Retry-After and retry backoffs, the rate budget and the
+	// client-wide 429 pause. Nil: the real clock. Tests of code that uses a
+	// Client set one that moves without sleeping, such as
+	// apitest.ManualClock shared with the fake service, so that a run
+	// taking minutes and a Retry-After of seconds cost no wall time. A
+	// Limiter set in Options keeps its own clock.
+	Clock Clock
+}
+
+// Clock is the time as a Client sees it (Options.Clock). It must be safe
+// for concurrent use.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep waits d, then returns nil; when ctx ends first it returns
+	// context.Cause(ctx) at once.
+	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // RateBudget is a number of requests per period.
@@ -175,6 +200,9 @@ type Client struct {
 	// when any request gets a 429 with Retry-After, every request waits it
 	// out instead of each discovering it (limiter.go).
 	limiter Limiter
+
+	// waitDefaults is Options.Wait, under every call's WaitOptions.
+	waitDefaults WaitOptions
 }
 
 // New returns a Client. It fails when the options cannot work: no token
@@ -213,6 +241,10 @@ func New(opts Options) (*Client, error) {
 		maxPages:      cmp.Or(max(opts.MaxPages, 0), DefaultMaxPages),
 		now:           time.Now,
 		sleep:         sleepCtx,
+		waitDefaults:  opts.Wait,
+	}
+	if opts.Clock != nil {
+		c.now, c.sleep = opts.Clock.Now, opts.Clock.Sleep
 	}
 	if c.limiter = opts.Limiter; c.limiter == nil {
 		// On the client's clock, read at each call: tests replace it.

@@ -258,7 +258,8 @@ func checkRun(run *api.ExportRun) string {
 	return ""
 }
 
-// WaitOptions tune WaitRun. Zero fields take their defaults.
+// WaitOptions tune WaitRun. Zero fields take the client's (Options.Wait),
+// then their defaults.
 type WaitOptions struct {
 	// MinInterval and MaxInterval bound the wait between polls: it starts at
 	// MinInterval, doubles while the state stays the same, and falls back to
@@ -267,6 +268,20 @@ type WaitOptions struct {
 	// OnProgress, when set, is called with the first state seen and on every
 	// change of state, from the goroutine that called WaitRun.
 	OnProgress func(Progress)
+}
+
+// under fills the zero fields of o from the client's defaults d.
+func (o WaitOptions) under(d WaitOptions) WaitOptions {
+	if o.MinInterval == 0 {
+		o.MinInterval = d.MinInterval
+	}
+	if o.MaxInterval == 0 {
+		o.MaxInterval = d.MaxInterval
+	}
+	if o.OnProgress == nil {
+		o.OnProgress = d.OnProgress
+	}
+	return o
 }
 
 // Progress is a state change seen while waiting.
@@ -302,6 +317,7 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 // waitRun is WaitRun on behalf of the caller's connection connectionID,
 // which Progress reports.
 func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, opts WaitOptions) (*api.ExportRun, error) {
+	opts = opts.under(c.waitDefaults)
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 2 * time.Second
 	}

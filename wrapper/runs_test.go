@@ -1,13 +1,19 @@
 package wrapper_test
 
 import (
+	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -95,5 +101,119 @@ func TestRunRef_UnmarshalTextRefusesGarbage(t *testing.T) {
 	}
 	if diff := cmp.Diff(ref, kept); diff != "" {
 		t.Errorf("RunRef changed by a failed UnmarshalText (-want +got):\n%s", diff)
+	}
+}
+
+// queuedThenDone answers a run Queued five times, then Completed with
+// Success.
+func queuedThenDone(n int, w http.ResponseWriter, r *http.Request) {
+	state, result := "Queued", "Undetermined"
+	if n >= 5 {
+		state, result = "Completed", "Success"
+	}
+	writeJSON(w, 200, fmt.Sprintf(`{"run":{"id":"r1","connectionId":"c1","state":%q,"result":%q}}`, state, result))
+}
+
+func TestWaitRun_ZeroFieldsTakeTheClientsWaitOptions(t *testing.T) {
+	t.Parallel()
+	s := time.Second
+	for _, tc := range []struct {
+		name         string
+		call         wrapper.WaitOptions
+		wantSleeps   []time.Duration
+		clientStates int // Progress calls the client's OnProgress gets
+	}{
+		{"all from the client", wrapper.WaitOptions{}, []time.Duration{3 * s, 6 * s, 10 * s, 10 * s, 10 * s}, 2},
+		{"the call's MinInterval, the client's MaxInterval", wrapper.WaitOptions{MinInterval: s}, []time.Duration{s, 2 * s, 4 * s, 8 * s, 10 * s}, 2},
+		{"the call's OnProgress", wrapper.WaitOptions{OnProgress: func(wrapper.Progress) {}}, []time.Duration{3 * s, 6 * s, 10 * s, 10 * s, 10 * s}, 0},
+		{"the call's bounds", wrapper.WaitOptions{MinInterval: 2 * s, MaxInterval: 5 * s}, []time.Duration{2 * s, 4 * s, 5 * s, 5 * s, 5 * s}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newScripted(t, queuedThenDone)
+			clock := newFakeClock()
+			var states []api.ExecutionState
+			c := newClient(t, srv.base(), func(o *wrapper.Options) {
+				o.Clock = clock
+				o.Wait = wrapper.WaitOptions{MinInterval: 3 * s, MaxInterval: 10 * s,
+					OnProgress: func(p wrapper.Progress) { states = append(states, p.State) }}
+			})
+			ref, err := c.RunRefFor("c1", "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitRun(context.Background(), ref, tc.call); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantSleeps, clock.Sleeps()); diff != "" {
+				t.Errorf("waits between polls (-want +got):\n%s", diff)
+			}
+			if len(states) != tc.clientStates {
+				t.Errorf("the client's OnProgress saw %v, want %d states", states, tc.clientStates)
+			}
+		})
+	}
+}
+
+// Options.Clock does every wait of the client: a Retry-After, the
+// client-wide pause it starts, the polls.
+func TestOptionsClock_DoesTheRetryAfterAndThePolls(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "7")
+			writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"slow down"}}`)
+			return
+		}
+		queuedThenDone(n-1, w, r)
+	})
+	clock := newFakeClock()
+	start := clock.Now()
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.Clock = clock
+		o.Retry.MaxRetryAfter = time.Minute
+	})
+	ref, err := c.RunRefFor("c1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var elapsed []time.Duration
+	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{OnProgress: func(p wrapper.Progress) { elapsed = append(elapsed, p.Elapsed) }}); err != nil {
+		t.Fatal(err)
+	}
+	s := time.Second
+	if diff := cmp.Diff([]time.Duration{7 * s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s}, clock.Sleeps()); diff != "" {
+		t.Errorf("waits on the clock (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{7 * s, 67 * s}, elapsed); diff != "" {
+		t.Errorf("Progress.Elapsed (-want +got):\n%s", diff)
+	}
+	if got := clock.Now().Sub(start); got != 67*s {
+		t.Errorf("the clock moved %v, want 67s", got)
+	}
+	if n := len(srv.seen()); n != 7 {
+		t.Errorf("%d requests, want 7 (a 429, then six polls)", n)
+	}
+}
+
+func TestManualClock_SleepMovesTheClockForClientAndService(t *testing.T) {
+	t.Parallel()
+	var _ wrapper.Clock = (*apitest.ManualClock)(nil)
+	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start := clock.Now()
+	if err := clock.Sleep(context.Background(), 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := clock.Now().Sub(start); got != 90*time.Second {
+		t.Errorf("Sleep(90s) moved the clock %v", got)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("stopped")
+	cancel(cause)
+	if err := clock.Sleep(ctx, time.Hour); !errors.Is(err, cause) {
+		t.Errorf("Sleep after the context ended: %v, want its cause", err)
+	}
+	if got := clock.Now().Sub(start); got != 90*time.Second {
+		t.Errorf("a Sleep after the context ended moved the clock to +%v", got)
 	}
 }
