@@ -87,8 +87,19 @@ type Options struct {
 	UserAgent string
 	// Retry bounds retries and waits; zero fields take their defaults.
 	Retry RetryPolicy
-	// Logger receives one Debug record per HTTP exchange (method, redacted
-	// URL, status, duration, attempt) and an Info record per wait. Nil: none.
+	// Logger receives, credentials and signatures redacted:
+	//   - a Debug record per HTTP exchange with the API, Storage and the
+	//     blob store ("http exchange", or "http exchange failed" with the
+	//     error): operation, method, URL, status, duration, attempt (token
+	//     requests are not logged);
+	//   - an Info record per retry backoff ("retrying"): operation, reason
+	//     (the status, or "connection failure"), the wait, attempt;
+	//   - an Info record per state of a run waited on (WaitRun, Export,
+	//     ExportMany), the first seen and each change ("run state"):
+	//     connection (the caller's), run, state, result, elapsed;
+	//   - Info records of the steps of downloads (starting over, resuming)
+	//     and uploads (created, sending, completed, failed).
+	// Nil: none.
 	Logger *slog.Logger
 	// Budget, when set, spaces the client's requests so that it never sends
 	// more than Budget.Requests per Budget.Per: set it a little under your

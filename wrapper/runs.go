@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -336,8 +337,14 @@ func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, o
 		if state != last {
 			last = state
 			interval = opts.MinInterval
+			elapsed := c.now().Sub(start)
+			if c.log.Enabled(ctx, slog.LevelInfo) {
+				c.log.LogAttrs(ctx, slog.LevelInfo, "run state",
+					slog.String("connection", connectionID), slog.String("run", ref.RunID),
+					slog.String("state", string(state)), slog.String("result", string(deref(run.Result))), slog.Duration("elapsed", elapsed))
+			}
 			if opts.OnProgress != nil {
-				opts.OnProgress(Progress{Ref: ref, ConnectionID: connectionID, Run: run, RawRun: raw, State: state, Elapsed: c.now().Sub(start)})
+				opts.OnProgress(Progress{Ref: ref, ConnectionID: connectionID, Run: run, RawRun: raw, State: state, Elapsed: elapsed})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)

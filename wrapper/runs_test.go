@@ -1,12 +1,15 @@
 package wrapper_test
 
 import (
+	"bytes"
 	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +218,44 @@ func TestManualClock_SleepMovesTheClockForClientAndService(t *testing.T) {
 	}
 	if got := clock.Now().Sub(start); got != 90*time.Second {
 		t.Errorf("a Sleep after the context ended moved the clock to +%v", got)
+	}
+}
+
+// The Logger gets an Info record per state of a waited run, with the
+// connection the caller asked for.
+func TestWaitRun_LogsStateChangesAtInfo(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, queuedThenDone)
+	var buf bytes.Buffer
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.Clock = newFakeClock()
+		o.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	ref, err := c.RunRefFor("c1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		Level, Msg, Connection, Run, State, Result string
+		Elapsed                                    int64
+	}
+	var got []record
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var r record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		got = append(got, r)
+	}
+	s := int64(time.Second)
+	want := []record{
+		{Level: "INFO", Msg: "run state", Connection: "c1", Run: "r1", State: "Queued", Result: "Undetermined", Elapsed: 0},
+		{Level: "INFO", Msg: "run state", Connection: "c1", Run: "r1", State: "Completed", Result: "Success", Elapsed: (2 + 4 + 8 + 16 + 30) * s},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log records (-want +got):\n%s", diff)
 	}
 }
