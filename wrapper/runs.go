@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -389,12 +390,40 @@ func (c *Client) Export(ctx context.Context, connectionID string, req api.Export
 	return ref, run, err
 }
 
-// Runs lists the runs of a connection, following _links.next across pages.
-// Iteration stops at the first error, which is yielded.
+// Runs lists the runs of a connection, following _links.next across pages,
+// in pages of the API's default size (see RunsWithOptions). Iteration stops
+// at the first error, which is yielded.
+//
+// The order is the API's: its reference does not specify one, so sort the
+// runs yourself (by StartDateTime, say) when it matters. The in-memory
+// service of package apitest lists them oldest first.
 func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.ExportRun, error] {
+	return c.RunsWithOptions(ctx, connectionID, ListOptions{})
+}
+
+// ListOptions tune a listing. The zero value is Runs's.
+type ListOptions struct {
+	// PageSize is how many items each page request asks for ($top); the
+	// API may send fewer, and the listing follows the pages it sends
+	// whatever their size. Zero: the API's default (no $top is sent);
+	// negative: an error matching ErrValidation.
+	PageSize int
+}
+
+// RunsWithOptions is Runs with ListOptions: the runs of a connection, in
+// pages of opts.PageSize, in the API's order (see Runs).
+func (c *Client) RunsWithOptions(ctx context.Context, connectionID string, opts ListOptions) iter.Seq2[api.ExportRun, error] {
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return failed[api.ExportRun](err)
 	}
-	first, err := api.NewGetExportConnectionRunsRequest(c.server, connectionID, nil)
+	var params *api.GetExportConnectionRunsParams
+	switch {
+	case opts.PageSize < 0 || opts.PageSize > math.MaxInt32:
+		return failed[api.ExportRun](&ValidationError{Problems: []Problem{{Field: "PageSize", Message: fmt.Sprintf("%d is not a page size: want 1 to %d, or 0 for the API's default", opts.PageSize, math.MaxInt32)}}})
+	case opts.PageSize > 0:
+		top := api.Top(opts.PageSize)
+		params = &api.GetExportConnectionRunsParams{Top: &top}
+	}
+	first, err := api.NewGetExportConnectionRunsRequest(c.server, connectionID, params)
 	return listAll[api.ExportRun](ctx, c, &opListRuns, first, err, "runs")
 }

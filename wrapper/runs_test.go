@@ -259,3 +259,65 @@ func TestWaitRun_LogsStateChangesAtInfo(t *testing.T) {
 		t.Errorf("log records (-want +got):\n%s", diff)
 	}
 }
+
+func TestRunsWithOptions_AsksForThePageSize(t *testing.T) {
+	t.Parallel()
+	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Second})
+	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	c := newClient(t, fake.URL)
+	ctx := context.Background()
+	var created []string
+	for range 5 {
+		ref, err := c.CreateRun(ctx, conn, ifcRequest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		created = append(created, ref.RunID)
+		clock.Advance(time.Minute) // completed: the next create starts a run
+	}
+	list := func(seq func(func(api.ExportRun, error) bool)) []string {
+		t.Helper()
+		var ids []string
+		for run, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, *run.ID)
+		}
+		return ids
+	}
+	listed := func() []string {
+		var uris []string
+		for _, r := range fake.Requests() {
+			if r.Method == http.MethodGet {
+				uris = append(uris, r.URI)
+			}
+		}
+		fake.ResetRequests()
+		return uris
+	}
+	fake.ResetRequests()
+	runs := "/export/connections/" + conn + "/runs"
+
+	if diff := cmp.Diff(created, list(c.RunsWithOptions(ctx, conn, wrapper.ListOptions{PageSize: 2}))); diff != "" {
+		t.Errorf("runs in pages of 2 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{runs + "?%24top=2", runs + "?$skip=2&$top=2", runs + "?$skip=4&$top=2"}, listed()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(created, list(c.Runs(ctx, conn))); diff != "" {
+		t.Errorf("Runs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{runs}, listed()); diff != "" {
+		t.Errorf("Runs sends no $top (-want +got):\n%s", diff)
+	}
+	for run, err := range c.RunsWithOptions(ctx, conn, wrapper.ListOptions{PageSize: -1}) {
+		if run.ID != nil || !errors.Is(err, wrapper.ErrValidation) {
+			t.Errorf("PageSize -1: %+v, %v; want ErrValidation", run, err)
+		}
+	}
+	if got := listed(); len(got) != 0 {
+		t.Errorf("PageSize -1 sent %v", got)
+	}
+}
