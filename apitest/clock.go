@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -38,4 +39,19 @@ func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// Sleep advances the clock by d and returns at once: the time of a client
+// that waits on this clock (wrapper.Options.Clock) passes without sleeping,
+// and runs and rate-limit windows of a server on the same clock move with
+// it. It returns context.Cause(ctx) without advancing when ctx has ended.
+// Concurrent sleepers each advance the clock by their own d.
+func (c *ManualClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	if d > 0 {
+		c.Advance(d)
+	}
+	return nil
 }

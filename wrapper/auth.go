@@ -16,7 +16,8 @@ const DefaultTokenURL = "https://ims.bentley.com/connect/token"
 const Scope = "itwin-platform"
 
 // StaticToken returns a TokenSource that always gives token, used as is: for
-// a token obtained elsewhere (ITWIN_ACCESS_TOKEN) or for tests.
+// a token obtained elsewhere (ITWIN_ACCESS_TOKEN) or for tests. New refuses
+// a StaticToken of an empty or all-whitespace token (ErrValidation).
 func StaticToken(token string) oauth2.TokenSource {
 	return staticToken{&oauth2.Token{AccessToken: token, TokenType: "Bearer"}}
 }

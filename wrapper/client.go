@@ -87,8 +87,19 @@ type Options struct {
 	UserAgent string
 	// Retry bounds retries and waits; zero fields take their defaults.
 	Retry RetryPolicy
-	// Logger receives one Debug record per HTTP exchange (method, redacted
-	// URL, status, duration, attempt) and an Info record per wait. Nil: none.
+	// Logger receives, credentials and signatures redacted:
+	//   - a Debug record per HTTP exchange with the API, Storage and the
+	//     blob store ("http exchange", or "http exchange failed" with the
+	//     error): operation, method, URL, status, duration, attempt (token
+	//     requests are not logged);
+	//   - an Info record per retry backoff ("retrying"): operation, reason
+	//     (the status, or "connection failure"), the wait, attempt;
+	//   - an Info record per state of a run waited on (WaitRun, Export,
+	//     ExportMany), the first seen and each change ("run state"):
+	//     connection (the caller's), run, state, result, elapsed;
+	//   - Info records of the steps of downloads (starting over, resuming)
+	//     and uploads (created, sending, completed, failed).
+	// Nil: none.
 	Logger *slog.Logger
 	// Budget, when set, spaces the client's requests so that it never sends
 	// more than Budget.Requests per Budget.Per: set it a little under your
@@ -125,6 +136,31 @@ type Options struct {
 	// a listing whose links go on past it ends with an ErrMalformedResponse
 	// instead of running, and growing, forever. Zero: DefaultMaxPages.
 	MaxPages int
+
+	// Wait is the client's default for the WaitOptions of every wait
+	// (WaitRun, Export, ExportMany): a zero field of a call's WaitOptions
+	// takes the field of Wait, and a field zero in both takes its default.
+	// Set it once, for example MinInterval in tests or OnProgress for a
+	// service's logging, instead of passing it to every call.
+	Wait WaitOptions
+	// Clock tells the client the time and does its waiting: the waits
+	// between polls, Retry-After and retry backoffs, the rate budget and the
+	// client-wide 429 pause. Nil: the real clock. Tests of code that uses a
+	// Client set one that moves without sleeping, such as
+	// apitest.ManualClock shared with the fake service, so that a run
+	// taking minutes and a Retry-After of seconds cost no wall time. A
+	// Limiter set in Options keeps its own clock.
+	Clock Clock
+}
+
+// Clock is the time as a Client sees it (Options.Clock). It must be safe
+// for concurrent use.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep waits d, then returns nil; when ctx ends first it returns
+	// context.Cause(ctx) at once.
+	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // RateBudget is a number of requests per period.
@@ -175,13 +211,21 @@ type Client struct {
 	// when any request gets a 429 with Retry-After, every request waits it
 	// out instead of each discovering it (limiter.go).
 	limiter Limiter
+
+	// waitDefaults is Options.Wait, under every call's WaitOptions.
+	waitDefaults WaitOptions
 }
 
 // New returns a Client. It fails when the options cannot work: no token
-// source, or a base URL that is not absolute https (http only on loopback).
+// source, a StaticToken of a blank token (an error matching ErrValidation),
+// or a base URL that is not absolute https (http only on loopback).
 func New(opts Options) (*Client, error) {
 	if opts.TokenSource == nil {
 		return nil, errors.New("wrapper.New: Options.TokenSource is required (see StaticToken and ClientCredentials)")
+	}
+	if st, ok := opts.TokenSource.(staticToken); ok && strings.TrimSpace(st.tok.AccessToken) == "" {
+		// The server would answer every request with 401; say it here.
+		return nil, &ValidationError{Problems: []Problem{{Field: "Options.TokenSource", Message: "StaticToken was given a blank token"}}}
 	}
 	raw := opts.BaseURL
 	if raw == "" {
@@ -208,6 +252,10 @@ func New(opts Options) (*Client, error) {
 		maxPages:      cmp.Or(max(opts.MaxPages, 0), DefaultMaxPages),
 		now:           time.Now,
 		sleep:         sleepCtx,
+		waitDefaults:  opts.Wait,
+	}
+	if opts.Clock != nil {
+		c.now, c.sleep = opts.Clock.Now, opts.Clock.Sleep
 	}
 	if c.limiter = opts.Limiter; c.limiter == nil {
 		// On the client's clock, read at each call: tests replace it.

@@ -341,6 +341,24 @@ func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
 	}
 }
 
+func TestNew_RefusesABlankStaticToken(t *testing.T) {
+	t.Parallel()
+	for _, tok := range []string{"", " ", "\t\n"} {
+		c, err := wrapper.New(wrapper.Options{BaseURL: "https://api.bentley.com/export", TokenSource: wrapper.StaticToken(tok)})
+		var verr *wrapper.ValidationError
+		if c != nil || !errors.Is(err, wrapper.ErrValidation) || !errors.As(err, &verr) {
+			t.Fatalf("StaticToken(%q): client %v, err = %v, want a *ValidationError matching ErrValidation", tok, c, err)
+		}
+		want := []wrapper.Problem{{Field: "Options.TokenSource", Message: "StaticToken was given a blank token"}}
+		if diff := cmp.Diff(want, verr.Problems); diff != "" {
+			t.Errorf("StaticToken(%q): problems (-want +got):\n%s", tok, diff)
+		}
+	}
+	if _, err := wrapper.New(wrapper.Options{BaseURL: "https://api.bentley.com/export", TokenSource: wrapper.StaticToken(" padded ")}); err != nil {
+		t.Errorf("a token with spaces around it: %v, want it used as is", err)
+	}
+}
+
 func TestHTTPClientIsNotMutated(t *testing.T) {
 	t.Parallel()
 	hc := &http.Client{Timeout: 7 * time.Second}

@@ -24,7 +24,8 @@
 //     stops after Options.MaxPages pages. Bodies are read up to a size.
 //
 //   - Resuming. A RunRef is its Location URL: save RunRef.Location, and
-//     ParseRunRef rebuilds it in another process.
+//     ParseRunRef rebuilds it in another process. As a TextMarshaler, a
+//     RunRef in a JSON document or a database column is that URL.
 //
 //   - Retries, bounded and honest (RetryPolicy). GETs retry 429, 502, 503, 504
 //     and connection failures; the create POST retries only 409 and 429. A

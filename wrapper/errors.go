@@ -42,7 +42,9 @@ var (
 	ErrUnexpectedStatus = errors.New("unexpected status")
 	// ErrValidation: the request failed local validation; nothing was sent.
 	ErrValidation = errors.New("invalid request (not sent)")
-	// ErrRunFailed: the run completed with a result other than Success.
+	// ErrRunFailed: the run completed with a result other than Success,
+	// PartialSuccess included (a *RunError says which): the outputs of a
+	// PartialSuccess run can still be downloaded (see RunError).
 	ErrRunFailed = errors.New("run did not succeed")
 	// ErrInsecureToken: a bearer token would have been sent over plain http to
 	// a host that is not a loopback address.
@@ -243,6 +245,18 @@ func (t TaskFailure) String() string {
 // RunError is a run that completed with a result other than Success. It
 // carries the run as the API returned it and every task error. It matches
 // ErrRunFailed. Its fields hold the API's text as is; Error redacts it.
+//
+// Result PartialSuccess means some tasks failed (Tasks) while the others
+// wrote their outputs to Storage. Export and WaitRun return the run with the
+// error; DownloadRunOutputs downloads the outputs of a Success or
+// PartialSuccess run:
+//
+//	_, run, err := client.Export(ctx, connectionID, req, wrapper.WaitOptions{})
+//	var runErr *wrapper.RunError
+//	if errors.As(err, &runErr) && runErr.Result == api.ExecutionResultPartialSuccess {
+//		files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{})
+//		// ...
+//	}
 type RunError struct {
 	Run    *api.ExportRun      // as the API last returned it
 	Result api.ExecutionResult // the run's result, never Success

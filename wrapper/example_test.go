@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
@@ -25,9 +26,8 @@ func ExampleClient_Export() {
 	if err != nil {
 		panic(err)
 	}
-	version := api.IFCVersionIFC43
 	_, run, err := client.Export(context.Background(), *conn.ID,
-		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version},
+		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: wrapper.Ptr(api.IFCVersionIFC43)},
 		wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
 	if err != nil {
 		panic(err)
@@ -133,4 +133,38 @@ func ExampleClient_API() {
 		fmt.Println(errors.Is(err, wrapper.ErrNotFound), apiErr.StatusCode, apiErr.Code)
 	}
 	// Output: true 404 ConnectionNotFound
+}
+
+// A run whose result is PartialSuccess is an ErrRunFailed: Export returns a
+// *RunError saying which tasks failed, and the run, whose other outputs are
+// in Storage. DownloadRunOutputs downloads them.
+func ExampleRunError_partialSuccess() {
+	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	fake := apitest.NewServer(apitest.Options{Clock: clock, DefaultOutcome: apitest.OutcomePartialSuccess})
+	defer fake.Close()
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
+	client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token"), Clock: clock})
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "exports")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	_, run, err := client.Export(ctx, *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, wrapper.WaitOptions{})
+	var runErr *wrapper.RunError
+	if errors.As(err, &runErr) && runErr.Result == api.ExecutionResultPartialSuccess {
+		fmt.Println(errors.Is(err, wrapper.ErrRunFailed), "with", len(runErr.Tasks), "failed task")
+		files, err := client.DownloadRunOutputs(ctx, run, dir, wrapper.DownloadOptions{})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println("downloaded anyway:", len(files), "file")
+	}
+	// Output:
+	// true with 1 failed task
+	// downloaded anyway: 1 file
 }

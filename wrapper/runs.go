@@ -3,8 +3,11 @@ package wrapper
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,16 +35,64 @@ type RunRef struct {
 // ParseRunRef rebuilds a RunRef from a run's absolute Location URL, as
 // returned in RunRef.Location. The path must end in
 // /connections/{connectionId}/runs/{runId}. Whether the URL belongs to a
-// client's API is checked when the client uses it.
+// client's API is checked when the client uses it. Text that is not such a
+// URL gives a *RunRefParseError, which matches ErrValidation.
 func ParseRunRef(location string) (RunRef, error) {
 	u, err := url.Parse(location)
 	if err != nil {
-		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "does not parse as a URL"}
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return RunRef{}, &LocationError{Location: redactURL(location), Reason: "is not an absolute URL", kind: ErrMissingLocation}
+		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
 	}
-	return runRefFromURL(u)
+	ref, err := runRefFromURL(u)
+	if le := (*LocationError)(nil); errors.As(err, &le) {
+		return RunRef{}, &RunRefParseError{Text: le.Location, Reason: le.Reason}
+	}
+	return ref, err
+}
+
+// MarshalText returns the run's Location, the text ParseRunRef reads: a
+// RunRef in a JSON document, a YAML file or a database column is its
+// absolute URL. The zero RunRef gives empty text. Existing is not kept.
+func (r RunRef) MarshalText() ([]byte, error) {
+	return []byte(r.Location), nil
+}
+
+// UnmarshalText sets r from a run's Location, as ParseRunRef does; empty
+// text gives the zero RunRef. On an error (a *RunRefParseError) r is left
+// unchanged.
+func (r *RunRef) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*r = RunRef{}
+		return nil
+	}
+	ref, err := ParseRunRef(string(text))
+	if err != nil {
+		return err
+	}
+	*r = ref
+	return nil
+}
+
+// RunRefParseError is text that ParseRunRef (or RunRef.UnmarshalText) could
+// not read as a run's Location. It matches ErrValidation and, as the errors
+// of ParseRunRef did before, ErrMissingLocation.
+type RunRefParseError struct {
+	// Text is the text given, redacted.
+	Text string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error says that the text does not parse as a run reference, and why.
+func (e *RunRefParseError) Error() string {
+	return fmt.Sprintf("parse error: run reference %q %s", e.Text, e.Reason)
+}
+
+// Is matches ErrValidation and ErrMissingLocation.
+func (e *RunRefParseError) Is(target error) bool {
+	return target == ErrValidation || target == ErrMissingLocation
 }
 
 // runRefFromURL reads a run URL: its ids, and the URL itself as Location.
@@ -209,7 +260,8 @@ func checkRun(run *api.ExportRun) string {
 	return ""
 }
 
-// WaitOptions tune WaitRun. Zero fields take their defaults.
+// WaitOptions tune WaitRun. Zero fields take the client's (Options.Wait),
+// then their defaults.
 type WaitOptions struct {
 	// MinInterval and MaxInterval bound the wait between polls: it starts at
 	// MinInterval, doubles while the state stays the same, and falls back to
@@ -220,8 +272,31 @@ type WaitOptions struct {
 	OnProgress func(Progress)
 }
 
+// under fills the zero fields of o from the client's defaults d.
+func (o WaitOptions) under(d WaitOptions) WaitOptions {
+	if o.MinInterval == 0 {
+		o.MinInterval = d.MinInterval
+	}
+	if o.MaxInterval == 0 {
+		o.MaxInterval = d.MaxInterval
+	}
+	if o.OnProgress == nil {
+		o.OnProgress = d.OnProgress
+	}
+	return o
+}
+
 // Progress is a state change seen while waiting.
 type Progress struct {
+	// Ref names the run being waited on.
+	Ref RunRef
+	// ConnectionID is the connection the caller asked for: the
+	// connectionID given to Export (in ExportMany, that export's
+	// connection), even when the API answered 303 with the active run of
+	// another connection of the iModel (Ref.Existing, Ref.ConnectionID
+	// naming that other connection); for WaitRun, Ref.ConnectionID.
+	ConnectionID string
+	// Run is the run as this poll read it.
 	Run *api.ExportRun
 	// RawRun is the "run" object exactly as the API sent it, members the
 	// contract does not know included: for tools that pass it on.
@@ -238,6 +313,13 @@ type Progress struct {
 // outside its enum, or Completed without a result) is not waited on: it is
 // an ErrMalformedResponse at once.
 func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*api.ExportRun, error) {
+	return c.waitRun(ctx, ref, ref.ConnectionID, opts)
+}
+
+// waitRun is WaitRun on behalf of the caller's connection connectionID,
+// which Progress reports.
+func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, opts WaitOptions) (*api.ExportRun, error) {
+	opts = opts.under(c.waitDefaults)
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 2 * time.Second
 	}
@@ -256,8 +338,14 @@ func (c *Client) WaitRun(ctx context.Context, ref RunRef, opts WaitOptions) (*ap
 		if state != last {
 			last = state
 			interval = opts.MinInterval
+			elapsed := c.now().Sub(start)
+			if c.log.Enabled(ctx, slog.LevelInfo) {
+				c.log.LogAttrs(ctx, slog.LevelInfo, "run state",
+					slog.String("connection", connectionID), slog.String("run", ref.RunID),
+					slog.String("state", string(state)), slog.String("result", string(deref(run.Result))), slog.Duration("elapsed", elapsed))
+			}
 			if opts.OnProgress != nil {
-				opts.OnProgress(Progress{Run: run, RawRun: raw, State: state, Elapsed: c.now().Sub(start)})
+				opts.OnProgress(Progress{Ref: ref, ConnectionID: connectionID, Run: run, RawRun: raw, State: state, Elapsed: elapsed})
 			}
 		} else {
 			interval = min(interval*2, opts.MaxInterval)
@@ -298,16 +386,44 @@ func (c *Client) Export(ctx context.Context, connectionID string, req api.Export
 	if err != nil {
 		return RunRef{}, nil, err
 	}
-	run, err := c.WaitRun(ctx, ref, opts)
+	run, err := c.waitRun(ctx, ref, connectionID, opts)
 	return ref, run, err
 }
 
-// Runs lists the runs of a connection, following _links.next across pages.
-// Iteration stops at the first error, which is yielded.
+// Runs lists the runs of a connection, following _links.next across pages,
+// in pages of the API's default size (see RunsWithOptions). Iteration stops
+// at the first error, which is yielded.
+//
+// The order is the API's: its reference does not specify one, so sort the
+// runs yourself (by StartDateTime, say) when it matters. The in-memory
+// service of package apitest lists them oldest first.
 func (c *Client) Runs(ctx context.Context, connectionID string) iter.Seq2[api.ExportRun, error] {
+	return c.RunsWithOptions(ctx, connectionID, ListOptions{})
+}
+
+// ListOptions tune a listing. The zero value is Runs's.
+type ListOptions struct {
+	// PageSize is how many items each page request asks for ($top); the
+	// API may send fewer, and the listing follows the pages it sends
+	// whatever their size. Zero: the API's default (no $top is sent);
+	// negative: an error matching ErrValidation.
+	PageSize int
+}
+
+// RunsWithOptions is Runs with ListOptions: the runs of a connection, in
+// pages of opts.PageSize, in the API's order (see Runs).
+func (c *Client) RunsWithOptions(ctx context.Context, connectionID string, opts ListOptions) iter.Seq2[api.ExportRun, error] {
 	if err := validateIDs("connectionID", connectionID); err != nil {
 		return failed[api.ExportRun](err)
 	}
-	first, err := api.NewGetExportConnectionRunsRequest(c.server, connectionID, nil)
+	var params *api.GetExportConnectionRunsParams
+	switch {
+	case opts.PageSize < 0 || opts.PageSize > math.MaxInt32:
+		return failed[api.ExportRun](&ValidationError{Problems: []Problem{{Field: "PageSize", Message: fmt.Sprintf("%d is not a page size: want 1 to %d, or 0 for the API's default", opts.PageSize, math.MaxInt32)}}})
+	case opts.PageSize > 0:
+		top := api.Top(opts.PageSize)
+		params = &api.GetExportConnectionRunsParams{Top: &top}
+	}
+	first, err := api.NewGetExportConnectionRunsRequest(c.server, connectionID, params)
 	return listAll[api.ExportRun](ctx, c, &opListRuns, first, err, "runs")
 }
