@@ -99,16 +99,21 @@ func blobPath(f *storedFile) string {
 	return "/exports/" + url.PathEscape(f.id) + "/" + escapedName(f.displayName)
 }
 
-// link returns a signed URL of the file's content, valid for sasLifetime
-// from now.
+// link returns a signed read URL of the file's content, valid for
+// sasLifetime from now.
 func (b *blobOrigin) link(f *storedFile, now time.Time) (string, error) {
+	return b.signedURL(blobPath(f), "r", now)
+}
+
+// signedURL returns a SAS URL of the blob at path (escaped) with the
+// permissions perm, valid for sasLifetime from now.
+func (b *blobOrigin) signedURL(path, perm string, now time.Time) (string, error) {
 	if b.base == "" {
 		return "", errors.New("the blob origin is not listening")
 	}
-	p := blobPath(f)
 	se := now.Add(sasLifetime).UTC().Format(time.RFC3339)
-	q := "sv=2024-08-04&se=" + url.QueryEscape(se) + "&sr=b&sp=r&sig=" + url.QueryEscape(b.sign(p, se))
-	return b.base + p + "?" + q, nil
+	q := "sv=2024-08-04&se=" + url.QueryEscape(se) + "&sr=b&sp=" + perm + "&sig=" + url.QueryEscape(b.sign(path, se))
+	return b.base + path + "?" + q, nil
 }
 
 // sign is the signature of a path and expiry.

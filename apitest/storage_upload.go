@@ -368,13 +368,7 @@ func uploadPath(p *pendingFile) string {
 // uploadLink returns a write SAS URL of the pending file's blob, valid for
 // sasLifetime from now.
 func (b *blobOrigin) uploadLink(p *pendingFile, now time.Time) (string, error) {
-	if b.base == "" {
-		return "", errors.New("the blob origin is not listening")
-	}
-	path := uploadPath(p)
-	se := now.Add(sasLifetime).UTC().Format(time.RFC3339)
-	q := "sv=2024-08-04&se=" + url.QueryEscape(se) + "&sr=b&sp=cw&sig=" + url.QueryEscape(b.sign(path, se))
-	return b.base + path + "?" + q, nil
+	return b.signedURL(uploadPath(p), "cw", now)
 }
 
 // serveUpload answers a PUT to an upload link: Put Blob, Put Block or Put

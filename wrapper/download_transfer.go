@@ -342,7 +342,7 @@ func (t *transfer) fetchPiece(ctx context.Context, p *piece, buf []byte) error {
 			}
 			t.c.log.LogAttrs(ctx, slog.LevelInfo, "resuming download", slog.String("fileId", t.fileID), slog.Int64("from", p.start+p.done),
 				slog.Int("resume", resumes), slog.Duration("wait", wait), slog.String("reason", err.Error()))
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := t.c.wait(ctx, wait); err != nil {
 				return fmt.Errorf("downloading file %s: %w", t.fileID, err)
 			}
 		case errors.As(err, &cut):

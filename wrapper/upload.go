@@ -451,7 +451,7 @@ func (u *upload) send(ctx context.Context, link *url.URL, body func() io.Reader,
 			return err
 		}
 		wait := max(retry.wait, c.retry.backoff(attempt))
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := c.wait(ctx, wait); err != nil {
 			return fmt.Errorf("%s %s %s: %w", opUploadContent.name, http.MethodPut, c.redactURL(link.String()), err)
 		}
 	}

@@ -45,7 +45,7 @@ func fleetRun(b *testing.B, shared bool) {
 		if shared {
 			redisURL, _ = startRedisServer(b)
 		}
-		base := startFleetFake(b, "--step", "200ms", "--rate-limit", "50/6s")
+		base := startFakeBinary(b, "--control", "--step", "200ms", "--rate-limit", "50/6s")
 		ids := addFleetConnections(b, base, fleetProcs, fleetExports)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		start := time.Now()

@@ -67,26 +67,32 @@ func startRedisServer(t testing.TB) (string, func()) {
 	return "", nil
 }
 
-// startFleetFake starts the binary's fake-server with the control API and
-// args, and returns its base URL; it is interrupted at the end of t.
-func startFleetFake(t testing.TB, args ...string) string {
+// startFakeBinary starts the built binary's fake-server on a free port
+// with args and returns its base URL. At the end of t it is interrupted,
+// and a contract violation it reported fails t.
+func startFakeBinary(t testing.TB, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"fake-server", "--addr", "127.0.0.1:0", "--control"}, args...)...)
+	cmd := exec.Command(binPath, append([]string{"fake-server", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = envList(nil)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
+		if strings.Contains(stderr.String(), "contract violation") {
+			t.Errorf("fake-server stderr:\n%s", stderr.String())
+		}
 	})
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() {
-		t.Fatal("fake-server printed no URL")
+		t.Fatalf("fake-server printed no URL; stderr:\n%s", stderr.String())
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	return lines.Text()
@@ -228,7 +234,7 @@ func waitForLine(r io.Reader, want string, sink io.Writer) (found bool, done <-c
 // the API until the pause has passed (the fake's record of requests).
 func TestFleet_PauseIsShared(t *testing.T) {
 	redisURL, _ := startRedisServer(t)
-	base := startFleetFake(t, "--step", "50ms")
+	base := startFakeBinary(t, "--control", "--step", "50ms")
 	ids := addFleetConnections(t, base, 4, 1, map[string]any{
 		"method": "POST", "path": "/export/connections/{p0c0}/runs", "status": 429,
 		"headers": map[string]string{"Retry-After": "2"},
@@ -293,7 +299,7 @@ func TestFleet_PauseIsShared(t *testing.T) {
 // call hangs (the test's deadline would end it).
 func TestFleet_RedisStoppedMidRun(t *testing.T) {
 	redisURL, stopRedis := startRedisServer(t)
-	base := startFleetFake(t, "--step", "100ms")
+	base := startFakeBinary(t, "--control", "--step", "100ms")
 	ids := addFleetConnections(t, base, 1, 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -272,29 +271,8 @@ func TestRunWithMissingMappingFileFails(t *testing.T) {
 func TestFakeServerRunWithMappingFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, "fake-server", "--addr", "127.0.0.1:0", "--step", "20ms")
-	cmd.Env = envList(nil)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		if strings.Contains(stderr.String(), "contract violation") {
-			t.Errorf("fake-server stderr:\n%s", stderr.String())
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatalf("no base URL; stderr:\n%s", stderr.String())
-	}
-	env := map[string]string{envAPIURL: lines.Text(), envAccessToken: "any-token"}
+	base := startFakeBinary(t, "--step", "20ms")
+	env := map[string]string{envAPIURL: base, envAccessToken: "any-token"}
 	r := runBinary(t, env, "connection", "create", "--imodel", "m1", "--json")
 	wantCode(t, r, exitOK)
 	var conn api.ExportConnection
