@@ -255,19 +255,19 @@ type ExportConnection struct {
 	Links *ExportConnectionLinks `json:"_links,omitempty"`
 
 	// AuthenticationType Whose credentials runs of the connection use.
-	AuthenticationType *AuthenticationType `json:"authenticationType,omitempty"`
+	AuthenticationType AuthenticationType `json:"authenticationType,omitempty"`
 
 	// DisplayName Name of the connection.
-	DisplayName *string `json:"displayName,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
 
 	// IModelID Id of the iModel.
-	IModelID *string `json:"iModelId,omitempty"`
+	IModelID string `json:"iModelId,omitempty"`
 
 	// ITwinID Id of the iTwin the iModel belongs to.
-	ITwinID *string `json:"iTwinId,omitempty"`
+	ITwinID string `json:"iTwinId,omitempty"`
 
 	// ID Id of the connection.
-	ID *string `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
 }
 
 // ExportConnectionCreate The body of Create ExportConnection.
@@ -333,12 +333,12 @@ type ExportJob struct {
 	EndDateTime *time.Time `json:"endDateTime,omitempty"`
 
 	// ID Id of the job.
-	ID *string `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
 	// `Completed`. A result not listed here, like every listed one but
 	// `Success`, is not a success.
-	Result *ExecutionResult `json:"result,omitempty"`
+	Result ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the job started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
@@ -346,7 +346,7 @@ type ExportJob struct {
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
 	// A state not listed here is an answer the client cannot use: report it
 	// rather than wait on it.
-	State *ExecutionState `json:"state,omitempty"`
+	State ExecutionState `json:"state,omitempty"`
 
 	// Tasks Tasks of the job.
 	Tasks []ExportTask `json:"tasks,omitempty"`
@@ -355,13 +355,13 @@ type ExportJob struct {
 // ExportRun One run of an export connection.
 type ExportRun struct {
 	// ConnectionID Id of the connection the run belongs to.
-	ConnectionID *string `json:"connectionId,omitempty"`
+	ConnectionID string `json:"connectionId,omitempty"`
 
 	// EndDateTime When the run ended.
 	EndDateTime *time.Time `json:"endDateTime,omitempty"`
 
 	// ID Id of the run.
-	ID *string `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
 
 	// Jobs Jobs of the run.
 	Jobs []ExportJob `json:"jobs,omitempty"`
@@ -369,7 +369,7 @@ type ExportRun struct {
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
 	// `Completed`. A result not listed here, like every listed one but
 	// `Success`, is not a success.
-	Result *ExecutionResult `json:"result,omitempty"`
+	Result ExecutionResult `json:"result,omitempty"`
 
 	// StartDateTime When the run started.
 	StartDateTime *time.Time `json:"startDateTime,omitempty"`
@@ -377,7 +377,7 @@ type ExportRun struct {
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
 	// A state not listed here is an answer the client cannot use: report it
 	// rather than wait on it.
-	State *ExecutionState `json:"state,omitempty"`
+	State ExecutionState `json:"state,omitempty"`
 }
 
 // ExportRunInputOptions What is exported. By default the latest version of the whole iModel.
@@ -443,15 +443,15 @@ type ExportTask struct {
 	Error *TaskError `json:"error,omitempty"`
 
 	// ExportOutputFileID Id of the produced file in iTwin Storage.
-	ExportOutputFileID *string `json:"exportOutputFileId,omitempty"`
+	ExportOutputFileID string `json:"exportOutputFileId,omitempty"`
 
 	// ID Id of the task.
-	ID *string `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
 
 	// Result The outcome of a run, job or task; `Undetermined` until its state is
 	// `Completed`. A result not listed here, like every listed one but
 	// `Success`, is not a success.
-	Result *ExecutionResult `json:"result,omitempty"`
+	Result ExecutionResult `json:"result,omitempty"`
 
 	// RetryAttempts How many times the task was retried.
 	RetryAttempts *int32 `json:"retryAttempts,omitempty"`
@@ -462,7 +462,7 @@ type ExportTask struct {
 	// State Where a run, job or task is in its life. Only `Completed` is terminal.
 	// A state not listed here is an answer the client cannot use: report it
 	// rather than wait on it.
-	State *ExecutionState `json:"state,omitempty"`
+	State ExecutionState `json:"state,omitempty"`
 }
 
 // ExportType Name of the file type to export to. `PDF` is a technology preview (changelog of 2025-11-26).

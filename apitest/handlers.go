@@ -107,7 +107,7 @@ func (h service) GetExportConnections(w http.ResponseWriter, r *http.Request, pa
 	h.s.mu.Unlock()
 	var all []api.ExportConnection // MayUse is called without the lock held
 	for _, c := range matching {
-		if h.s.opts.MayUse == nil || h.s.opts.MayUse(tokenOf(r), *c.ID) {
+		if h.s.opts.MayUse == nil || h.s.opts.MayUse(tokenOf(r), c.ID) {
 			all = append(all, c)
 		}
 	}

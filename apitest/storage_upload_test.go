@@ -188,15 +188,6 @@ func TestUpload_RunWithMissingMappingFileFails(t *testing.T) {
 	}
 }
 
-// deref returns *p, or the zero value for nil.
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 // TestUpload_TinyBlocksCountAgainstTheBudget: each uncommitted block costs
 // its bytes, its id and a fixed overhead, so that many tiny blocks cannot
 // hold more memory than Options.UploadBytes.

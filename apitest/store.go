@@ -141,7 +141,6 @@ func runPath(connectionID, runID string) string {
 // render returns the connection as the API shows it. origin is the scheme and
 // host the lastRun link starts with; without it the link is left out.
 func (c *connection) render(origin string) api.ExportConnection {
-	authType := c.authType
 	links := &api.ExportConnectionLinks{
 		IModel: &api.Link{Href: "https://api.bentley.com/imodels/" + url.PathEscape(c.iModelID)},
 		ITwin:  &api.Link{Href: "https://api.bentley.com/itwins/" + url.PathEscape(c.iTwinID)},
@@ -150,11 +149,11 @@ func (c *connection) render(origin string) api.ExportConnection {
 		links.LastRun = &api.Link{Href: origin + runPath(c.id, last.id)}
 	}
 	return api.ExportConnection{
-		ID:                 ptr(c.id),
-		DisplayName:        c.displayName,
-		IModelID:           ptr(c.iModelID),
-		ITwinID:            ptr(c.iTwinID),
-		AuthenticationType: &authType,
+		ID:                 c.id,
+		DisplayName:        deref(c.displayName),
+		IModelID:           c.iModelID,
+		ITwinID:            c.iTwinID,
+		AuthenticationType: c.authType,
 		Links:              links,
 	}
 }
@@ -188,10 +187,10 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 	result := api.ExecutionResultUndetermined
 	taskResult := api.ExecutionResultUndetermined
 	task := api.ExportTask{
-		ID:            ptr(r.taskID),
+		ID:            r.taskID,
 		StartDateTime: &start,
 		RetryAttempts: ptr(int32(0)),
-		State:         &state,
+		State:         state,
 	}
 	if state == api.ExecutionStateCompleted {
 		end = ptr(endTime(r.created, step).UTC())
@@ -201,7 +200,7 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 			// As in the reference example: the task made its file and
 			// reports an error; the run and job are PartialSuccess.
 			result, taskResult = api.ExecutionResultPartialSuccess, api.ExecutionResultSuccess
-			task.ExportOutputFileID = ptr(r.fileID)
+			task.ExportOutputFileID = r.fileID
 			task.Error = taskError()
 		case OutcomeError:
 			result, taskResult = api.ExecutionResultError, api.ExecutionResultError
@@ -214,31 +213,40 @@ func (r *run) render(connectionID string, now time.Time, step time.Duration) api
 			task.Error = mappingFileNotFoundError(r.mappingFileID)
 		default:
 			result, taskResult = api.ExecutionResultSuccess, api.ExecutionResultSuccess
-			task.ExportOutputFileID = ptr(r.fileID)
+			task.ExportOutputFileID = r.fileID
 		}
 	}
 	if r.userBlob {
-		task.ExportOutputFileID = nil // the file went to the caller's container
+		task.ExportOutputFileID = "" // the file went to the caller's container
 	}
-	task.Result = &taskResult
+	task.Result = taskResult
 	job := api.ExportJob{
-		ID:            ptr(r.jobID),
+		ID:            r.jobID,
 		StartDateTime: &start,
 		EndDateTime:   end,
-		State:         &state,
-		Result:        &result,
+		State:         state,
+		Result:        result,
 		Tasks:         []api.ExportTask{task},
 	}
 	return api.ExportRun{
-		ID:            ptr(r.id),
-		ConnectionID:  ptr(connectionID),
+		ID:            r.id,
+		ConnectionID:  connectionID,
 		StartDateTime: &start,
 		EndDateTime:   end,
-		State:         &state,
-		Result:        &result,
+		State:         state,
+		Result:        result,
 		Jobs:          []api.ExportJob{job},
 	}
 }
 
 // ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

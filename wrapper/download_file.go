@@ -102,17 +102,17 @@ func (c *Client) DownloadFileInto(ctx context.Context, fileID, dir string, opts 
 // download, and that is not an error. A run that is not Completed is a
 // *ValidationError; one with another result is RunResult's *RunError.
 func RunOutputs(run *api.ExportRun) ([]string, error) {
-	if run == nil || deref(run.State) != api.ExecutionStateCompleted {
+	if run == nil || run.State != api.ExecutionStateCompleted {
 		return nil, &ValidationError{Problems: []Problem{{Field: "run", Message: "is not Completed: its output files are not known yet"}}}
 	}
-	if r := deref(run.Result); r != api.ExecutionResultSuccess && r != api.ExecutionResultPartialSuccess {
+	if r := run.Result; r != api.ExecutionResultSuccess && r != api.ExecutionResultPartialSuccess {
 		return nil, RunResult(run)
 	}
 	var ids []string
 	seen := map[string]bool{}
 	for _, job := range run.Jobs {
 		for _, task := range job.Tasks {
-			if id := deref(task.ExportOutputFileID); id != "" && !seen[id] {
+			if id := task.ExportOutputFileID; id != "" && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}

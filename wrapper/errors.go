@@ -271,7 +271,7 @@ type RunError struct {
 // the run may echo.
 func (e *RunError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "run %s completed with result %s", deref(e.Run.ID), e.Result)
+	fmt.Fprintf(&b, "run %s completed with result %s", e.Run.ID, e.Result)
 	for _, t := range e.Tasks {
 		b.WriteString("; " + t.String())
 	}

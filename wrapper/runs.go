@@ -250,11 +250,11 @@ func (c *Client) getRun(ctx context.Context, ref RunRef) (*api.ExportRun, json.R
 // without a result (it could be called neither a success nor a failure).
 func checkRun(run *api.ExportRun) string {
 	switch {
-	case run.State == nil:
+	case run.State == "":
 		return `the run has no "state"`
 	case !run.State.Valid():
-		return fmt.Sprintf("the run's state %q is not one the contract defines", *run.State)
-	case *run.State == api.ExecutionStateCompleted && deref(run.Result) == "":
+		return fmt.Sprintf("the run's state %q is not one the contract defines", run.State)
+	case run.State == api.ExecutionStateCompleted && run.Result == "":
 		return `the run is Completed but has no "result"`
 	}
 	return ""
@@ -334,7 +334,7 @@ func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, o
 		if err != nil {
 			return nil, err
 		}
-		state := *run.State
+		state := run.State
 		if state != last {
 			last = state
 			interval = opts.MinInterval
@@ -342,7 +342,7 @@ func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, o
 			if c.log.Enabled(ctx, slog.LevelInfo) {
 				c.log.LogAttrs(ctx, slog.LevelInfo, "run state",
 					slog.String("connection", connectionID), slog.String("run", ref.RunID),
-					slog.String("state", string(state)), slog.String("result", string(deref(run.Result))), slog.Duration("elapsed", elapsed))
+					slog.String("state", string(state)), slog.String("result", string(run.Result)), slog.Duration("elapsed", elapsed))
 			}
 			if opts.OnProgress != nil {
 				opts.OnProgress(Progress{Ref: ref, ConnectionID: connectionID, Run: run, RawRun: raw, State: state, Elapsed: elapsed})
@@ -364,7 +364,7 @@ func (c *Client) waitRun(ctx context.Context, ref RunRef, connectionID string, o
 // signatures and sensitive parameters; WaitRun's also of the client's own
 // credentials.
 func RunResult(run *api.ExportRun) error {
-	result := deref(run.Result)
+	result := run.Result
 	if result == api.ExecutionResultSuccess {
 		return nil
 	}
@@ -372,7 +372,7 @@ func RunResult(run *api.ExportRun) error {
 	for _, job := range run.Jobs {
 		for _, task := range job.Tasks {
 			if task.Error != nil {
-				e.Tasks = append(e.Tasks, TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error})
+				e.Tasks = append(e.Tasks, TaskFailure{JobID: job.ID, TaskID: task.ID, Error: *task.Error})
 			}
 		}
 	}
