@@ -71,7 +71,7 @@ func TestForbiddenWhenMayUseSaysNo(t *testing.T) {
 	list := decode[api.ExportConnectionsResponse](t, call(t, http.MethodGet, s.URL+"/connections?imodelId=m1", ""))
 	var ids []string
 	for _, c := range list.Connections {
-		ids = append(ids, *c.ID)
+		ids = append(ids, c.ID)
 	}
 	if diff := cmp.Diff([]string{allowed}, ids); diff != "" {
 		t.Errorf("listed connections (-want +got):\n%s", diff)

@@ -19,16 +19,16 @@ func TestConnectionCreateGetDelete(t *testing.T) {
 		t.Fatalf("create: status %d, body %s", r.status, r.body)
 	}
 	created := decode[api.ExportConnectionResponse](t, r).Connection
-	if created.ID == nil || !guidID.MatchString(*created.ID) || created.ITwinID == nil || !guidID.MatchString(*created.ITwinID) {
+	if !guidID.MatchString(created.ID) || !guidID.MatchString(created.ITwinID) {
 		t.Fatalf("ids are not GUIDs: %+v", created)
 	}
-	id, twin := *created.ID, *created.ITwinID
+	id, twin := created.ID, created.ITwinID
 	want := api.ExportConnection{
-		ID:                 &id,
-		DisplayName:        ptr("30"),
-		IModelID:           ptr("7dbd531d"),
-		ITwinID:            &twin,
-		AuthenticationType: ptr(api.AuthenticationTypeService),
+		ID:                 id,
+		DisplayName:        "30",
+		IModelID:           "7dbd531d",
+		ITwinID:            twin,
+		AuthenticationType: api.AuthenticationTypeService,
 		Links: &api.ExportConnectionLinks{
 			IModel: &api.Link{Href: "https://api.bentley.com/imodels/7dbd531d"},
 			ITwin:  &api.Link{Href: "https://api.bentley.com/itwins/" + twin},
@@ -55,11 +55,11 @@ func TestConnectionCreateGetDelete(t *testing.T) {
 func TestConnectionDefaultsToUserAuthentication(t *testing.T) {
 	s := newServer(t, apitest.Options{})
 	c := decode[api.ExportConnectionResponse](t, call(t, http.MethodPost, s.URL+"/connections", `{"iModelId":"m1"}`)).Connection
-	if c.AuthenticationType == nil || *c.AuthenticationType != api.AuthenticationTypeUser || c.DisplayName != nil {
+	if c.AuthenticationType != api.AuthenticationTypeUser || c.DisplayName != "" {
 		t.Errorf("connection = %+v, want authenticationType User and no displayName", c)
 	}
 	seeded := s.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
-	if *seeded.AuthenticationType != api.AuthenticationTypeUser || *seeded.IModelID != "m1" {
+	if seeded.AuthenticationType != api.AuthenticationTypeUser || seeded.IModelID != "m1" {
 		t.Errorf("AddConnection = %+v", seeded)
 	}
 }
@@ -110,7 +110,7 @@ func TestConnectionsPaging(t *testing.T) {
 		}
 		page := decode[api.ExportConnectionsResponse](t, r)
 		for _, c := range page.Connections {
-			got = append(got, *c.ID)
+			got = append(got, c.ID)
 		}
 		pages = append(pages, *page.Links)
 		next = ""
@@ -217,7 +217,7 @@ func TestConnectionsOfOneIModelShareTheITwin(t *testing.T) {
 	a := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-a"})
 	b := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-a"})
 	c := s.AddConnection(api.ExportConnectionCreate{IModelID: "building-c"})
-	if a.ITwinID == nil || b.ITwinID == nil || c.ITwinID == nil || *a.ITwinID != *b.ITwinID || *a.ITwinID == *c.ITwinID {
+	if a.ITwinID == "" || b.ITwinID == "" || c.ITwinID == "" || a.ITwinID != b.ITwinID || a.ITwinID == c.ITwinID {
 		t.Fatalf("iTwinIds %v %v %v: want the first two equal, the third another", a.ITwinID, b.ITwinID, c.ITwinID)
 	}
 }

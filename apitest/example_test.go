@@ -20,7 +20,7 @@ func Example() {
 	// Go follows 303 by default; a client of the Export API must not.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	create := func() {
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/connections/"+*conn.ID+"/runs",
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/connections/"+conn.ID+"/runs",
 			strings.NewReader(`{"exportType":"IFC","ifcVersion":"IFC4.3"}`))
 		req.Header.Set("Authorization", "Bearer any-token")
 		req.Header.Set("Content-Type", "application/json")
@@ -31,7 +31,7 @@ func Example() {
 		}
 		resp.Body.Close()
 		location := resp.Header.Get("Location")
-		ids := strings.NewReplacer(*conn.ID, "{connectionId}", path.Base(location), "{runId}")
+		ids := strings.NewReplacer(conn.ID, "{connectionId}", path.Base(location), "{runId}")
 		fmt.Println(resp.Status, ids.Replace(location))
 	}
 	create() // creates the run

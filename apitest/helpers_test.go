@@ -126,7 +126,7 @@ func d(code, message, target string) api.ErrorDetails {
 
 // addConnection seeds a connection for iModel m.
 func addConnection(s *apitest.Server, m string) string {
-	return *s.AddConnection(api.ExportConnectionCreate{IModelID: m}).ID
+	return s.AddConnection(api.ExportConnectionCreate{IModelID: m}).ID
 }
 
 // createRun posts a valid create-run body and returns the answer.

@@ -238,8 +238,8 @@ func TestUserAuthorizedOnceTheURLIsVisited(t *testing.T) {
 func TestRunOfUnauthorizedUserFails(t *testing.T) {
 	clock := apitest.NewManualClock(start)
 	s := newServer(t, apitest.Options{Clock: clock, OAuth: apitest.OAuthOptions{RequireUserAuthorization: true}})
-	user := *s.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	service := *s.AddConnection(api.ExportConnectionCreate{IModelID: "m2", AuthenticationType: ptr(api.AuthenticationTypeService)}).ID
+	user := s.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	service := s.AddConnection(api.ExportConnectionCreate{IModelID: "m2", AuthenticationType: ptr(api.AuthenticationTypeService)}).ID
 	result := func(conn string) (api.ExecutionResult, *api.TaskError) {
 		t.Helper()
 		r := createRun(t, s, conn)
@@ -248,7 +248,7 @@ func TestRunOfUnauthorizedUserFails(t *testing.T) {
 		}
 		clock.Advance(time.Hour)
 		run := decode[api.ExportRunResponse](t, call(t, http.MethodGet, strings.TrimSuffix(s.URL, "/export")+r.header.Get("Location"), "")).Run
-		return *run.Result, run.Jobs[0].Tasks[0].Error
+		return run.Result, run.Jobs[0].Tasks[0].Error
 	}
 	res, taskErr := result(user)
 	if res != api.ExecutionResultError || taskErr == nil || *taskErr.ErrorCode != "UserNotAuthorized" || !strings.Contains(*taskErr.Description, "not authorized") {

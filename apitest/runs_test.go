@@ -238,18 +238,18 @@ func wantRunIn(t *testing.T, tc progressionCase, refErr *api.TaskError, id strin
 	t.Helper()
 	job := got.Jobs[0]
 	task := job.Tasks[0]
-	if !hexID.MatchString(*got.ID) || !hexID.MatchString(*job.ID) || !hexID.MatchString(*task.ID) {
-		t.Errorf("ids are not 32 hex: run %s job %s task %s", *got.ID, *job.ID, *task.ID)
+	if !hexID.MatchString(got.ID) || !hexID.MatchString(job.ID) || !hexID.MatchString(task.ID) {
+		t.Errorf("ids are not 32 hex: run %s job %s task %s", got.ID, job.ID, task.ID)
 	}
 	result, taskResult := api.ExecutionResultUndetermined, api.ExecutionResultUndetermined
 	var end *time.Time
-	wantTask := api.ExportTask{ID: task.ID, StartDateTime: &start, RetryAttempts: ptr(int32(0)), State: &state}
+	wantTask := api.ExportTask{ID: task.ID, StartDateTime: &start, RetryAttempts: ptr(int32(0)), State: state}
 	if state == api.ExecutionStateCompleted {
 		result, taskResult = tc.result, tc.taskResult
 		end = ptr(start.Add(5 * progressionStep))
 		wantTask.EndDateTime = end
 		if tc.withFile {
-			if task.ExportOutputFileID == nil || !guidID.MatchString(*task.ExportOutputFileID) {
+			if !guidID.MatchString(task.ExportOutputFileID) {
 				t.Errorf("exportOutputFileId = %v, want a GUID", task.ExportOutputFileID)
 			}
 			wantTask.ExportOutputFileID = task.ExportOutputFileID
@@ -258,20 +258,20 @@ func wantRunIn(t *testing.T, tc progressionCase, refErr *api.TaskError, id strin
 			wantTask.Error = refErr
 		}
 	}
-	wantTask.Result = &taskResult
+	wantTask.Result = taskResult
 	return api.ExportRun{
 		ID:            got.ID,
-		ConnectionID:  &id,
+		ConnectionID:  id,
 		StartDateTime: &start,
 		EndDateTime:   end,
-		State:         &state,
-		Result:        &result,
+		State:         state,
+		Result:        result,
 		Jobs: []api.ExportJob{{
 			ID:            job.ID,
 			StartDateTime: &start,
 			EndDateTime:   end,
-			State:         &state,
-			Result:        &result,
+			State:         state,
+			Result:        result,
 			Tasks:         []api.ExportTask{wantTask},
 		}},
 	}
@@ -292,10 +292,10 @@ func TestRunsListPaging(t *testing.T) {
 	for next := base + "$top=2"; next != ""; {
 		page := decode[api.ExportRunsResponse](t, call(t, http.MethodGet, next, ""))
 		for _, r := range page.Runs {
-			if *r.State != api.ExecutionStateCompleted || *r.ConnectionID != id {
-				t.Errorf("run %s: state %s, connection %s", *r.ID, *r.State, *r.ConnectionID)
+			if r.State != api.ExecutionStateCompleted || r.ConnectionID != id {
+				t.Errorf("run %s: state %s, connection %s", r.ID, r.State, r.ConnectionID)
 			}
-			got = append(got, *r.ID)
+			got = append(got, r.ID)
 		}
 		pages = append(pages, *page.Links)
 		next = ""

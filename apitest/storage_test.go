@@ -32,7 +32,7 @@ func completedRun(t *testing.T, s *apitest.Server, clock *apitest.ManualClock, m
 }
 
 // outputFileID is the exportOutputFileId of a run's only task.
-func outputFileID(run api.ExportRun) *string {
+func outputFileID(run api.ExportRun) string {
 	return run.Jobs[0].Tasks[0].ExportOutputFileID
 }
 
@@ -84,14 +84,14 @@ func TestRunProducesIFCFile(t *testing.T) {
 			s := newServer(t, apitest.Options{Clock: clock})
 			run := completedRun(t, s, clock, "Tower 'B'", body)
 			fileID := outputFileID(run)
-			if fileID == nil {
+			if fileID == "" {
 				t.Fatal("no exportOutputFileId")
 			}
-			meta := decode[api.StorageFileResponse](t, call(t, http.MethodGet, storageURL(s)+"/files/"+*fileID, "")).File
-			if meta.ID != *fileID || meta.DisplayName != "Tower__B_.ifc" {
-				t.Errorf("metadata id %q name %q, want %q and Tower__B_.ifc", meta.ID, meta.DisplayName, *fileID)
+			meta := decode[api.StorageFileResponse](t, call(t, http.MethodGet, storageURL(s)+"/files/"+fileID, "")).File
+			if meta.ID != fileID || meta.DisplayName != "Tower__B_.ifc" {
+				t.Errorf("metadata id %q name %q, want %q and Tower__B_.ifc", meta.ID, meta.DisplayName, fileID)
 			}
-			got := blobGet(t, downloadLink(t, s, *fileID), nil)
+			got := blobGet(t, downloadLink(t, s, fileID), nil)
 			if got.status != http.StatusOK || int64(len(got.body)) != meta.Size {
 				t.Fatalf("blob: status %d, %d bytes; want 200 and the metadata's %d", got.status, len(got.body), meta.Size)
 			}
@@ -117,8 +117,8 @@ func TestUserBlobRunHasNoStorageFile(t *testing.T) {
 	clock := apitest.NewManualClock(start)
 	s := newServer(t, apitest.Options{Clock: clock})
 	run := completedRun(t, s, clock, "m1", `{"exportType":"IFC","outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":"https://example.com/c?sv=1&sig=abc"}}`)
-	if id := outputFileID(run); id != nil {
-		t.Errorf("exportOutputFileId = %q, want none", *id)
+	if id := outputFileID(run); id != "" {
+		t.Errorf("exportOutputFileId = %q, want none", id)
 	}
 }
 
@@ -149,7 +149,7 @@ func TestRunFileOnlyOnceCompleted(t *testing.T) {
 	clock := apitest.NewManualClock(start)
 	s := newServer(t, apitest.Options{Clock: clock})
 	run := completedRun(t, s, clock, "m1", `{"exportType":"IFC"}`)
-	id := *outputFileID(run)
+	id := outputFileID(run)
 	clock.Advance(-time.Second) // back to Finalizing: the file is not there yet
 	wantError(t, call(t, http.MethodGet, storageURL(s)+"/files/"+id, ""), http.StatusNotFound, "FileNotFound", "Requested file is not available.")
 }

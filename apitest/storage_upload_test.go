@@ -178,7 +178,7 @@ func TestUpload_RunWithMissingMappingFileFails(t *testing.T) {
 		}
 		clock.Advance(10 * time.Second)
 		run := decode[api.ExportRunResponse](t, call(t, http.MethodGet, strings.TrimSuffix(s.URL, "/export")+r.header.Get("Location"), "")).Run
-		if got := deref(run.Result); got != tc.want {
+		if got := run.Result; got != tc.want {
 			t.Errorf("mapping %s: result %s, want %s", tc.mapping, got, tc.want)
 		}
 		task := run.Jobs[0].Tasks[0]
@@ -186,6 +186,15 @@ func TestUpload_RunWithMissingMappingFileFails(t *testing.T) {
 			t.Errorf("mapping %s: task error %+v, want MappingFileNotFound", tc.mapping, task.Error)
 		}
 	}
+}
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // TestUpload_TinyBlocksCountAgainstTheBudget: each uncommitted block costs

@@ -135,10 +135,10 @@ func describeFile(path string) (exists bool, size int64, sum string) {
 
 // runResult is the run's result, or "" without one.
 func runResult(run *api.ExportRun) string {
-	if run == nil || run.Result == nil {
+	if run == nil || run.Result == "" {
 		return ""
 	}
-	return string(*run.Result)
+	return string(run.Result)
 }
 
 // count counts a listing's items up to its first error.

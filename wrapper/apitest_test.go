@@ -42,7 +42,7 @@ func TestConcurrentCreateRunMakesOneRun(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			refs[i], errs[i] = c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+			refs[i], errs[i] = c.CreateRun(context.Background(), conn.ID, ifcRequest())
 		}()
 	}
 	close(start)
@@ -62,7 +62,7 @@ func TestConcurrentCreateRunMakesOneRun(t *testing.T) {
 	if created != 1 {
 		t.Errorf("%d callers saw a new run (202), want exactly 1", created)
 	}
-	if n := fake.RunCount(*conn.ID); n != 1 {
+	if n := fake.RunCount(conn.ID); n != 1 {
 		t.Errorf("apitest created %d runs, want 1", n)
 	}
 	posts := 0
@@ -89,10 +89,10 @@ func TestExportAgainstTheFake(t *testing.T) {
 			clock := apitest.NewManualClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 			fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Minute, AbsoluteLocation: tc.outcome == apitest.OutcomeError})
 			conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
-			fake.SetOutcome(*conn.ID, tc.outcome)
+			fake.SetOutcome(conn.ID, tc.outcome)
 			c := newClient(t, fake.URL)
 			var states []api.ExecutionState
-			ref, run, err := c.Export(context.Background(), *conn.ID, ifcRequest(), wrapper.WaitOptions{
+			ref, run, err := c.Export(context.Background(), conn.ID, ifcRequest(), wrapper.WaitOptions{
 				MinInterval: time.Millisecond,
 				OnProgress: func(p wrapper.Progress) {
 					states = append(states, p.State)
@@ -107,10 +107,10 @@ func TestExportAgainstTheFake(t *testing.T) {
 			if diff := cmp.Diff(want, states); diff != "" {
 				t.Errorf("states (-want +got):\n%s", diff)
 			}
-			if *run.Result != tc.result || *run.ID != ref.RunID || *run.ConnectionID != *conn.ID {
+			if run.Result != tc.result || run.ID != ref.RunID || run.ConnectionID != conn.ID {
 				t.Errorf("run = %+v", run)
 			}
-			if ref.Location != fake.URL+"/connections/"+*conn.ID+"/runs/"+ref.RunID {
+			if ref.Location != fake.URL+"/connections/"+conn.ID+"/runs/"+ref.RunID {
 				t.Errorf("Location = %s", ref.Location)
 			}
 			var re *wrapper.RunError
@@ -126,7 +126,7 @@ func TestResumeFromASavedLocation(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: 5 * time.Millisecond})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	first := newClient(t, fake.URL)
-	ref, err := first.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	ref, err := first.CreateRun(context.Background(), conn.ID, ifcRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestResumeFromASavedLocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *run.ID != ref.RunID || *run.State != api.ExecutionStateCompleted {
+	if run.ID != ref.RunID || run.State != api.ExecutionStateCompleted {
 		t.Errorf("run = %+v", run)
 	}
 }
@@ -151,12 +151,12 @@ func TestSecondCreateWhileActiveIsExisting(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 	c := newClient(t, fake.URL)
-	first, err := c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	first, err := c.CreateRun(context.Background(), conn.ID, ifcRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake.ResetRequests()
-	second, err := c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	second, err := c.CreateRun(context.Background(), conn.ID, ifcRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.GetConnection(ctx, *created.ID)
+	got, err := c.GetConnection(ctx, created.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *conn.IModelID != "m1" {
+		if conn.IModelID != "m1" {
 			t.Errorf("connection of another iModel: %+v", conn)
 		}
 		n++
@@ -204,14 +204,14 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 	if n != 4 {
 		t.Errorf("listed %d connections, want 4", n)
 	}
-	if _, err := c.CreateRun(ctx, *created.ID, ifcRequest()); err != nil {
+	if _, err := c.CreateRun(ctx, created.ID, ifcRequest()); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteConnection(ctx, *created.ID); !errors.Is(err, wrapper.ErrConflict) {
+	if err := c.DeleteConnection(ctx, created.ID); !errors.Is(err, wrapper.ErrConflict) {
 		t.Errorf("delete with an active run: err = %v, want ErrConflict", err)
 	}
 	runs := 0
-	for _, err := range c.Runs(ctx, *created.ID) {
+	for _, err := range c.Runs(ctx, created.ID) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,10 +221,10 @@ func TestConnectionsAgainstTheFake(t *testing.T) {
 		t.Errorf("listed %d runs, want 1", runs)
 	}
 	other := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"})
-	if err := c.DeleteConnection(ctx, *other.ID); err != nil {
+	if err := c.DeleteConnection(ctx, other.ID); err != nil {
 		t.Errorf("delete: %v", err)
 	}
-	if _, err := c.GetConnection(ctx, *other.ID); !errors.Is(err, wrapper.ErrNotFound) {
+	if _, err := c.GetConnection(ctx, other.ID); !errors.Is(err, wrapper.ErrNotFound) {
 		t.Errorf("get after delete: err = %v, want ErrNotFound", err)
 	}
 }
@@ -248,7 +248,7 @@ func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
 		MayUse:     func(tok, id string) bool { return false },
 	})
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
-	_, err := newClient(t, fake.URL).CreateRun(context.Background(), *conn.ID, ifcRequest())
+	_, err := newClient(t, fake.URL).CreateRun(context.Background(), conn.ID, ifcRequest())
 	if !errors.Is(err, wrapper.ErrForbidden) {
 		t.Errorf("err = %v, want ErrForbidden", err)
 	}
@@ -256,7 +256,7 @@ func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bad.GetConnection(context.Background(), *conn.ID)
+	_, err = bad.GetConnection(context.Background(), conn.ID)
 	if !errors.Is(err, wrapper.ErrUnauthorized) {
 		t.Errorf("err = %v, want ErrUnauthorized", err)
 	}
@@ -272,8 +272,8 @@ func TestForbiddenAndUnauthorizedFromTheFake(t *testing.T) {
 func TestCreateRunThroughAnotherConnectionOfTheIModel(t *testing.T) {
 	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
-	first := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	second := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	first := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	second := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	c := newClient(t, fake.URL)
 	ctx := context.Background()
 	created, err := c.CreateRun(ctx, first, ifcRequest())
@@ -290,7 +290,7 @@ func TestCreateRunThroughAnotherConnectionOfTheIModel(t *testing.T) {
 		t.Errorf("create through the second connection (-want +got):\n%s", d)
 	}
 	run, err := c.GetRun(ctx, existing)
-	if err != nil || *run.ConnectionID != first || *run.ID != created.RunID {
+	if err != nil || run.ConnectionID != first || run.ID != created.RunID {
 		t.Errorf("GetRun: %+v, %v", run, err)
 	}
 	if n := fake.RunCount(second); n != 0 {

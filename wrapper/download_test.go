@@ -24,7 +24,7 @@ var dlStart = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 func completedRun(t *testing.T, fake *apitest.Server, clock *apitest.ManualClock, c *wrapper.Client, req api.ExportConnectionRunCreate) *api.ExportRun {
 	t.Helper()
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "Building A"})
-	ref, err := c.CreateRun(context.Background(), *conn.ID, req)
+	ref, err := c.CreateRun(context.Background(), conn.ID, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +136,16 @@ func TestRunOutputs(t *testing.T) {
 		t.Errorf("DownloadRunOutputs of a USER_BLOB_STORAGE run: %v, %v; want nothing and no error", files, err)
 	}
 	active := api.ExecutionStateExecuting
-	if _, err := wrapper.RunOutputs(&api.ExportRun{State: &active}); !errors.Is(err, wrapper.ErrValidation) {
+	if _, err := wrapper.RunOutputs(&api.ExportRun{State: active}); !errors.Is(err, wrapper.ErrValidation) {
 		t.Errorf("active run: %v, want ErrValidation", err)
 	}
 	done, failed := api.ExecutionStateCompleted, api.ExecutionResultError
-	if _, err := wrapper.RunOutputs(&api.ExportRun{State: &done, Result: &failed}); !errors.Is(err, wrapper.ErrRunFailed) {
+	if _, err := wrapper.RunOutputs(&api.ExportRun{State: done, Result: failed}); !errors.Is(err, wrapper.ErrRunFailed) {
 		t.Errorf("failed run: %v, want ErrRunFailed", err)
 	}
 	two := api.ExecutionResultSuccess
-	tasks := []api.ExportTask{{ExportOutputFileID: ptr("a")}, {ExportOutputFileID: ptr("b")}, {ExportOutputFileID: ptr("a")}, {}}
-	ids, err = wrapper.RunOutputs(&api.ExportRun{State: &done, Result: &two, Jobs: []api.ExportJob{{Tasks: tasks}}})
+	tasks := []api.ExportTask{{ExportOutputFileID: "a"}, {ExportOutputFileID: "b"}, {ExportOutputFileID: "a"}, {}}
+	ids, err = wrapper.RunOutputs(&api.ExportRun{State: done, Result: two, Jobs: []api.ExportJob{{Tasks: tasks}}})
 	if diff := cmp.Diff([]string{"a", "b"}, ids); diff != "" || err != nil {
 		t.Errorf("ids (-want +got), err %v:\n%s", err, diff)
 	}

@@ -36,7 +36,7 @@ func Example_testingYourCode() {
 	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	fake := apitest.NewServer(apitest.Options{Clock: clock, StepDuration: 12 * time.Second})
 	defer fake.Close()
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
 	fake.InjectFault(apitest.Fault{Method: http.MethodPost, Path: "/export/connections/*/runs",
 		Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}})
 

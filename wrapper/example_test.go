@@ -26,13 +26,13 @@ func ExampleClient_Export() {
 	if err != nil {
 		panic(err)
 	}
-	_, run, err := client.Export(context.Background(), *conn.ID,
+	_, run, err := client.Export(context.Background(), conn.ID,
 		api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: wrapper.Ptr(api.IFCVersionIFC43)},
 		wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(*run.State, *run.Result)
+	fmt.Println(run.State, run.Result)
 	// Output: Completed Success
 }
 
@@ -44,7 +44,7 @@ func ExampleParseRunRef() {
 	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"})
 	client, _ := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken("my-token")})
 
-	ref, err := client.CreateRun(context.Background(), *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
+	ref, err := client.CreateRun(context.Background(), conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
 	if err != nil {
 		panic(err)
 	}
@@ -56,7 +56,7 @@ func ExampleParseRunRef() {
 		panic(err)
 	}
 	run, err := client.WaitRun(context.Background(), resumed, wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
-	fmt.Println(resumed.RunID == ref.RunID, *run.Result, err)
+	fmt.Println(resumed.RunID == ref.RunID, run.Result, err)
 	// Output: true Success <nil>
 }
 
@@ -73,8 +73,8 @@ func ExampleAPIError_rateLimit() {
 		Retry:       wrapper.RetryPolicy{MaxRetryAfter: 10 * time.Second},
 	})
 
-	_, _ = client.GetConnection(context.Background(), *conn.ID) // uses the budget
-	_, err := client.GetConnection(context.Background(), *conn.ID)
+	_, _ = client.GetConnection(context.Background(), conn.ID) // uses the budget
+	_, err := client.GetConnection(context.Background(), conn.ID)
 
 	var apiErr *wrapper.APIError
 	if errors.Is(err, wrapper.ErrRateLimited) && errors.As(err, &apiErr) {
@@ -108,7 +108,7 @@ func ExampleClientCredentials() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(*conn.IModelID)
+	fmt.Println(conn.IModelID)
 	// Output: 7dbd531d-6967-47b2-8945-a722a437ad7a
 }
 
@@ -154,7 +154,7 @@ func ExampleRunError_partialSuccess() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	_, run, err := client.Export(ctx, *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, wrapper.WaitOptions{})
+	_, run, err := client.Export(ctx, conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, wrapper.WaitOptions{})
 	var runErr *wrapper.RunError
 	if errors.As(err, &runErr) && runErr.Result == api.ExecutionResultPartialSuccess {
 		fmt.Println(errors.Is(err, wrapper.ErrRunFailed), "with", len(runErr.Tasks), "failed task")

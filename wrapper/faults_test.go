@@ -187,7 +187,7 @@ func TestServerThatNeverAnswers(t *testing.T) {
 	// call: the cause says so.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.CreateRun(ctx, *conn.ID, ifcRequest())
+	_, err := c.CreateRun(ctx, conn.ID, ifcRequest())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
 	}
@@ -210,7 +210,7 @@ func TestStorms(t *testing.T) {
 			fake := newFake(t, apitest.Options{})
 			conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
 			c := newClient(t, fake.URL)
-			ref, err := c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+			ref, err := c.CreateRun(context.Background(), conn.ID, ifcRequest())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,18 +238,18 @@ func TestDroppedConnectionFromTheFake(t *testing.T) {
 	c := newClient(t, fake.URL)
 	// One drop, then the GET answers: a GET retries a dropped connection.
 	fake.InjectFault(apitest.Fault{Method: http.MethodGet, Kind: apitest.FaultDrop})
-	if _, err := c.GetConnection(context.Background(), *conn.ID); err != nil {
+	if _, err := c.GetConnection(context.Background(), conn.ID); err != nil {
 		t.Errorf("GET after one drop: %v", err)
 	}
 	// A create is not retried after a drop: the run may exist.
 	fake.InjectFault(apitest.Fault{Method: http.MethodPost, Kind: apitest.FaultDrop})
-	_, err := c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	_, err := c.CreateRun(context.Background(), conn.ID, ifcRequest())
 	var te *wrapper.TransportError
 	if !errors.As(err, &te) {
 		t.Errorf("create after a drop: err = %v, want *TransportError", err)
 	}
 	// Calling again is safe: no run was made, so this one creates it.
-	ref, err := c.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	ref, err := c.CreateRun(context.Background(), conn.ID, ifcRequest())
 	if err != nil || ref.Existing {
 		t.Errorf("second create: %+v, %v", ref, err)
 	}

@@ -164,7 +164,7 @@ func TestTaskFailureString(t *testing.T) {
 	if got := onlyMessage.String(); got != "task t2: E: the message" {
 		t.Errorf("String() = %q", got)
 	}
-	e := &wrapper.RunError{Run: &api.ExportRun{ID: ptr("r1")}, Result: api.ExecutionResultError, Tasks: []wrapper.TaskFailure{tf, onlyMessage}}
+	e := &wrapper.RunError{Run: &api.ExportRun{ID: "r1"}, Result: api.ExecutionResultError, Tasks: []wrapper.TaskFailure{tf, onlyMessage}}
 	if got, want := e.Error(), "run r1 completed with result Error; "+tf.String()+"; "+onlyMessage.String(); got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}

@@ -77,7 +77,7 @@ func loadRun(b *testing.B, budget bool) {
 		counter.next.(*http.Transport).CloseIdleConnections()
 
 		for _, r := range results {
-			if r.Err != nil || r.Run == nil || *r.Run.State != api.ExecutionStateCompleted {
+			if r.Err != nil || r.Run == nil || r.Run.State != api.ExecutionStateCompleted {
 				b.Fatalf("connection %s: run %v, err %v", r.ConnectionID, r.Run, r.Err)
 			}
 		}
@@ -92,7 +92,7 @@ func newLoadFake(minute time.Duration) (*apitest.Server, []string) {
 	fake := apitest.NewServer(apitest.Options{StepDuration: loadStep, RateLimit: loadTier, RateWindow: minute})
 	ids := make([]string, loadConnections)
 	for i := range ids {
-		ids[i] = *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
+		ids[i] = fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
 	}
 	return fake, ids
 }

@@ -21,7 +21,7 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: 2 * time.Millisecond})
 	var ids []string
 	for i := range 6 {
-		id := *fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
+		id := fake.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("m%d", i)}).ID
 		if i == 2 {
 			fake.SetOutcome(id, apitest.OutcomeError)
 		}
@@ -49,7 +49,7 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 				t.Errorf("missing: ref %+v, err %v", r.Ref, r.Err)
 			}
 		default:
-			if r.Err != nil || *r.Run.Result != api.ExecutionResultSuccess || r.Ref.ConnectionID != r.ConnectionID {
+			if r.Err != nil || r.Run.Result != api.ExecutionResultSuccess || r.Ref.ConnectionID != r.ConnectionID {
 				t.Errorf("%s: run %+v, err %v", r.ConnectionID, r.Run, r.Err)
 			}
 		}
@@ -64,8 +64,8 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 
 func TestExportManyCreateOnly(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
-	a := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	b := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
+	a := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	b := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
 	results := newClient(t, fake.URL).ExportMany(context.Background(), []string{a, b}, ifcRequest(), wrapper.ManyOptions{CreateOnly: true})
 	for _, r := range results {
 		if r.Err != nil || r.Run != nil || r.Ref.RunID == "" {
@@ -159,9 +159,9 @@ func TestExportMany_ProgressSaysWhoseItIs(t *testing.T) {
 	// the export through the second connection creates.
 	clock := apitest.NewManualClock(time.Unix(1_700_000_000, 0))
 	fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Second})
-	first := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	second := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	other := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
+	first := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	second := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	other := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
 	c := newClient(t, fake.URL)
 	active, err := c.CreateRun(context.Background(), first, ifcRequest())
 	if err != nil {
@@ -219,12 +219,12 @@ func TestExportMany_ProgressSaysWhoseItIs(t *testing.T) {
 			if diff := cmp.Diff(r.Ref, p.Ref); diff != "" {
 				t.Errorf("%d %s: Progress.Ref (-want +got):\n%s", i, r.ConnectionID, diff)
 			}
-			if *p.Run.ID != r.Ref.RunID || p.State != *p.Run.State {
-				t.Errorf("%d %s: progress of run %s in %s, want run %s", i, r.ConnectionID, *p.Run.ID, p.State, r.Ref.RunID)
+			if p.Run.ID != r.Ref.RunID || p.State != p.Run.State {
+				t.Errorf("%d %s: progress of run %s in %s, want run %s", i, r.ConnectionID, p.Run.ID, p.State, r.Ref.RunID)
 			}
 		}
 	}
-	if got := *seen[second][0].Run.ConnectionID; got != first {
+	if got := seen[second][0].Run.ConnectionID; got != first {
 		t.Errorf("the run's own connection is %s, want %s (the active run's)", got, first)
 	}
 }
@@ -232,7 +232,7 @@ func TestExportMany_ProgressSaysWhoseItIs(t *testing.T) {
 func TestWaitRun_ProgressNamesTheRefsConnection(t *testing.T) {
 	t.Parallel()
 	fake := newFake(t, apitest.Options{StepDuration: 2 * time.Millisecond})
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	c := newClient(t, fake.URL)
 	ref, err := c.CreateRun(context.Background(), conn, ifcRequest())
 	if err != nil {

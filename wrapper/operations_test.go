@@ -77,7 +77,7 @@ func TestOperationsSendTheContractRequests(t *testing.T) {
 	c := newClient(t, srv.base())
 	ctx := context.Background()
 	conn, err := c.CreateConnection(ctx, api.ExportConnectionCreate{IModelID: "m1"})
-	if err != nil || *conn.ID != "c 1" {
+	if err != nil || conn.ID != "c 1" {
 		t.Fatalf("CreateConnection: %+v, %v", conn, err)
 	}
 	if err := c.DeleteConnection(ctx, "c 1"); err != nil {

@@ -182,7 +182,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&api.ExportConnection{ID: ptr("c1"), IModelID: ptr("m1")}, conn); diff != "" {
+	if diff := cmp.Diff(&api.ExportConnection{ID: "c1", IModelID: "m1"}, conn); diff != "" {
 		t.Errorf("connection (-want +got):\n%s", diff)
 	}
 }

@@ -264,7 +264,7 @@ func TestRunsWithOptions_AsksForThePageSize(t *testing.T) {
 	t.Parallel()
 	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Second})
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	c := newClient(t, fake.URL)
 	ctx := context.Background()
 	var created []string
@@ -283,7 +283,7 @@ func TestRunsWithOptions_AsksForThePageSize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ids = append(ids, *run.ID)
+			ids = append(ids, run.ID)
 		}
 		return ids
 	}
@@ -313,7 +313,7 @@ func TestRunsWithOptions_AsksForThePageSize(t *testing.T) {
 		t.Errorf("Runs sends no $top (-want +got):\n%s", diff)
 	}
 	for run, err := range c.RunsWithOptions(ctx, conn, wrapper.ListOptions{PageSize: -1}) {
-		if run.ID != nil || !errors.Is(err, wrapper.ErrValidation) {
+		if run.ID != "" || !errors.Is(err, wrapper.ErrValidation) {
 			t.Errorf("PageSize -1: %+v, %v; want ErrValidation", run, err)
 		}
 	}

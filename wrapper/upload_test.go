@@ -308,7 +308,7 @@ func ExampleClient_UploadFile() {
 	if err != nil {
 		panic(err)
 	}
-	folder, err := client.RootFolder(ctx, *conn.ITwinID)
+	folder, err := client.RootFolder(ctx, conn.ITwinID)
 	if err != nil {
 		panic(err)
 	}
@@ -316,9 +316,9 @@ func ExampleClient_UploadFile() {
 	if err != nil {
 		panic(err)
 	}
-	_, run, err := client.Export(ctx, *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC,
+	_, run, err := client.Export(ctx, conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC,
 		InputOptions: &api.ExportRunInputOptions{MappingFileID: &file.ID}}, wrapper.WaitOptions{MinInterval: 5 * time.Millisecond})
-	fmt.Println(file.DisplayName, file.Size, *run.Result, err)
+	fmt.Println(file.DisplayName, file.Size, run.Result, err)
 	// Output: my-mapping.json 15 Success <nil>
 }
 

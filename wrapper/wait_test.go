@@ -83,7 +83,7 @@ func TestWaitRunBacksOffBetweenBounds(t *testing.T) {
 	var elapsed []time.Duration
 	run, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: 20 * time.Millisecond, MaxInterval: 80 * time.Millisecond,
 		OnProgress: func(p wrapper.Progress) { elapsed = append(elapsed, p.Elapsed) }})
-	if err != nil || *run.Result != api.ExecutionResultSuccess {
+	if err != nil || run.Result != api.ExecutionResultSuccess {
 		t.Fatalf("run %v, err %v", run, err)
 	}
 	// 20ms after each change of state, then doubling to the 80ms cap.
@@ -188,7 +188,7 @@ func TestConnectionsFollowsNextLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, *conn.ID)
+		ids = append(ids, conn.ID)
 	}
 	if diff := cmp.Diff([]string{"c1", "c2", "c3"}, ids); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
@@ -225,7 +225,7 @@ func TestPagingLinkProblems(t *testing.T) {
 					err = e
 					break
 				}
-				got = append(got, *run.ID)
+				got = append(got, run.ID)
 			}
 			if !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
@@ -262,7 +262,7 @@ func TestRawRunKeepsWhatTheContractDoesNotKnow(t *testing.T) {
 	if d := cmp.Diff(want, string(raw)); d != "" {
 		t.Errorf("GetRunRaw (-want +got):\n%s", d)
 	}
-	if run.ID == nil || *run.ID != "r1" || *run.State != api.ExecutionStateCompleted {
+	if run.ID != "r1" || run.State != api.ExecutionStateCompleted {
 		t.Errorf("decoded run: %+v", run)
 	}
 	var progress []string

@@ -32,7 +32,7 @@ func TestConnectionCommands(t *testing.T) {
 	s.AddConnection(api.ExportConnectionCreate{IModelID: "im-2"})
 	r := runCLI(t, env, "connections", "--imodel", "im-1")
 	wantCode(t, r, exitOK)
-	if d := diff(line+*other.ID+"\tUser\tim-1\t\n", r.stdout); d != "" {
+	if d := diff(line+other.ID+"\tUser\tim-1\t\n", r.stdout); d != "" {
 		t.Errorf("connections stdout (-want +got):\n%s", d)
 	}
 	r = runCLI(t, env, "connections", "--imodel", "im-1", "--json")
@@ -63,10 +63,10 @@ func createAndGet(t *testing.T, s *apitest.Server, env map[string]string) string
 	r := runCLI(t, env, "connection", "create", "--imodel", "im-1", "--name", "nightly\texport", "--auth", "Service", "--json")
 	wantCode(t, r, exitOK)
 	var created api.ExportConnection
-	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.ID == nil || created.ITwinID == nil {
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil || created.ID == "" || created.ITwinID == "" {
 		t.Fatalf("stdout is not a connection (%v):\n%s", err, r.stdout)
 	}
-	id, iTwin := *created.ID, *created.ITwinID
+	id, iTwin := created.ID, created.ITwinID
 	if d := diff("created connection "+id+"\n", r.stderr); d != "" {
 		t.Errorf("stderr (-want +got):\n%s", d)
 	}
@@ -299,9 +299,9 @@ func TestProgress(t *testing.T) {
 		var b syncBuffer
 		p := newProgress(&b, &outputFilter{}, live)
 		for i, st := range states {
-			run := &api.ExportRun{State: &st}
+			run := &api.ExportRun{State: st}
 			if st == api.ExecutionStateCompleted {
-				run.Result = &result
+				run.Result = result
 			}
 			p.update(wrapper.Progress{Run: run, State: st, Elapsed: time.Duration(i) * 1500 * time.Millisecond})
 		}
@@ -321,14 +321,14 @@ func TestProgress(t *testing.T) {
 func TestSummaryOfRunningRun(t *testing.T) {
 	state, result := api.ExecutionStateExecuting, api.ExecutionResultUndetermined
 	var b bytes.Buffer
-	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), State: &state, Result: &result, StartDateTime: new(time.Now())}, "")
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: "r1", State: state, Result: result, StartDateTime: new(time.Now())}, "")
 	if d := diff("run:         r1\nstate:       Executing\nresult:      Undetermined\n", b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 	b.Reset()
-	jobs := []api.ExportJob{{ID: new("j1"), Tasks: []api.ExportTask{{ID: new("t1"), ExportOutputFileID: new("f1"),
+	jobs := []api.ExportJob{{ID: "j1", Tasks: []api.ExportTask{{ID: "t1", ExportOutputFileID: "f1",
 		Error: &api.TaskError{ErrorCode: new("E1"), Message: new("went \x1b[2Jwrong"), KbArticleLink: new("https://kb/1")}}}}}
-	(&app{}).writeSummary(&b, &api.ExportRun{ID: new("r1"), Jobs: jobs}, "")
+	(&app{}).writeSummary(&b, &api.ExportRun{ID: "r1", Jobs: jobs}, "")
 	want := "run:         r1\noutput file: f1\ntask error:  task t1: E1: went wrong (see https://kb/1)\n"
 	if d := diff(want, b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

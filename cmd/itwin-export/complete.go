@@ -115,7 +115,7 @@ func (f *factory) completeConnections(cmd *cobra.Command, args []string, _ strin
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, cobra.CompletionWithDesc(deref(conn.ID), sanitize(deref(conn.DisplayName))))
+			out = append(out, cobra.CompletionWithDesc(conn.ID, sanitize(conn.DisplayName)))
 		}
 		return out, nil
 	})
@@ -133,7 +133,7 @@ func (f *factory) completeRuns(cmd *cobra.Command, args []string, _ string) ([]c
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, cobra.CompletionWithDesc(deref(r.ID), stateText(&r)))
+			out = append(out, cobra.CompletionWithDesc(r.ID, stateText(&r)))
 		}
 		return out, nil
 	})

@@ -110,7 +110,7 @@ func TestBashCompletion(t *testing.T) {
 	s.AddConnection(api.ExportConnectionCreate{IModelID: "other"})
 	env := envFor(s.URL)
 	env[envIModelID] = "M"
-	want := []string{*c1.ID, *c2.ID}
+	want := []string{c1.ID, c2.ID}
 	sort.Strings(want)
 	if diff := cmp.Diff(want, bashComplete(t, env, "run", "--connection", "")); diff != "" {
 		t.Errorf("run --connection <TAB> (-want +got):\n%s", diff)
@@ -130,7 +130,7 @@ func TestCompleteProtocol(t *testing.T) {
 	t.Parallel()
 	s := newFake(t, manualOpts())
 	conn := s.AddConnection(api.ExportConnectionCreate{IModelID: "M", DisplayName: new("nightly")})
-	ref, err := newClient(t, s.URL).CreateRun(context.Background(), *conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
+	ref, err := newClient(t, s.URL).CreateRun(context.Background(), conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +153,9 @@ func TestCompleteProtocol(t *testing.T) {
 		{[]string{"run", "--export-type", ""}, names(enumExportType)},
 		{[]string{"run", "--location", ""}, names(enumLocation)},
 		{[]string{"connection", "create", "--auth", ""}, names(enumAuthenticationType)},
-		{[]string{"status", "--connection", ""}, []string{*conn.ID}},
-		{[]string{"connection", "get", ""}, []string{*conn.ID}},
-		{[]string{"status", "--connection", *conn.ID, ""}, []string{ref.RunID}},
+		{[]string{"status", "--connection", ""}, []string{conn.ID}},
+		{[]string{"connection", "get", ""}, []string{conn.ID}},
+		{[]string{"status", "--connection", conn.ID, ""}, []string{ref.RunID}},
 		{[]string{"sta"}, []string{"status"}},
 	} {
 		if diff := cmp.Diff(tt.want, complete(env, tt.args...)); diff != "" {

@@ -83,7 +83,7 @@ func (c *connectionCreateCmd) exec(ctx context.Context, a *app, _ []string) erro
 	if err != nil {
 		return withFlagNames(err)
 	}
-	fmt.Fprintf(a.stderr, "created connection %s\n", a.out.text(deref(conn.ID)))
+	fmt.Fprintf(a.stderr, "created connection %s\n", a.out.text(conn.ID))
 	a.noteUserAuthorization(ctx, client, conn)
 	return a.writeConnection(conn, c.json)
 }

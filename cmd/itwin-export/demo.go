@@ -81,9 +81,9 @@ func (c *demoCmd) createRun(ctx context.Context, a *app, client *wrapper.Client)
 		return wrapper.RunRef{}, err
 	}
 	fmt.Fprintf(a.stdout, "connection created: %s (iModel %s, authentication %s)\n",
-		a.out.text(deref(conn.ID)), a.out.text(deref(conn.IModelID)), deref(conn.AuthenticationType))
+		a.out.text(conn.ID), a.out.text(conn.IModelID), conn.AuthenticationType)
 	version := api.IFCVersionIFC43
-	ref, err := client.CreateRun(ctx, deref(conn.ID), api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version})
+	ref, err := client.CreateRun(ctx, conn.ID, api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: &version})
 	if err != nil {
 		return wrapper.RunRef{}, err
 	}
@@ -108,7 +108,7 @@ func (c *demoCmd) wait(ctx context.Context, a *app, client *wrapper.Client, ref 
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(a.stdout, "done: result %s.\n", deref(run.Result))
+	fmt.Fprintf(a.stdout, "done: result %s.\n", run.Result)
 	return run, nil
 }
 

@@ -73,7 +73,7 @@ func TestRunWaitDownloadFailureSaysHowToFetch(t *testing.T) {
 	r := runBinary(t, envFor(s.URL), "run", "--connection", conn, "--wait", "--poll-interval", "10ms", "--download", dir)
 	wantCode(t, r, exitNoAnswer)
 	run := onlyRun(t, s, conn)
-	want := "(fetch the files later with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait --download '" + dir + "')"
+	want := "(fetch the files later with: itwin-export status " + runLocation(s, conn, run.ID) + " --wait --download '" + dir + "')"
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 	if last := lines[len(lines)-1]; !strings.HasSuffix(last, want) || strings.Contains(last, ".part") {
 		t.Errorf("error line does not end with %q (or names the temporary file):\n%s", want, last)
@@ -94,7 +94,7 @@ func TestInterruptedWaitKeepsDownload(t *testing.T) {
 	r := runWatched(t, ctx, envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "1ms", "--download", dir)
 	wantCode(t, r, exitInterrupt)
 	run := onlyRun(t, s, conn)
-	want := "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait --download " + dir + ")"
+	want := "resume with: itwin-export status " + runLocation(s, conn, run.ID) + " --wait --download " + dir + ")"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 	}

@@ -108,13 +108,13 @@ func TestFakeServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, run, err := c.Export(ctx, *conn.ID, wrapperRequest(), wrapper.WaitOptions{MinInterval: 10 * time.Millisecond, MaxInterval: 20 * time.Millisecond})
-	if err != nil || *run.Result != api.ExecutionResultSuccess {
+	_, run, err := c.Export(ctx, conn.ID, wrapperRequest(), wrapper.WaitOptions{MinInterval: 10 * time.Millisecond, MaxInterval: 20 * time.Millisecond})
+	if err != nil || run.Result != api.ExecutionResultSuccess {
 		t.Fatalf("export: %v", err)
 	}
 	// And the CLI itself.
 	r := runCLI(t, map[string]string{envAPIURL: base, envAccessToken: "another-token"},
-		"run", "--connection", *conn.ID, "--wait", "--poll-interval", "10ms")
+		"run", "--connection", conn.ID, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
@@ -143,7 +143,7 @@ func TestInterruptWhileWaiting(t *testing.T) {
 		"run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	last := shown[len(shown)-1]
 	run := onlyRun(t, s, conn)
-	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, *run.ID) + " --wait"} {
+	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, run.ID) + " --wait"} {
 		if !strings.Contains(last, part) {
 			t.Errorf("error line lacks %q: %s", part, last)
 		}

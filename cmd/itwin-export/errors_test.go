@@ -344,7 +344,7 @@ func TestDescribe(t *testing.T) {
 			"no answer: waiting for run r: no answer: GET u: refused"},
 		{fmt.Errorf("waiting for run r: %w", context.DeadlineExceeded), "timed out: waiting for run r: context deadline exceeded"},
 		{fmt.Errorf("waiting: %w", context.Canceled), "interrupted: waiting: context canceled"},
-		{&wrapper.RunError{Run: &api.ExportRun{ID: new("r")}, Result: api.ExecutionResultError},
+		{&wrapper.RunError{Run: &api.ExportRun{ID: "r"}, Result: api.ExecutionResultError},
 			"run did not succeed: run r completed with result Error"},
 		{usagef("no credentials"), "usage: no credentials"},
 		{&keptFile{err: fmt.Errorf("%w: /d/a.ifc", wrapper.ErrFileExists), hint: "--force replaces it"},

@@ -94,7 +94,7 @@ func TestInjectedClient(t *testing.T) {
 	if code := execute(context.Background(), f, []string{"connections", "--imodel", "M", "--jq", ".[].id"}); code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
-	if got := stdout.String(); got != *conn.ID+"\n" {
+	if got := stdout.String(); got != conn.ID+"\n" {
 		t.Errorf("stdout %q", got)
 	}
 }

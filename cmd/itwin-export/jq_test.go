@@ -23,10 +23,10 @@ func TestJQ(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"connections", "--imodel", "M", "--json", "--jq", ".[].id"}, *c1.ID + "\n" + *c2.ID + "\n"},
-		{[]string{"connections", "--imodel", "M", "--jq", ".[].id"}, *c1.ID + "\n" + *c2.ID + "\n"},
+		{[]string{"connections", "--imodel", "M", "--json", "--jq", ".[].id"}, c1.ID + "\n" + c2.ID + "\n"},
+		{[]string{"connections", "--imodel", "M", "--jq", ".[].id"}, c1.ID + "\n" + c2.ID + "\n"},
 		{[]string{"connections", "--imodel", "M", "--jq", "length"}, "2\n"},
-		{[]string{"connection", "get", *c1.ID, "--jq", "{id, displayName}"}, `{"displayName":"nightly","id":"` + *c1.ID + `"}` + "\n"},
+		{[]string{"connection", "get", c1.ID, "--jq", "{id, displayName}"}, `{"displayName":"nightly","id":"` + c1.ID + `"}` + "\n"},
 		{[]string{"connections", "--imodel", "M", "--jq=.[] | select(.displayName == \"nightly\") | .iModelId"}, "M\n"},
 	} {
 		r := runIn(t, env, tt.args...)
@@ -39,8 +39,8 @@ func TestJQ(t *testing.T) {
 	before := len(s.Requests())
 	for _, args := range [][]string{
 		{"connections", "--imodel", "M", "--json", "--jq", ".["},
-		{"run", "--connection", *c1.ID, "--jq", ".["},
-		{"status", "--connection", *c1.ID, "r1", "--jq", "nosuchfunction"},
+		{"run", "--connection", c1.ID, "--jq", ".["},
+		{"status", "--connection", c1.ID, "r1", "--jq", "nosuchfunction"},
 	} {
 		r := runIn(t, env, args...)
 		wantCode(t, r, exitUsage)

@@ -22,7 +22,7 @@ func timeText(t *time.Time) string {
 // connectionLine writes a connection as one line: id, authentication type,
 // iModel id, display name.
 func (a *app) connectionLine(w io.Writer, c api.ExportConnection) {
-	a.out.fields(w, deref(c.ID), string(deref(c.AuthenticationType)), deref(c.IModelID), deref(c.DisplayName))
+	a.out.fields(w, c.ID, string(c.AuthenticationType), c.IModelID, c.DisplayName)
 }
 
 // printList writes every item of a listing to stdout: as one JSON array, or
@@ -78,7 +78,7 @@ func (c *runsCmd) exec(ctx context.Context, a *app, _ []string) error {
 		return err
 	}
 	return printList(a, client.Runs(ctx, c.connection), c.json, func(r api.ExportRun) {
-		a.out.fields(a.stdout, deref(r.ID), string(deref(r.State)), string(deref(r.Result)), timeText(r.StartDateTime), timeText(r.EndDateTime))
+		a.out.fields(a.stdout, r.ID, string(r.State), string(r.Result), timeText(r.StartDateTime), timeText(r.EndDateTime))
 	})
 }
 

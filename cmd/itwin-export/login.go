@@ -194,7 +194,7 @@ func (a *app) authorizeUser(ctx context.Context, client *wrapper.Client, timeout
 // connection can work yet: whether the service holds the user's
 // authorization. A failure to tell is a note too: the connection exists.
 func (a *app) noteUserAuthorization(ctx context.Context, client *wrapper.Client, conn *api.ExportConnection) {
-	if conn.AuthenticationType == nil || *conn.AuthenticationType != api.AuthenticationTypeUser {
+	if conn.AuthenticationType != api.AuthenticationTypeUser {
 		return
 	}
 	err := client.CheckUserAuthorization(ctx, defaultRedirectURL)
@@ -202,7 +202,7 @@ func (a *app) noteUserAuthorization(ctx context.Context, client *wrapper.Client,
 	case err == nil:
 		fmt.Fprintln(a.stderr, "authorization: the service holds your authorization; runs of this User connection can start")
 	case errors.Is(err, wrapper.ErrAuthorizationRequired):
-		fmt.Fprintf(a.stderr, "authorization required: runs of this User connection fail until you authorize the service; 'itwin-export run --connection %s --authorize' does it\n", a.out.text(deref(conn.ID)))
+		fmt.Fprintf(a.stderr, "authorization required: runs of this User connection fail until you authorize the service; 'itwin-export run --connection %s --authorize' does it\n", a.out.text(conn.ID))
 	default:
 		fmt.Fprintf(a.stderr, "authorization: could not tell whether runs of this User connection need your authorization: %s\n", a.out.line(describe(err)))
 	}

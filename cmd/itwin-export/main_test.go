@@ -167,7 +167,7 @@ var iModels atomic.Int64
 func addConnection(t *testing.T, s *apitest.Server) string {
 	t.Helper()
 	c := s.AddConnection(api.ExportConnectionCreate{IModelID: fmt.Sprintf("imodel-%d", iModels.Add(1))})
-	return *c.ID
+	return c.ID
 }
 
 // onlyRun returns the one run of a connection, as the API shows it.

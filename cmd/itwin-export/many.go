@@ -81,7 +81,7 @@ func (a *app) runMany(ctx context.Context, client *wrapper.Client, ids []string,
 		Wait: wrapper.WaitOptions{MinInterval: wf.poll, OnProgress: func(p wrapper.Progress) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(a.stderr, "%8s  %s  %s\n", formatElapsed(p.Elapsed), a.out.text(deref(p.Run.ConnectionID)), a.out.text(stateText(p.Run)))
+			fmt.Fprintf(a.stderr, "%8s  %s  %s\n", formatElapsed(p.Elapsed), a.out.text(p.Run.ConnectionID), a.out.text(stateText(p.Run)))
 		}},
 		OnResult: func(r wrapper.ExportResult) {
 			if r.Err == nil {
@@ -115,7 +115,7 @@ func (a *app) manyResults(results []wrapper.ExportResult) (int, []manyResult) {
 		worst = max(worst, code)
 		m := manyResult{ConnectionID: r.ConnectionID, Location: r.Ref.Location, RunID: r.Ref.RunID, Existing: r.Ref.Existing, ExitCode: code, Run: r.Run}
 		if r.Run != nil {
-			m.State, m.Result = string(deref(r.Run.State)), string(deref(r.Run.Result))
+			m.State, m.Result = string(r.Run.State), string(r.Run.Result)
 		}
 		if r.Err != nil {
 			m.Error = a.out.line(describe(withFlagNames(r.Err)))

@@ -23,8 +23,8 @@ func TestRunSeveralConnections(t *testing.T) {
 		"--parallel", "2", "--wait", "--poll-interval", "10ms")
 	// 404 (exit 4) is worse than a failed run (exit 3).
 	wantCode(t, r, exitRefused)
-	goodLoc := runLocation(s, good, *onlyRun(t, s, good).ID)
-	failingLoc := runLocation(s, failing, *onlyRun(t, s, failing).ID)
+	goodLoc := runLocation(s, good, onlyRun(t, s, good).ID)
+	failingLoc := runLocation(s, failing, onlyRun(t, s, failing).ID)
 	want := good + "\tSuccess\t" + goodLoc + "\n" +
 		"no-such-connection\tfailed\t-\n" +
 		failing + "\tError\t" + failingLoc + "\n"
@@ -53,15 +53,15 @@ func TestRunConnectionsFile(t *testing.T) {
 	}
 	first := runCLI(t, envFor(s.URL), "run", "--connections-file", file)
 	wantCode(t, first, exitOK)
-	locA, locB := runLocation(s, a, *onlyRun(t, s, a).ID), runLocation(s, b, *onlyRun(t, s, b).ID)
+	locA, locB := runLocation(s, a, onlyRun(t, s, a).ID), runLocation(s, b, onlyRun(t, s, b).ID)
 	if d := diff(a+"\tcreated\t"+locA+"\n"+b+"\tcreated\t"+locB+"\n", first.stdout); d != "" {
 		t.Errorf("stdout (-want +got):\n%s", d)
 	}
 	again := runCLI(t, envFor(s.URL), "run", "--connections-file", file, "--json")
 	wantCode(t, again, exitOK)
 	want := []any{
-		map[string]any{"connectionId": a, "location": locA, "runId": *onlyRun(t, s, a).ID, "existing": true, "exitCode": 0.0},
-		map[string]any{"connectionId": b, "location": locB, "runId": *onlyRun(t, s, b).ID, "existing": true, "exitCode": 0.0},
+		map[string]any{"connectionId": a, "location": locA, "runId": onlyRun(t, s, a).ID, "existing": true, "exitCode": 0.0},
+		map[string]any{"connectionId": b, "location": locB, "runId": onlyRun(t, s, b).ID, "existing": true, "exitCode": 0.0},
 	}
 	if d := diff(any(want), decodeJSON(t, again.stdout)); d != "" {
 		t.Errorf("--json (-want +got):\n%s", d)

@@ -27,7 +27,7 @@ func TestRunPrintsLocation(t *testing.T) {
 
 			r := runCLI(t, env, "run", "--connection", conn)
 			wantCode(t, r, exitOK)
-			runID := *onlyRun(t, s, conn).ID
+			runID := onlyRun(t, s, conn).ID
 			loc := runLocation(s, conn, runID)
 			if d := diff(loc+"\n", r.stdout); d != "" {
 				t.Errorf("stdout (-want +got):\n%s", d)
@@ -64,7 +64,7 @@ func TestRunJSONNew(t *testing.T) {
 	conn := addConnection(t, s)
 	r := runCLI(t, envFor(s.URL), "run", "--json", "--connection", conn)
 	wantCode(t, r, exitOK)
-	runID := *onlyRun(t, s, conn).ID
+	runID := onlyRun(t, s, conn).ID
 	want := fmt.Sprintf("{\n  \"location\": %q,\n  \"runId\": %q,\n  \"existing\": false\n}\n", runLocation(s, conn, runID), runID)
 	if d := diff(want, r.stdout); d != "" {
 		t.Errorf("stdout (-want +got):\n%s", d)
@@ -137,9 +137,9 @@ func TestRunWaitSuccess(t *testing.T) {
 	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	run := onlyRun(t, s, conn)
-	loc := runLocation(s, conn, *run.ID)
-	fileID := *run.Jobs[0].Tasks[0].ExportOutputFileID
-	want := "run:         " + *run.ID + "\n" +
+	loc := runLocation(s, conn, run.ID)
+	fileID := run.Jobs[0].Tasks[0].ExportOutputFileID
+	want := "run:         " + run.ID + "\n" +
 		"connection:  " + conn + "\n" +
 		"location:    " + loc + "\n" +
 		"state:       Completed\n" +
@@ -149,7 +149,7 @@ func TestRunWaitSuccess(t *testing.T) {
 	if d := diff(want, r.stdout); d != "" {
 		t.Errorf("stdout (-want +got):\n%s", d)
 	}
-	if !strings.HasPrefix(r.stderr, "created run "+*run.ID+": "+loc+"\n") {
+	if !strings.HasPrefix(r.stderr, "created run "+run.ID+": "+loc+"\n") {
 		t.Errorf("stderr does not start with the creation:\n%s", r.stderr)
 	}
 	checkProgress(t, r.stderr, "Success")
@@ -164,7 +164,7 @@ func TestRunWaitJSON(t *testing.T) {
 	r := runWatched(t, context.Background(), envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--json", "--poll-interval", "10ms")
 	wantCode(t, r, exitOK)
 	got := decodeJSON(t, r.stdout)
-	want := rawRun(t, runLocation(s, conn, *onlyRun(t, s, conn).ID))
+	want := rawRun(t, runLocation(s, conn, onlyRun(t, s, conn).ID))
 	if d := diff(want, got); d != "" {
 		t.Errorf("stdout is not the run as returned (-want +got):\n%s", d)
 	}
@@ -190,16 +190,16 @@ func TestRunWaitNotSuccess(t *testing.T) {
 			wantCode(t, r, exitRunFail)
 			run := onlyRun(t, s, conn)
 			task := run.Jobs[0].Tasks[0]
-			want := "run:         " + *run.ID + "\n" +
+			want := "run:         " + run.ID + "\n" +
 				"connection:  " + conn + "\n" +
-				"location:    " + runLocation(s, conn, *run.ID) + "\n" +
+				"location:    " + runLocation(s, conn, run.ID) + "\n" +
 				"state:       Completed\n" +
 				"result:      " + tt.result + "\n" +
 				"duration:    200ms\n"
-			if task.ExportOutputFileID != nil {
-				want += "output file: " + *task.ExportOutputFileID + "\n"
+			if task.ExportOutputFileID != "" {
+				want += "output file: " + task.ExportOutputFileID + "\n"
 			}
-			want += "task error:  task " + *task.ID + ": TAE_BRW_1000: Failed to export your file. (user can fix: false)\n"
+			want += "task error:  task " + task.ID + ": TAE_BRW_1000: Failed to export your file. (user can fix: false)\n"
 			if d := diff(want, r.stdout); d != "" {
 				t.Errorf("stdout (-want +got):\n%s", d)
 			}

@@ -202,9 +202,9 @@ func (a *app) reportCreated(ctx context.Context, client *wrapper.Client, ref wra
 
 // stateText is a run's state, with its result once Completed.
 func stateText(run *api.ExportRun) string {
-	s := string(deref(run.State))
-	if deref(run.State) == api.ExecutionStateCompleted && run.Result != nil {
-		s += " (" + string(*run.Result) + ")"
+	s := string(run.State)
+	if run.State == api.ExecutionStateCompleted && run.Result != "" {
+		s += " (" + string(run.Result) + ")"
 	}
 	return s
 }

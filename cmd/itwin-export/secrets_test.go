@@ -54,7 +54,7 @@ func TestNoSecretInOutput(t *testing.T) {
 		fmt.Fprintf(&out, "$ itwin-export %s ...\n%s%s", args[0], r.stdout, r.stderr)
 	}
 	scenario(envFor(s.URL), exitRunFail, append([]string{"run", "--connection", conn, "--wait", "--verbose", "--poll-interval", "10ms"}, blob...)...)
-	loc := runLocation(s, conn, *onlyRun(t, s, conn).ID)
+	loc := runLocation(s, conn, onlyRun(t, s, conn).ID)
 	scenario(envFor(s.URL), exitRunFail, "status", loc, "--verbose", "--json")
 	scenario(ccEnv, exitOK, "connection", "create", "--imodel", "m1", "--verbose", "--json")
 	scenario(ccEnv, exitOK, "runs", "--connection", conn, "--verbose")

@@ -70,7 +70,7 @@ func (c *statusCmd) exec(ctx context.Context, a *app, args []string) error {
 	if err := a.writeRun(run, raw, ref.Location, c.json); err != nil {
 		return err
 	}
-	if deref(run.State) == api.ExecutionStateCompleted {
+	if run.State == api.ExecutionStateCompleted {
 		return wrapper.RunResult(run)
 	}
 	return nil

@@ -86,7 +86,7 @@ func TestInterruptedWait(t *testing.T) {
 			ctx, watch := interruptOn(sig, "NotStarted")
 			r := runWatched(t, ctx, envFor(s.URL), watch, "run", "--connection", conn, "--wait", "--poll-interval", "1ms")
 			wantCode(t, r, code)
-			loc := runLocation(s, conn, *onlyRun(t, s, conn).ID)
+			loc := runLocation(s, conn, onlyRun(t, s, conn).ID)
 			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 			last := lines[len(lines)-1]
 			for _, part := range []string{"itwin-export: ", "resume with: itwin-export status " + loc + " --wait"} {
@@ -154,7 +154,7 @@ func TestInterruptedManyWait(t *testing.T) {
 	r := runWatched(t, ctx, envFor(s.URL), watch, "run", "--connection", a, "--connection", b, "--wait", "--poll-interval", "1ms")
 	wantCode(t, r, exitInterrupt)
 	for _, conn := range []string{a, b} {
-		if loc := runLocation(s, conn, *onlyRun(t, s, conn).ID); !strings.Contains(r.stdout, conn+"\tfailed\t"+loc+"\n") {
+		if loc := runLocation(s, conn, onlyRun(t, s, conn).ID); !strings.Contains(r.stdout, conn+"\tfailed\t"+loc+"\n") {
 			t.Errorf("stdout lacks %s with its Location:\n%s", conn, r.stdout)
 		}
 	}

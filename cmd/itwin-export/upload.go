@@ -106,11 +106,11 @@ func (a *app) uploadMapping(ctx context.Context, client *wrapper.Client, connect
 		if err != nil {
 			return withFlagNames(err)
 		}
-		if conn.ITwinID == nil || *conn.ITwinID == "" {
+		if conn.ITwinID == "" {
 			return fmt.Errorf("connection %s names no iTwin, whose root folder would take the mapping file: give --folder: %w",
 				connections[0], wrapper.ErrMalformedResponse)
 		}
-		if folder, err = client.RootFolder(ctx, *conn.ITwinID); err != nil {
+		if folder, err = client.RootFolder(ctx, conn.ITwinID); err != nil {
 			return err
 		}
 	}

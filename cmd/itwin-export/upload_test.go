@@ -170,7 +170,7 @@ func TestRunWithLocalMappingFile(t *testing.T) {
 	content := `{"mapping":"custom"}`
 	path := mappingFile(t, content)
 
-	r := runCLI(t, envFor(fake.URL), "run", "--connection", *conn.ID, "--mapping-file", path, "--wait", "--poll-interval", "10ms", "--verbose")
+	r := runCLI(t, envFor(fake.URL), "run", "--connection", conn.ID, "--mapping-file", path, "--wait", "--poll-interval", "10ms", "--verbose")
 	wantCode(t, r, exitOK)
 	var created struct {
 		InputOptions struct {
@@ -193,7 +193,7 @@ func TestRunWithLocalMappingFile(t *testing.T) {
 	if uploaded == "" || created.InputOptions.MappingFileID != uploaded {
 		t.Errorf("the run's mappingFileId %q, want the uploaded file %q", created.InputOptions.MappingFileID, uploaded)
 	}
-	if want := fake.RootFolder(*conn.ITwinID); root != want {
+	if want := fake.RootFolder(conn.ITwinID); root != want {
 		t.Errorf("uploaded into %q, want the root folder %q of the connection's iTwin", root, want)
 	}
 	if got := storedContent(t, fake, uploaded); string(got) != content {
@@ -216,7 +216,7 @@ func TestRunWithLocalMappingFile(t *testing.T) {
 
 func TestRunMappingFileBadInput(t *testing.T) {
 	fake := newFake(t, manualOpts())
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty.json")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -255,7 +255,7 @@ func TestRunMappingFileBadInput(t *testing.T) {
 // the run and fails it for a mapping file it does not have.
 func TestRunWithMissingMappingFileFails(t *testing.T) {
 	fake := newFake(t, fastOpts())
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	r := runCLI(t, envFor(fake.URL), "run", "--connection", conn, "--mapping-file", "no-such-id", "--wait", "--poll-interval", "10ms", "--timeout", time.Minute.String())
 	wantCode(t, r, exitRunFail)
 	if !strings.Contains(r.stdout+r.stderr, "MappingFileNotFound") {
@@ -276,7 +276,7 @@ func TestFakeServerRunWithMappingFile(t *testing.T) {
 	r := runBinary(t, env, "connection", "create", "--imodel", "m1", "--json")
 	wantCode(t, r, exitOK)
 	var conn api.ExportConnection
-	if err := json.Unmarshal([]byte(r.stdout), &conn); err != nil || conn.ID == nil {
+	if err := json.Unmarshal([]byte(r.stdout), &conn); err != nil || conn.ID == "" {
 		t.Fatalf("connection create --json: %v\n%s", err, r.stdout)
 	}
 	dir := t.TempDir()
@@ -285,7 +285,7 @@ func TestFakeServerRunWithMappingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	run := exec.CommandContext(ctx, binPath, "run", "--connection", *conn.ID, "--mapping-file", "./my-mapping.json", "--wait", "--poll-interval", "10ms")
+	run := exec.CommandContext(ctx, binPath, "run", "--connection", conn.ID, "--mapping-file", "./my-mapping.json", "--wait", "--poll-interval", "10ms")
 	run.Dir, run.Env = dir, envList(env)
 	var out, errOut bytes.Buffer
 	run.Stdout, run.Stderr = &out, &errOut

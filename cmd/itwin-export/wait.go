@@ -62,23 +62,23 @@ func (a *app) writeSummary(w io.Writer, run *api.ExportRun, location string) {
 			fmt.Fprintf(w, "%-13s%s\n", key+":", a.out.text(value))
 		}
 	}
-	line("run", deref(run.ID))
-	line("connection", deref(run.ConnectionID))
+	line("run", run.ID)
+	line("connection", run.ConnectionID)
 	line("location", location)
-	line("state", string(deref(run.State)))
-	line("result", string(deref(run.Result)))
+	line("state", string(run.State))
+	line("result", string(run.Result))
 	if run.StartDateTime != nil && run.EndDateTime != nil {
 		line("duration", run.EndDateTime.Sub(*run.StartDateTime).String())
 	}
 	for _, job := range run.Jobs {
 		for _, task := range job.Tasks {
-			line("output file", deref(task.ExportOutputFileID))
+			line("output file", task.ExportOutputFileID)
 		}
 	}
 	for _, job := range run.Jobs {
 		for _, task := range job.Tasks {
 			if task.Error != nil {
-				line("task error", wrapper.TaskFailure{JobID: deref(job.ID), TaskID: deref(task.ID), Error: *task.Error}.String())
+				line("task error", wrapper.TaskFailure{JobID: job.ID, TaskID: task.ID, Error: *task.Error}.String())
 			}
 		}
 	}
