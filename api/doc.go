@@ -7,6 +7,16 @@
 // errors. Use this package directly for the types (ExportConnectionRunCreate,
 // ExportRun, ErrorResponse, ...) or when you need the raw HTTP exchange.
 //
+// Optional fields are pointers, nil meaning absent, except where the zero
+// value means absent too: the ids, states, results and names the service
+// answers with (ExportRun.ID, ConnectionID, State and Result; the same of
+// ExportJob and ExportTask, and ExportTask.ExportOutputFileID;
+// ExportConnection.ID, DisplayName, IModelID, ITwinID and
+// AuthenticationType) are values, empty when the answer leaves them out.
+// Fields whose zero is a value of its own (AuthorizationInformation's
+// IsUserAuthorized, ExportTask.RetryAttempts), times, links and the
+// optional fields of request bodies stay pointers; wrapper.Ptr sets one.
+//
 // ClientInterface and ClientWithResponsesInterface are for calling, not for
 // implementing: they gain a method with every operation added to the
 // contract, in minor releases too. Call them, pass them, embed them in a
@@ -16,7 +26,7 @@
 //
 // The code is regenerated from openapi.yaml with `make generate`, which runs the
 // line below; gen/api.yaml holds the generator's configuration and
-// gen/overlay.yaml the Go-only names.
+// gen/overlay.yaml the Go-only names and the fields read as values.
 package api
 
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../gen/api.yaml ../openapi.yaml

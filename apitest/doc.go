@@ -10,7 +10,7 @@
 //	s := apitest.NewServer(apitest.Options{OnContractViolation: func(err error) { t.Error(err) }})
 //	defer s.Close()
 //	conn := s.AddConnection(api.ExportConnectionCreate{IModelID: "my-imodel"})
-//	// POST s.URL + "/connections/" + *conn.ID + "/runs" with a bearer token ...
+//	// POST s.URL + "/connections/" + conn.ID + "/runs" with a bearer token ...
 //
 // The server implements every operation of openapi.yaml as the reference
 // pages describe them: connections (create, list with paging links, get,
