@@ -5,6 +5,18 @@
 #   compat/compat.sh check      fail on a breaking change, naming it
 #   compat/compat.sh baseline   replace the baselines with the tree as it is
 #
+# Deliberate changes of the Go API: an incompatible change apidiff reports
+# for wrapper or api is accepted when CHANGELOG.md's Unreleased section
+# (`## [Unreleased]` or `## Unreleased`, up to the next `## ` heading)
+# quotes it in backquotes on one line, package first and in apidiff's own
+# words, e.g.
+#
+#   - `api.ExportRun.State: changed from *ExecutionState to ExecutionState`
+#
+# The check prints each accepted change; any change not listed still fails,
+# named. The contract (oasdiff) has no such list: a breaking change of
+# openapi.yaml always fails.
+#
 # The tools are pinned here and run by `go run MODULE@VERSION`, so go.mod
 # stays free of them and a fresh clone needs nothing installed.
 set -euo pipefail
@@ -17,15 +29,24 @@ MODULE=$($GO list -m)
 PACKAGES=(wrapper api)
 SPEC=openapi.yaml
 
-# The only incompatible changes accepted: a method added to the generated
-# client interfaces, which gain one per new operation. They are for calling,
-# not implementing (api/doc.go), so adding a method breaks no caller.
+# The incompatible changes accepted without a CHANGELOG.md entry: a method
+# added to the generated client interfaces, which gain one per new
+# operation. They are for calling, not implementing (api/doc.go), so adding
+# a method breaks no caller.
 ALLOWED='^(ClientInterface|ClientWithResponsesInterface)\.[A-Za-z0-9_]+: added$'
 
 # apidiff writes the package's export data; -trimpath keeps the file
 # positions inside it relative, so the baselines are the same on every machine.
 apidiff() { GOFLAGS="$($GO env GOFLAGS) -trimpath" $GO run "$APIDIFF" "$@"; }
 oasdiff() { $GO run "$OASDIFF" "$@"; }
+
+# listed prints the backquoted spans of CHANGELOG.md's Unreleased section,
+# one a line: the incompatible Go API changes made on purpose.
+listed() {
+	[ -f CHANGELOG.md ] || return 0
+	awk '/^## /{ on = ($0 ~ /^## \[?Unreleased\]?[[:space:]]*$/); next } on' CHANGELOG.md |
+		{ grep -o '`[^`]*`' || true; } | tr -d '`'
+}
 
 baseline() {
 	cp "$SPEC" compat/openapi.yaml
@@ -41,6 +62,7 @@ check() {
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' RETURN
 	base=$(cat compat/VERSION)
+	listed > "$tmp/listed"
 
 	echo "compat: $SPEC against the contract of $base (oasdiff)"
 	if ! oasdiff breaking compat/openapi.yaml "$SPEC" --fail-on ERR --flatten-allof --color never; then
@@ -62,9 +84,16 @@ check() {
 		else
 			cp "$tmp/$p.incompatible" "$tmp/$p.rejected"
 		fi
-		if [ -s "$tmp/$p.rejected" ]; then
-			echo "compat: FAIL: incompatible changes to package $p since $base:" >&2
-			sed "s|^|  $p.|" "$tmp/$p.rejected" >&2
+		sed "s|^|$p.|" "$tmp/$p.rejected" > "$tmp/$p.named"
+		grep -xF -f "$tmp/listed" "$tmp/$p.named" > "$tmp/$p.accepted" || true
+		grep -vxF -f "$tmp/listed" "$tmp/$p.named" > "$tmp/$p.unlisted" || true
+		if [ -s "$tmp/$p.accepted" ]; then
+			echo "compat: incompatible changes to package $p accepted, listed in CHANGELOG.md (Unreleased):"
+			sed 's/^/  accepted: /' "$tmp/$p.accepted"
+		fi
+		if [ -s "$tmp/$p.unlisted" ]; then
+			echo "compat: FAIL: incompatible changes to package $p since $base, not listed in CHANGELOG.md (Unreleased):" >&2
+			sed 's/^/  /' "$tmp/$p.unlisted" >&2
 			failed=1
 		fi
 	done
@@ -73,7 +102,11 @@ check() {
 		echo "compat: breaking changes found; see README.md, Compatibility" >&2
 		return 1
 	fi
-	echo "compat: no breaking change since $base"
+	if cat "$tmp"/*.accepted 2>/dev/null | grep -q .; then
+		echo "compat: no breaking change since $base beyond those listed in CHANGELOG.md"
+	else
+		echo "compat: no breaking change since $base"
+	fi
 }
 
 case "${1:-}" in
