@@ -12,8 +12,8 @@
 #   make bench-fleet      4 processes of the binary, 10 exports each, on one rate-limited fake: sharing Redis, then alone
 #   make fuzz             every fuzz target for FUZZTIME each
 #   make demo             the whole flow against the in-memory service
-#   make compat           breaking changes of openapi.yaml (oasdiff) and of the Go API of wrapper and api (apidiff) since the baselines in compat/
-#   make compat-selftest  make compat on copies of the tree: an additive change passes, a removed enum value or exported name fails
+#   make compat           breaking changes of openapi.yaml (oasdiff) and of the Go API of wrapper and api (apidiff) since the baselines in compat/ (Go API changes listed under Unreleased in CHANGELOG.md accepted)
+#   make compat-selftest  make compat on copies of the tree: an additive change or a Go API change listed in CHANGELOG.md passes, a removed enum value or an unlisted exported name fails
 #   make release-baseline when a version is cut: the baselines in compat/ become the tree as it is
 #   make man              the man pages of itwin-export into MANDIR (default man/)
 

@@ -8,6 +8,10 @@
 #   additive             a new operation, a new field and a new enum value: passes
 #   enum value removed   IFC2x3 removed from ifc-version: fails, naming it (oasdiff and apidiff)
 #   name unexported      wrapper.SafeFileName made unexported: fails, naming it (apidiff)
+#   listed change        api.TaskError.Category made a value, the change listed
+#                        under Unreleased in CHANGELOG.md: passes, naming it accepted
+#   unlisted change      the same listed change and wrapper.SafeFileName made
+#                        unexported, not listed: fails, naming only the unlisted one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,8 +83,33 @@ name_unexported() {
 	$GO build ./wrapper/ ./cmd/...
 }
 
+# list_change TEXT: TEXT quoted in CHANGELOG.md's Unreleased section, made
+# first when there is none.
+list_change() {
+	if ! grep -Eq '^## \[?Unreleased\]?[[:space:]]*$' CHANGELOG.md; then
+		sed -i '0,/^## \[/s//## [Unreleased]\n\n&/' CHANGELOG.md
+	fi
+	sed -i -E "0,/^## \[?Unreleased\]?[[:space:]]*\$/s//&\n\n- \`$1\`/" CHANGELOG.md
+	grep -qF -- "- \`$1\`" CHANGELOG.md
+}
+
+listed_change() {
+	# A deliberate change of the Go API, the contract untouched: the task
+	# error's category read as a value.
+	cat >> gen/overlay.yaml <<'YAML'
+  - target: $.components.schemas.task-error.properties.category
+    update:
+      x-go-type-skip-optional-pointer: true
+YAML
+	list_change 'api.TaskError.Category: changed from *string to string'
+}
+
+unlisted_change() {
+	listed_change && name_unexported
+}
+
 failures=0
-# scenario NAME EDIT REGENERATE WANT_EXIT MUST_NAME...
+# scenario NAME EDIT REGENERATE WANT_EXIT MUST_NAME... (!TEXT: must not name TEXT)
 scenario() {
 	local name=$1 edit=$2 regen=$3 want=$4 dir="$tmp/case-$1" got=0
 	shift 4
@@ -103,7 +132,10 @@ scenario() {
 		ok=no
 	fi
 	for s in "$@"; do
-		grep -qF -- "$s" "$tmp/$name.out" || { ok=no; echo "compat-selftest: $name: output lacks \"$s\"" >&2; }
+		case $s in
+		!*) ! grep -qF -- "${s#!}" "$tmp/$name.out" || { ok=no; echo "compat-selftest: $name: output names \"${s#!}\"" >&2; } ;;
+		*) grep -qF -- "$s" "$tmp/$name.out" || { ok=no; echo "compat-selftest: $name: output lacks \"$s\"" >&2; } ;;
+		esac
 	done
 	if [ $ok = yes ]; then
 		echo "compat-selftest: ok: $name (make compat exit $got)"
@@ -117,6 +149,9 @@ scenario() {
 scenario additive additive yes 0 "no breaking change" "ClientInterface.GetExportConnectionLabels: added"
 scenario enum-value-removed enum_removed yes 1 'removed the enum value `IFC2x3`' "openapi.yaml breaks the contract" "api.IFCVersionIFC2X3: removed"
 scenario name-unexported name_unexported no 1 "incompatible changes to package wrapper" "wrapper.SafeFileName: removed"
+scenario listed-change listed_change yes 0 "beyond those listed in CHANGELOG.md" "accepted: api.TaskError.Category: changed from *string to string"
+scenario unlisted-change unlisted_change yes 1 "accepted: api.TaskError.Category: changed from *string to string" \
+	"incompatible changes to package wrapper since" "  wrapper.SafeFileName: removed" "!incompatible changes to package api since"
 
-echo "compat-selftest: $((3 - failures))/3 cases as expected in $((SECONDS - start))s"
+echo "compat-selftest: $((5 - failures))/5 cases as expected in $((SECONDS - start))s"
 [ "$failures" -eq 0 ]
