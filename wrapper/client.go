@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // DefaultBaseURL is the Export API's production base URL.
@@ -197,7 +198,7 @@ type Client struct {
 	lastToken     atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 	// secretsScrubber removes secrets; the scrubber of the token last sent
 	// removes the token too.
-	secretsScrubber *scrubber
+	secretsScrubber *redact.Scrubber
 
 	headerTimeout, idleTimeout, bodyTimeout time.Duration // per exchange; 0: no limit
 	maxPages                                int
@@ -233,7 +234,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base, problem := canonicalBase(raw)
 	if problem != "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redactURL(raw), problem)
+		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redact.URL(raw), problem)
 	}
 	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
@@ -272,7 +273,7 @@ func New(opts Options) (*Client, error) {
 	if s, ok := opts.TokenSource.(interface{ Secrets() []string }); ok {
 		c.secrets = append(c.secrets, s.Secrets()...)
 	}
-	c.secretsScrubber = newScrubber(c.secrets)
+	c.secretsScrubber = redact.NewScrubber(c.secrets)
 	c.pipe = c.newPipeline()
 	c.server = c.base.String() + "/"
 	c.api, err = api.NewClientWithResponses(c.server, api.WithHTTPClient(c.pipe))
@@ -362,11 +363,11 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // scrub redacts free text with the client's known secrets.
-func (c *Client) scrub(s string) string { return c.scrubber().scrub(s) }
+func (c *Client) scrub(s string) string { return c.scrubber().Scrub(s) }
 
 // scrubber removes the client's known secrets: the one of the token last
 // sent, or the client's own before any token was sent.
-func (c *Client) scrubber() *scrubber {
+func (c *Client) scrubber() *redact.Scrubber {
 	if last := c.lastToken.Load(); last != nil {
 		return last.scrubber
 	}
@@ -379,7 +380,7 @@ type sentToken struct {
 	token, tokenType string
 	header           []string
 	sent             []string // this token and the few sent before it
-	scrubber         *scrubber
+	scrubber         *redact.Scrubber
 }
 
 // tokensRemembered is how many tokens the client scrubs: the one it sends
@@ -394,7 +395,7 @@ func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
 		sent = append(sent, prev.sent[:min(len(prev.sent), tokensRemembered-1)]...)
 	}
 	return &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken},
-		sent: sent, scrubber: newScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
+		sent: sent, scrubber: redact.NewScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
 }
 
 // acceptValue is the Accept header of every request that sets none.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // DefaultStorageURL is the Storage API's production base URL, where runs put
@@ -103,9 +104,9 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 	u, problem := canonicalBase(raw)
 	switch {
 	case problem != "":
-		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q %s", redactURL(raw), problem)
+		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q %s", redact.URL(raw), problem)
 	case !c.sameOrigin(u):
-		problem := &LocationError{Location: redactURL(u.String()), kind: ErrForeignLocation,
+		problem := &LocationError{Location: redact.URL(u.String()), kind: ErrForeignLocation,
 			Reason: "the Storage URL is not on the API's scheme, host and port, where the token may go; set Options.StorageURL (ITWIN_STORAGE_URL)"}
 		if explicit {
 			return storageBase{}, fmt.Errorf("wrapper.New: %w", problem)
@@ -195,16 +196,16 @@ func blobURL(reqURL *url.URL, loc string) (*url.URL, error) {
 	}
 	ref, err := url.Parse(loc)
 	if err != nil {
-		return nil, &LocationError{Location: redactURL(loc), Reason: "does not parse as a URL", kind: ErrMissingLocation}
+		return nil, &LocationError{Location: redact.URL(loc), Reason: "does not parse as a URL", kind: ErrMissingLocation}
 	}
 	u := reqURL.ResolveReference(ref)
 	switch {
 	case u.User != nil:
-		return nil, &LocationError{Location: redactURL(u.String()), Reason: "carries user information", kind: ErrForeignLocation}
+		return nil, &LocationError{Location: redact.URL(u.String()), Reason: "carries user information", kind: ErrForeignLocation}
 	case strings.EqualFold(u.Scheme, "https"):
 	case strings.EqualFold(u.Scheme, "http") && isLoopback(u.Hostname()):
 	default:
-		return nil, &LocationError{Location: redactURL(u.String()),
+		return nil, &LocationError{Location: redact.URL(u.String()),
 			Reason: "a file's content is fetched over https only (plain http to a loopback address); refused before any request", kind: ErrInsecureLink}
 	}
 	return u, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // Sentinels for the classes of API errors. An *APIError matches the sentinel of
@@ -278,7 +279,7 @@ func (e *RunError) Error() string {
 	if e.redact != nil {
 		return e.redact(b.String())
 	}
-	return redactText(b.String())
+	return redact.Text(b.String())
 }
 
 // Is matches ErrRunFailed.

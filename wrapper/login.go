@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // DefaultAuthorizeURL is the authorization endpoint of the iTwin Platform's
@@ -178,7 +180,7 @@ func (l *Login) Wait(ctx context.Context) (*Session, error) {
 	defer cancel()
 	tok, err := l.cfg.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		scrub := func(text string) string { return redactText(text, q.Get("code"), l.verifier) }
+		scrub := func(text string) string { return redact.Text(text, q.Get("code"), l.verifier) }
 		err = classifyTokenError(tctx, l.tokenURL, err, scrub)
 		if errors.Is(err, ErrUnauthorized) {
 			return nil, &LoginError{Reason: "the token endpoint refused the authorization code", Err: err}
@@ -204,5 +206,5 @@ func cleanRedirectText(s string) string {
 	if len(s) > 200 {
 		s = strings.ToValidUTF8(s[:200], "")
 	}
-	return redactText(s)
+	return redact.Text(s)
 }

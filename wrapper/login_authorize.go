@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // ErrAuthorizationRequired: the service does not hold the refresh token of
@@ -49,7 +51,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 		return err
 	}
 	malformed := func(reason string) error {
-		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redactURL(c.baseURL() + "/authorizationinformation"),
+		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redact.URL(c.baseURL() + "/authorizationinformation"),
 			StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 	}
 	switch {
@@ -64,7 +66,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 	if u, err := url.Parse(href); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return malformed("the authorizationUrl is not an absolute http(s) URL")
 	}
-	return &AuthorizationRequiredError{URL: redactURL(href)}
+	return &AuthorizationRequiredError{URL: redact.URL(href)}
 }
 
 // AuthorizeOptions configure AuthorizeUser.

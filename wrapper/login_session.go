@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // SessionExpiredError is a saved session that can no longer give tokens: its
@@ -155,7 +157,7 @@ func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	// source refreshes at once.
 	tok, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: sess.RefreshToken}).Token()
 	if err != nil {
-		scrub := func(text string) string { return redactText(text, append(sess.secrets(), s.secrets...)...) }
+		scrub := func(text string) string { return redact.Text(text, append(sess.secrets(), s.secrets...)...) }
 		err = classifyTokenError(ctx, s.cfg.Endpoint.TokenURL, err, scrub)
 		var te *TokenError
 		if errors.As(err, &te) && te.Code == "invalid_grant" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // The pipeline. Every request the client sends to the API, the wrapper's
@@ -129,7 +130,7 @@ func (c *Client) API() *api.ClientWithResponses { return c.api }
 
 // anonymous classifies answers that did not come through a Client's
 // pipeline: no secrets of its own to scrub, the real clock.
-var anonymous = &Client{secretsScrubber: newScrubber(nil), now: time.Now}
+var anonymous = &Client{secretsScrubber: redact.NewScrubber(nil), now: time.Now}
 
 // CheckResponse classifies the answer of an operation called through API():
 // nil when its status is one of success (any 2xx when none is given),

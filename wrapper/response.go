@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // apiError builds the *APIError of an error status. The body is decoded as
@@ -18,7 +19,7 @@ func (c *Client) apiError(x *exchange) *APIError {
 		Method:     x.op.method,
 		URL:        c.redactURL(x.url.String()),
 		StatusCode: x.status,
-		Body:       excerpt(x.body, c.knownSecrets()...),
+		Body:       redact.Excerpt(x.body, c.knownSecrets()...),
 		Attempts:   x.attempts,
 	}
 	if d, ok := parseRetryAfter(x.header.Get("Retry-After"), c.now()); ok {
@@ -55,7 +56,7 @@ func (c *Client) unexpected(x *exchange) error {
 	return &ResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op.name),
-		Body:   excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
+		Body:   redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
 	}
 }
 
@@ -180,6 +181,6 @@ func onePassMember(body []byte, member string) bool {
 func (c *Client) malformed(x *exchange, reason string) error {
 	return &ResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
-		Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
+		Reason: reason, Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 	}
 }

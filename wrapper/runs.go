@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // RunRef names a run. Its Location alone is enough to find the run again:
@@ -40,10 +41,10 @@ type RunRef struct {
 func ParseRunRef(location string) (RunRef, error) {
 	u, err := url.Parse(location)
 	if err != nil {
-		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "does not parse as a URL"}
+		return RunRef{}, &RunRefParseError{Text: redact.URL(location), Reason: "does not parse as a URL"}
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
+		return RunRef{}, &RunRefParseError{Text: redact.URL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
 	}
 	ref, err := runRefFromURL(u)
 	if le := (*LocationError)(nil); errors.As(err, &le) {
@@ -108,7 +109,7 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 // with an encoded "/" stays one id.
 func runIDs(u *url.URL) (connectionID, runID string, err error) {
 	bad := func(reason string) (string, string, error) {
-		return "", "", &LocationError{Location: redactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
+		return "", "", &LocationError{Location: redact.URL(u.String()), Reason: reason, kind: ErrMissingLocation}
 	}
 	if u.User != nil {
 		return bad("carries user information")

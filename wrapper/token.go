@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // ContextTokenSource is a token source whose requests can be bounded: a
@@ -45,15 +47,15 @@ func CheckEndpointURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return problem(fmt.Sprintf("%q does not parse as a URL", redactText(raw)))
+		return problem(fmt.Sprintf("%q does not parse as a URL", redact.Text(raw)))
 	case !u.IsAbs() || u.Host == "":
-		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redactText(raw)))
+		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redact.Text(raw)))
 	case u.Scheme != "https" && u.Scheme != "http":
-		return problem(fmt.Sprintf("%q: scheme %q is not https", redactURL(raw), u.Scheme))
+		return problem(fmt.Sprintf("%q: scheme %q is not https", redact.URL(raw), u.Scheme))
 	case u.User != nil:
-		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redactURL(raw)))
+		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redact.URL(raw)))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redactURL(raw)))
+		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redact.URL(raw)))
 	}
 	return nil
 }
@@ -136,7 +138,7 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 // at all is a *TransportError; the end of ctx is returned as its cause.
 // scrub removes the source's credentials from the texts kept.
 func classifyTokenError(ctx context.Context, tokenURL string, err error, scrub func(string) string) error {
-	where := redactURL(tokenURL)
+	where := redact.URL(tokenURL)
 	if ctx.Err() != nil {
 		return fmt.Errorf("token request to %s: %w", where, context.Cause(ctx))
 	}

@@ -1,4 +1,4 @@
-package wrapper
+package redact
 
 import (
 	"encoding/base64"
@@ -43,9 +43,9 @@ var encodings = []func(secret string) string{
 }
 
 // FuzzRedact: a secret planted in any text, in any encoding the client
-// claims to undo, is found in no decoding of what Client.Redact and
-// redactText return; a SAS signature never survives redactURL or
-// redactText; valid JSON stays valid JSON.
+// claims to undo, is found in no decoding of what Scrubber.Redact and Text
+// return; a SAS signature never survives URL or Text; valid JSON stays
+// valid JSON.
 func FuzzRedact(f *testing.F) {
 	f.Add("https://acct.blob.core.windows.net/c/f.ifc?sv=2024-01-01&se=2026&sp=rw&sig=abc%2Bdef%3D", "client-secret-1")
 	f.Add("https://app.example.com/cb?redirect=https%3A%2F%2Fx%3Fsig%3DINNER", "tok")
@@ -56,17 +56,14 @@ func FuzzRedact(f *testing.F) {
 	f.Add(`{"outputSasUrl":"https://a.blob.core.windows.net/c?sv=1\u0026sig=JSONESCAPED"}`, "none")
 	f.Add(`{"run":{"id":"r1","jobs":[{"tasks":[{"error":{"description":"x"}}]}]}}`, `s3cr3t/"value&<>`)
 	f.Fuzz(func(t *testing.T, text, secret string) {
-		c, err := New(Options{BaseURL: "https://api.example.com/export", TokenSource: StaticToken("t"), Secrets: []string{secret}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, out := range []string{redactURL(text), redactText(text, secret), c.Redact(text)} {
+		c := NewScrubber([]string{secret})
+		for _, out := range []string{URL(text), Text(text, secret), c.Redact(text)} {
 			assertNoSignature(t, out)
 		}
 		if json.Valid([]byte(text)) && !json.Valid([]byte(c.Redact(text))) {
 			t.Fatalf("valid JSON %q redacted to invalid %q", text, c.Redact(text))
 		}
-		if len(secret) < minSecret || strings.Contains(redacted, secret) || len(knownFound(text, secret)) > 0 {
+		if len(secret) < minSecret || strings.Contains(Marker, secret) || len(knownFound(text, secret)) > 0 {
 			return // too short to hunt for, or the text holds it already
 		}
 		for i, enc := range encodings {
@@ -74,7 +71,7 @@ func FuzzRedact(f *testing.F) {
 			if i >= 9 && len(secret) < 8 {
 				continue // inside base64, only secrets of 8 bytes or more are hunted
 			}
-			for _, out := range []string{redactText(planted, secret), c.Redact(planted)} {
+			for _, out := range []string{Text(planted, secret), c.Redact(planted)} {
 				if found := knownFound(out, secret); len(found) > 0 {
 					t.Fatalf("encoding %d: %v in %q (from %q)", i, found, out, planted)
 				}
@@ -95,25 +92,25 @@ func knownFound(text, secret string) []secretscan.Finding {
 	return found
 }
 
-// TestRedactLeavesOrdinaryText: words and members that only look like the
+// TestText_LeavesOrdinaryText: words and members that only look like the
 // sensitive names are kept.
-func TestRedactLeavesOrdinaryText(t *testing.T) {
+func TestText_LeavesOrdinaryText(t *testing.T) {
 	for _, text := range []string{
 		"Basic authentication is not supported",
 		`{"errorCode":"TAE_BRW_1000","description":"Failed to export your file.","token_type":"Bearer"}`,
 		"https://api.bentley.com/export/connections/c1/runs?$top=10&signal=1&design=ok",
 		"the task exited with code 3; tokens expire after an hour",
 	} {
-		if got := redactText(text, "unrelated-secret"); got != text {
-			t.Errorf("redactText(%q) = %q", text, got)
+		if got := Text(text, "unrelated-secret"); got != text {
+			t.Errorf("Text(%q) = %q", text, got)
 		}
 	}
 }
 
-// TestRedactKeepsTheAPIErrorCode: an API error's "code" member is its name,
+// TestText_KeepsTheAPIErrorCode: an API error's "code" member is its name,
 // no secret: it stays in an excerpt, while OAuth's code in a callback URL's
 // query is still removed.
-func TestRedactKeepsTheAPIErrorCode(t *testing.T) {
+func TestText_KeepsTheAPIErrorCode(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"error":{"code":"InsufficientPermissions","message":"no"}}`:         `{"error":{"code":"InsufficientPermissions","message":"no"}}`,
 		`{"detail":"{\"code\":\"InsufficientPermissions\"}"}`:                 `{"detail":"{\"code\":\"InsufficientPermissions\"}"}`,
@@ -121,8 +118,8 @@ func TestRedactKeepsTheAPIErrorCode(t *testing.T) {
 		`{"next":"https://app.example.com/cb?code=AUTHCODE123","code":"Bad"}`: `{"next":"https://app.example.com/cb?code=REDACTED","code":"Bad"}`,
 		`{"refresh_token":"RT","code_verifier":"V"}`:                          `{"refresh_token":"REDACTED","code_verifier":"REDACTED"}`,
 	} {
-		if got := redactText(in); got != want {
-			t.Errorf("redactText(%s) = %s, want %s", in, got, want)
+		if got := Text(in); got != want {
+			t.Errorf("Text(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
