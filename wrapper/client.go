@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // DefaultBaseURL is the Export API's production base URL.
@@ -173,7 +173,7 @@ type RateBudget struct {
 // Client calls the Export API. It is safe for concurrent use; create one and
 // share it.
 type Client struct {
-	// base is the API base URL in canonical form (see canonicalBase): every
+	// base is the API base URL in canonical form (see urlcheck.Base): every
 	// URL the client calls is built under it or checked against it.
 	base   *url.URL
 	tokens oauth2.TokenSource
@@ -232,11 +232,11 @@ func New(opts Options) (*Client, error) {
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	base, problem := canonicalBase(raw)
+	base, problem := urlcheck.Base(raw)
 	if problem != "" {
 		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redact.URL(raw), problem)
 	}
-	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+	if base.Scheme == "http" && !urlcheck.IsLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
 	}
 	c := &Client{
@@ -316,21 +316,13 @@ func limit(d, def time.Duration) time.Duration {
 // baseURL is the API base URL the client calls, in canonical form.
 func (c *Client) baseURL() string { return c.base.String() }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // authorize is the pipeline's stage that attaches the bearer token, only
 // for the API's own origin and never over plain http except to loopback: a
 // request elsewhere is refused, not sent. A ContextTokenSource gets the
 // caller's context.
 func (c *Client) authorize(m *message) (*http.Response, error) {
 	req := m.req
-	if !c.sameOrigin(req.URL) {
+	if !urlcheck.SameOrigin(req.URL, c.base) {
 		return nil, fmt.Errorf("%s: %w", m.op.name, &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation})
 	}
 	// The URL is on the base URL's origin, which New checked is https or

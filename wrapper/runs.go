@@ -10,11 +10,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // RunRef names a run. Its Location alone is enough to find the run again:
@@ -117,35 +117,11 @@ func runIDs(u *url.URL) (connectionID, runID string, err error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return bad("has a query or fragment; a run URL has neither")
 	}
-	conn, run, problem := runIDsFromPath(u.EscapedPath())
+	conn, run, problem := urlcheck.RunIDs(u.EscapedPath())
 	if problem != "" {
 		return bad(problem)
 	}
 	return conn, run, nil
-}
-
-// runIDsFromPath reads the ids from the last four segments of an escaped
-// path, read from the end: .../connections/{id}/runs/{runId}. When it cannot,
-// it says why.
-func runIDsFromPath(p string) (connectionID, runID, problem string) {
-	const notARun = "does not name a run (/connections/{id}/runs/{runId})"
-	var segs [4]string
-	for i := 3; i >= 0; i-- {
-		cut := strings.LastIndexByte(p, '/')
-		if cut < 0 {
-			return "", "", notARun
-		}
-		segs[i], p = p[cut+1:], p[:cut]
-	}
-	if segs[0] != "connections" || segs[2] != "runs" {
-		return "", "", notARun
-	}
-	conn, err1 := url.PathUnescape(segs[1])
-	run, err2 := url.PathUnescape(segs[3])
-	if err1 != nil || err2 != nil || conn == "" || run == "" || conn == "." || conn == ".." || run == "." || run == ".." {
-		return "", "", "has an empty or invalid id"
-	}
-	return conn, run, ""
 }
 
 // runRef reads the run that a create answer's Location names, resolved

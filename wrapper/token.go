@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // ContextTokenSource is a token source whose requests can be bounded: a
@@ -54,7 +55,7 @@ func CheckEndpointURL(raw string) error {
 		return problem(fmt.Sprintf("%q: scheme %q is not https", redact.URL(raw), u.Scheme))
 	case u.User != nil:
 		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redact.URL(raw)))
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !urlcheck.IsLoopback(u.Hostname()):
 		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redact.URL(raw)))
 	}
 	return nil

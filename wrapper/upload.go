@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // Upload limits, from the Storage API's and Azure Blob Storage's references.
@@ -141,7 +142,7 @@ func (c *Client) storageID(reqURL *url.URL, href, collection, suffix string) (st
 		return "", false
 	}
 	u := reqURL.ResolveReference(ref)
-	if !c.sameOrigin(u) {
+	if !urlcheck.SameOrigin(u, c.base) {
 		return "", false
 	}
 	rest, ok := strings.CutPrefix(u.EscapedPath(), c.storage.url.EscapedPath()+"/"+collection+"/")
