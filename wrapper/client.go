@@ -401,34 +401,6 @@ func (c *Client) knownSecrets() []string {
 	return c.secrets
 }
 
-// TransportError is a request that got no usable answer: the connection
-// failed, was reset or dropped mid-body. The URL is redacted.
-type TransportError struct {
-	Operation, Method, URL string // the request; URL redacted
-	Err                    error  // the cause
-}
-
-// Error names the request and the cause.
-func (e *TransportError) Error() string {
-	return fmt.Sprintf("no answer: %s %s: %v", e.Method, e.URL, e.Err)
-}
-
-// Unwrap returns the cause (for example a *net.OpError or io.ErrUnexpectedEOF).
-func (e *TransportError) Unwrap() error { return e.Err }
-
-// scrubbedError keeps an error's identity for errors.Is/As while showing a
-// redacted text.
-type scrubbedError struct {
-	err  error
-	text string
-}
-
-// Error returns the redacted text.
-func (e scrubbedError) Error() string { return e.text }
-
-// Unwrap returns the original error.
-func (e scrubbedError) Unwrap() error { return e.err }
-
 // transportCause strips *url.Error, whose text repeats the full URL.
 func transportCause(err error) error {
 	var ue *url.Error

@@ -3,7 +3,6 @@ package wrapper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -22,10 +21,6 @@ const DefaultStorageURL = "https://api.bentley.com/storage"
 // acceptFileHeader is the media type the Storage API recommends for a
 // download.
 const acceptFileHeader = "application/vnd.bentley.itwin-platform.v1+octet-stream"
-
-// ErrFileExists: the destination of a download exists and
-// DownloadOptions.Overwrite was not set. Nothing was written.
-var ErrFileExists = errors.New("file exists (not overwritten)")
 
 // DownloadOptions tune a download. Zero fields take their defaults.
 type DownloadOptions struct {
@@ -187,8 +182,3 @@ func acceptFile(_ context.Context, req *http.Request) error {
 	req.Header["Accept"] = acceptFileValue
 	return nil
 }
-
-// ErrInsecureLink: a download link is not https (or plain http to a
-// loopback address); it is refused before any connection, so its signature
-// never travels in clear.
-var ErrInsecureLink = errors.New("insecure download link")

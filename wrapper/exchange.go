@@ -62,7 +62,7 @@ func (c *Client) exchange(m *message) (*http.Response, error) {
 	case errors.Is(err, errBodyTooLarge) && resp.StatusCode >= 400:
 		return resp, nil // the excerpt is all an error needs
 	case errors.Is(err, errBodyTooLarge):
-		return nil, &ResponseError{Operation: m.op.name, Method: req.Method, URL: c.redactURL(req.URL.String()), StatusCode: resp.StatusCode,
+		return nil, &UnusableResponseError{Operation: m.op.name, Method: req.Method, URL: c.redactURL(req.URL.String()), StatusCode: resp.StatusCode,
 			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
 	case err != nil:
 		return nil, c.failed(ctx, m, start, "reading body: ", dog.cause(actx, err))

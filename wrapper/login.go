@@ -27,35 +27,6 @@ const OfflineAccessScope = "offline_access"
 // loginCallbackPath is the path of the loopback redirect URL of a sign-in.
 const loginCallbackPath = "/callback"
 
-// ErrLoginFailed: a sign-in was refused: the browser came back with an
-// error or a foreign state, or the token endpoint refused the code. (A token
-// endpoint that gives no usable answer is a *TokenError matching ErrServer,
-// or a *TransportError, as for any token request.)
-var ErrLoginFailed = errors.New("sign-in failed")
-
-// LoginError is a sign-in that failed; it matches ErrLoginFailed. Its text
-// never carries the code, the state or the verifier.
-type LoginError struct {
-	// Reason says what went wrong.
-	Reason string
-	// Err is the cause, when there is one (a token endpoint's refusal).
-	Err error
-}
-
-// Error says the sign-in failed and why.
-func (e *LoginError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%v: %s: %v", ErrLoginFailed, e.Reason, e.Err)
-	}
-	return fmt.Sprintf("%v: %s", ErrLoginFailed, e.Reason)
-}
-
-// Is matches ErrLoginFailed.
-func (e *LoginError) Is(target error) bool { return target == ErrLoginFailed }
-
-// Unwrap returns the cause.
-func (e *LoginError) Unwrap() error { return e.Err }
-
 // LoginConfig names the app a person signs in through: a native (desktop)
 // app registration with a loopback redirect URL and no secret.
 type LoginConfig struct {

@@ -13,28 +13,6 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
-// SessionExpiredError is a saved session that can no longer give tokens: its
-// access token has expired and the token endpoint refused its refresh token
-// (invalid_grant: expired, revoked or already used), or it has none. The
-// person must sign in again. It matches ErrUnauthorized.
-type SessionExpiredError struct {
-	// Reason says why, without any token.
-	Reason string
-	// Err is the token endpoint's refusal, when there was one (redacted).
-	Err error
-}
-
-// Error says that the session is over and what to do.
-func (e *SessionExpiredError) Error() string {
-	return fmt.Sprintf("%v: the saved session can no longer be refreshed (%s): sign in again", ErrUnauthorized, e.Reason)
-}
-
-// Is matches ErrUnauthorized.
-func (e *SessionExpiredError) Is(target error) bool { return target == ErrUnauthorized }
-
-// Unwrap returns the token endpoint's refusal, when there was one.
-func (e *SessionExpiredError) Unwrap() error { return e.Err }
-
 // SessionOptions configure SessionTokenSource.
 type SessionOptions struct {
 	// OnSaveError, when set, hears of a refreshed session that could not be

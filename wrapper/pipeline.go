@@ -136,7 +136,7 @@ var anonymous = &Client{secretsScrubber: redact.NewScrubber(nil), now: time.Now}
 // nil when its status is one of success (any 2xx when none is given),
 // otherwise the error the wrapper's own calls return for it: an *APIError
 // from 400 up (errors.Is ErrNotFound, ErrServer, ...; the API's code and
-// message read from the error body), a *ResponseError matching
+// message read from the error body), a *UnusableResponseError matching
 // ErrUnexpectedStatus below. Its URL and body excerpt are redacted, of the
 // client's tokens and secrets too when resp came through a Client's
 // pipeline. body is the body read (the generated response's Body).

@@ -48,12 +48,12 @@ func (c *Client) apiError(x *exchange) *APIError {
 }
 
 // unexpected turns an exchange whose status the operation does not define
-// into the right error: an *APIError from 400 up, a *ResponseError below.
+// into the right error: an *APIError from 400 up, a *UnusableResponseError below.
 func (c *Client) unexpected(x *exchange) error {
 	if x.status >= 400 {
 		return c.apiError(x)
 	}
-	return &ResponseError{
+	return &UnusableResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op.name),
 		Body:   redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
@@ -179,7 +179,7 @@ func onePassMember(body []byte, member string) bool {
 // malformed is the ErrMalformedResponse of a success answer the client
 // cannot use, for the reason given.
 func (c *Client) malformed(x *exchange, reason string) error {
-	return &ResponseError{
+	return &UnusableResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: reason, Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 	}

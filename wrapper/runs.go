@@ -76,26 +76,6 @@ func (r *RunRef) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// RunRefParseError is text that ParseRunRef (or RunRef.UnmarshalText) could
-// not read as a run's Location. It matches ErrValidation and, as the errors
-// of ParseRunRef did before, ErrMissingLocation.
-type RunRefParseError struct {
-	// Text is the text given, redacted.
-	Text string
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-// Error says that the text does not parse as a run reference, and why.
-func (e *RunRefParseError) Error() string {
-	return fmt.Sprintf("parse error: run reference %q %s", e.Text, e.Reason)
-}
-
-// Is matches ErrValidation and ErrMissingLocation.
-func (e *RunRefParseError) Is(target error) bool {
-	return target == ErrValidation || target == ErrMissingLocation
-}
-
 // runRefFromURL reads a run URL: its ids, and the URL itself as Location.
 func runRefFromURL(u *url.URL) (RunRef, error) {
 	conn, run, err := runIDs(u)

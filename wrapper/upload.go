@@ -588,24 +588,3 @@ func (c *Client) discard(ctx context.Context, fileID string, cause error) error 
 
 // discardTimeout bounds the deletion of a file whose upload failed.
 const discardTimeout = 30 * time.Second
-
-// UploadError is an upload that failed after the file was created. Err is
-// why (errors.Is/As see through to it); the created file was deleted
-// unless Cleanup says why it could not be.
-type UploadError struct {
-	FileID  string // the file the upload created
-	Err     error  // why the upload failed
-	Cleanup error  // nil when the created file was deleted
-}
-
-// Error says why the upload failed and what became of the created file.
-func (e *UploadError) Error() string {
-	if e.Cleanup != nil {
-		return fmt.Sprintf("upload of file %s failed: %v; the created file could not be deleted (%v): delete it yourself",
-			e.FileID, e.Err, e.Cleanup)
-	}
-	return fmt.Sprintf("upload of file %s failed (the created file was deleted): %v", e.FileID, e.Err)
-}
-
-// Unwrap returns why the upload failed.
-func (e *UploadError) Unwrap() error { return e.Err }
