@@ -85,21 +85,11 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 	return RunRef{Location: u.String(), ConnectionID: conn, RunID: run}, nil
 }
 
-// runIDs reads the ids from a run URL, segment by segment, so that an id
-// with an encoded "/" stays one id.
+// runIDs reads the ids from a run URL (see urlcheck.RunIDs).
 func runIDs(u *url.URL) (connectionID, runID string, err error) {
-	bad := func(reason string) (string, string, error) {
-		return "", "", &LocationError{Location: redact.URL(u.String()), Reason: reason, kind: ErrMissingLocation}
-	}
-	if u.User != nil {
-		return bad("carries user information")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return bad("has a query or fragment; a run URL has neither")
-	}
-	conn, run, problem := urlcheck.RunIDs(u.EscapedPath())
+	conn, run, problem := urlcheck.RunIDs(u)
 	if problem != "" {
-		return bad(problem)
+		return "", "", &LocationError{Location: redact.URL(u.String()), Reason: problem, kind: ErrMissingLocation}
 	}
 	return conn, run, nil
 }

@@ -42,21 +42,8 @@ const tokenExpiryMargin = 30 * time.Second
 // matches ErrValidation and names the problem, so a command line can report
 // a mistyped setting as a usage error.
 func CheckEndpointURL(raw string) error {
-	problem := func(msg string) error {
-		return &ValidationError{Problems: []Problem{{Field: "endpoint URL", Message: msg}}}
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return problem(fmt.Sprintf("%q does not parse as a URL", redact.Text(raw)))
-	case !u.IsAbs() || u.Host == "":
-		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redact.Text(raw)))
-	case u.Scheme != "https" && u.Scheme != "http":
-		return problem(fmt.Sprintf("%q: scheme %q is not https", redact.URL(raw), u.Scheme))
-	case u.User != nil:
-		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redact.URL(raw)))
-	case u.Scheme == "http" && !urlcheck.IsLoopback(u.Hostname()):
-		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redact.URL(raw)))
+	if problem := urlcheck.Endpoint(raw); problem != "" {
+		return &ValidationError{Problems: []Problem{{Field: "endpoint URL", Message: problem}}}
 	}
 	return nil
 }

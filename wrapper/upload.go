@@ -122,7 +122,7 @@ func (c *Client) RootFolder(ctx context.Context, iTwinID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	id, ok := c.storageID(x.url, links.Folder.Href, "folders", "")
+	id, ok := urlcheck.IDUnder(c.storage.url, x.url, links.Folder.Href, "folders", "")
 	if !ok {
 		return "", c.malformed(x, `"_links.folder" is not a folder of the Storage API`)
 	}
@@ -132,34 +132,6 @@ func (c *Client) RootFolder(ctx context.Context, iTwinID string) (string, error)
 // storageServer is the Storage base URL as the generated request builders
 // take it: with a final slash, under which they resolve their paths.
 func (c *Client) storageServer() string { return c.storage.url.String() + "/" }
-
-// storageID reads the id out of a link of the Storage API,
-// {storage}/{collection}/{id}[/{suffix}], resolved against reqURL; false
-// when the link is anything else (another origin or path).
-func (c *Client) storageID(reqURL *url.URL, href, collection, suffix string) (string, bool) {
-	ref, err := url.Parse(href)
-	if err != nil {
-		return "", false
-	}
-	u := reqURL.ResolveReference(ref)
-	if !urlcheck.SameOrigin(u, c.base) {
-		return "", false
-	}
-	rest, ok := strings.CutPrefix(u.EscapedPath(), c.storage.url.EscapedPath()+"/"+collection+"/")
-	if !ok {
-		return "", false
-	}
-	if suffix != "" {
-		if rest, ok = strings.CutSuffix(rest, "/"+suffix); !ok {
-			return "", false
-		}
-	}
-	id, err := url.PathUnescape(rest)
-	if err != nil || id == "" || strings.Contains(rest, "/") {
-		return "", false
-	}
-	return id, true
-}
 
 // UploadFile puts a local file into a Storage folder, in the Storage API's
 // three steps: create the file (POST /folders/{folderID}/files), PUT its
@@ -306,7 +278,7 @@ func (u *upload) create(ctx context.Context, folderID, name string) error {
 	if err != nil {
 		return err
 	}
-	id, ok := c.storageID(x.url, links.CompleteURL.Href, "files", "complete")
+	id, ok := urlcheck.IDUnder(c.storage.url, x.url, links.CompleteURL.Href, "files", "complete")
 	if !ok {
 		return c.malformed(x, `"_links.completeUrl" is not the completion of a file of the Storage API`)
 	}

@@ -10,9 +10,12 @@
 package urlcheck
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // Kind classifies a refused URL.
@@ -205,13 +208,20 @@ func dots(seg string) int {
 	return 0
 }
 
-// RunIDs reads the ids from the last four segments of an escaped path, read
-// from the end: .../connections/{id}/runs/{runId}, segment by segment, so
-// that an id with an encoded "/" stays one id. When it cannot, problem says
-// why.
-func RunIDs(escapedPath string) (connectionID, runID, problem string) {
+// RunIDs reads the ids of a run URL from the last four segments of its
+// escaped path, read from the end: .../connections/{id}/runs/{runId},
+// segment by segment, so that an id with an encoded "/" stays one id. A run
+// URL has no userinfo, query or fragment. When the ids cannot be read,
+// problem says why.
+func RunIDs(u *url.URL) (connectionID, runID, problem string) {
 	const notARun = "does not name a run (/connections/{id}/runs/{runId})"
-	p := escapedPath
+	if u.User != nil {
+		return "", "", "carries user information"
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", "", "has a query or fragment; a run URL has neither"
+	}
+	p := u.EscapedPath()
 	var segs [4]string
 	for i := 3; i >= 0; i-- {
 		cut := strings.LastIndexByte(p, '/')
@@ -229,4 +239,53 @@ func RunIDs(escapedPath string) (connectionID, runID, problem string) {
 		return "", "", "has an empty or invalid id"
 	}
 	return conn, run, ""
+}
+
+// IDUnder reads the id out of a link to one item of a collection under
+// base, {base}/{collection}/{id}[/{suffix}], resolved against reqURL; false
+// when the link is anything else (another origin or path).
+func IDUnder(base, reqURL *url.URL, href, collection, suffix string) (string, bool) {
+	ref, err := url.Parse(href)
+	if err != nil {
+		return "", false
+	}
+	u := reqURL.ResolveReference(ref)
+	if !SameOrigin(u, base) {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(u.EscapedPath(), base.EscapedPath()+"/"+collection+"/")
+	if !ok {
+		return "", false
+	}
+	if suffix != "" {
+		if rest, ok = strings.CutSuffix(rest, "/"+suffix); !ok {
+			return "", false
+		}
+	}
+	id, err := url.PathUnescape(rest)
+	if err != nil || id == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return id, true
+}
+
+// Endpoint checks a token or authorization endpoint before anything is sent
+// to it: an absolute https URL with a host, or http only to a loopback
+// address (for local fakes), and no user information. problem says what is
+// wrong, quoting the URL redacted; it is empty when nothing is.
+func Endpoint(raw string) (problem string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q does not parse as a URL", redact.Text(raw))
+	case !u.IsAbs() || u.Host == "":
+		return fmt.Sprintf("%q is not an absolute URL (https://host/path)", redact.Text(raw))
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Sprintf("%q: scheme %q is not https", redact.URL(raw), u.Scheme)
+	case u.User != nil:
+		return fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redact.URL(raw))
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+		return fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redact.URL(raw))
+	}
+	return ""
 }

@@ -213,23 +213,77 @@ func TestRemoveDotSegments_RFC3986(t *testing.T) {
 }
 
 // TestRunIDs_FromTheEnd: the ids are the last four segments', decoded one
-// by one; anything else says why not.
+// by one; anything else, or a URL with userinfo, a query or a fragment,
+// says why not.
 func TestRunIDs_FromTheEnd(t *testing.T) {
 	t.Parallel()
 	const notARun = "does not name a run (/connections/{id}/runs/{runId})"
-	for _, tc := range []struct{ path, conn, run, problem string }{
-		{"/export/connections/c1/runs/r1", "c1", "r1", ""},
-		{"/connections/a%2Fb/runs/r%3F1", "a/b", "r?1", ""},
-		{"/export/connections/c1/runs", "", "", notARun},
-		{"/export/connexions/c1/runs/r1", "", "", notARun},
-		{"/export/connections/c1/runs/r1/", "", "", notARun},
-		{"/export/connections//runs/r1", "", "", "has an empty or invalid id"},
-		{"/export/connections/c1/runs/%2e%2e", "", "", "has an empty or invalid id"},
-		{"/export/connections/%zz/runs/r1", "", "", "has an empty or invalid id"},
+	for _, tc := range []struct{ url, conn, run, problem string }{
+		{"https://h/export/connections/c1/runs/r1", "c1", "r1", ""},
+		{"https://h/connections/a%2Fb/runs/r%3F1", "a/b", "r?1", ""},
+		{"https://h/export/connections/c1/runs", "", "", notARun},
+		{"https://h/export/connexions/c1/runs/r1", "", "", notARun},
+		{"https://h/export/connections/c1/runs/r1/", "", "", notARun},
+		{"https://h/export/connections//runs/r1", "", "", "has an empty or invalid id"},
+		{"https://h/export/connections/c1/runs/%2e%2e", "", "", "has an empty or invalid id"},
+		{"https://u@h/export/connections/c1/runs/r1", "", "", "carries user information"},
+		{"https://h/export/connections/c1/runs/r1?x=1", "", "", "has a query or fragment; a run URL has neither"},
+		{"https://h/export/connections/c1/runs/r1#f", "", "", "has a query or fragment; a run URL has neither"},
 	} {
-		conn, run, problem := RunIDs(tc.path)
+		conn, run, problem := RunIDs(mustParse(t, tc.url))
 		if conn != tc.conn || run != tc.run || problem != tc.problem {
-			t.Errorf("RunIDs(%q) = %q, %q, %q; want %q, %q, %q", tc.path, conn, run, problem, tc.conn, tc.run, tc.problem)
+			t.Errorf("RunIDs(%q) = %q, %q, %q; want %q, %q, %q", tc.url, conn, run, problem, tc.conn, tc.run, tc.problem)
+		}
+	}
+}
+
+// TestIDUnder_OneItemOfTheCollection: the id of {base}/{collection}/{id}
+// (and /{suffix}), decoded; any other origin, collection, suffix or depth
+// is not an id.
+func TestIDUnder_OneItemOfTheCollection(t *testing.T) {
+	t.Parallel()
+	base, _ := Base("https://api.bentley.com/storage")
+	req := mustParse(t, "https://api.bentley.com/storage/folders/f1/files")
+	for _, tc := range []struct {
+		href, collection, suffix, want string
+		ok                             bool
+	}{
+		{"https://api.bentley.com/storage/folders/f1", "folders", "", "f1", true},
+		{"/storage/folders/a%2Fb", "folders", "", "a/b", true},
+		{"../../files/x1/complete", "files", "complete", "x1", true},
+		{"HTTPS://API.BENTLEY.COM:443/storage/files/x1/complete", "files", "complete", "x1", true},
+		{"/storage/files/x1", "files", "complete", "", false},
+		{"/storage/files/x1/y/complete", "files", "complete", "", false},
+		{"/storage/folders/", "folders", "", "", false},
+		{"/storage/files/f1", "folders", "", "", false},
+		{"https://evil.example.com/storage/folders/f1", "folders", "", "", false},
+		{"/other/folders/f1", "folders", "", "", false},
+		{"::", "folders", "", "", false},
+	} {
+		got, ok := IDUnder(base, req, tc.href, tc.collection, tc.suffix)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("IDUnder(%q, %q, %q) = %q, %t; want %q, %t", tc.href, tc.collection, tc.suffix, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestEndpoint_HTTPSOrLoopback: a token endpoint is an absolute https URL,
+// or http to a loopback address, without userinfo; each problem is named,
+// the URL quoted redacted.
+func TestEndpoint_HTTPSOrLoopback(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"https://ims.bentley.com/connect/token":    "",
+		"http://127.0.0.1:8080/token":              "",
+		"http://localhost/token":                   "",
+		"not a url":                                `"not a url" is not an absolute URL (https://host/path)`,
+		"https://ims.bentley.com/%zz":              `"https://ims.bentley.com/%zz" does not parse as a URL`,
+		"ftp://ims.bentley.com/token":              `"ftp://ims.bentley.com/token": scheme "ftp" is not https`,
+		"https://id:s3cret@ims.bentley.com/token":  `"https://id:REDACTED@ims.bentley.com/token" carries user information; credentials go in the request, not the URL`,
+		"http://ims.bentley.com/token?sig=SECRET1": `"http://ims.bentley.com/token?sig=REDACTED": plain http is allowed only to a loopback address; use https`,
+	} {
+		if got := Endpoint(raw); got != want {
+			t.Errorf("Endpoint(%q) = %q, want %q", raw, got, want)
 		}
 	}
 }
