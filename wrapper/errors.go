@@ -210,11 +210,11 @@ func (e *UnusableResponseError) Error() string {
 // Is matches ErrMalformedResponse or ErrUnexpectedStatus.
 func (e *UnusableResponseError) Is(target error) bool { return target == e.kind }
 
-// ResponseError is the former name of UnusableResponseError.
+// ResponseError is the former name of UnusableResponseError, renamed
+// because in other Go clients (azcore's among them) a ResponseError is an
+// error status, which here is an *APIError.
 //
-// Deprecated: use UnusableResponseError. (In other Go clients, azcore's
-// among them, a ResponseError is an error status; here that is an
-// *APIError.)
+// Deprecated: use UnusableResponseError.
 type ResponseError = UnusableResponseError
 
 // TransportError is a request that got no usable answer: the connection

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/internal/secretscan"
 )
@@ -121,5 +122,92 @@ func TestText_KeepsTheAPIErrorCode(t *testing.T) {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// credentialChars are the characters tokens, client secrets and signatures
+// are made of; a "secret" with JSON or white-space syntax in it could span
+// two JSON strings, which Redact scrubs one by one.
+const credentialChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/=%&!$*()'@;?#"
+
+// FuzzScrubber: whatever the text, no secret given to a Scrubber (of
+// minSecret bytes or more, made of credentialChars) appears in what Scrub,
+// Redact, Text or Excerpt return, outside the markers (a secret such as
+// "=RED" is made by the marker of "sig=REDACTED", not kept); an excerpt is
+// valid UTF-8 of at most MaxExcerpt bytes; a SAS signature never survives;
+// nothing panics.
+func FuzzScrubber(f *testing.F) {
+	f.Add("https://acct.blob.core.windows.net/c/f.ifc?sv=1&sig=abc%2Bdef%3D&se=2026", "abc+def=", "client-secret-1")
+	f.Add(`{"token":"t0k3n-value","nested":"{\"sig\":\"x\"}"}`, "t0k3n-value", "x")
+	f.Add("Bearer eyJhbGciOi.J9.abc", "eyJhbGciOi.J9.abc", "")
+	f.Add("aaaabbbbaaaabbbb", "aaaabbbb", "bbbbaaaa")
+	f.Add("secsecretret", "secret", "secsecretret")
+	f.Add(strings.Repeat("é", 400)+"s3cr3t-value", "s3cr3t-value", "REDACTEDx")
+	f.Add("https://h/?sig=xyz", "=RED", "xyz")
+	f.Fuzz(func(t *testing.T, text, secret1, secret2 string) {
+		secrets := []string{secret1, secret2}
+		s := NewScrubber(secrets)
+		outs := map[string]string{"Scrub": s.Scrub(text), "Redact": s.Redact(text), "Text": Text(text, secrets...), "URL of Text": URL(Text(text, secrets...))}
+		excerpt := Excerpt([]byte(text), secrets...)
+		outs["Excerpt"] = excerpt
+		if len(excerpt) > MaxExcerpt || !utf8.ValidString(excerpt) {
+			t.Fatalf("excerpt of %d bytes, valid UTF-8 %t", len(excerpt), utf8.ValidString(excerpt))
+		}
+		for name, out := range outs {
+			assertNoSignature(t, out)
+			bare := strings.ReplaceAll(out, Marker, "\x00")
+			for _, secret := range secrets {
+				hunted := len(secret) >= minSecret && strings.Trim(secret, credentialChars) == ""
+				if hunted && strings.Contains(bare, secret) {
+					t.Fatalf("%s: secret %q survives in %q (from %q)", name, secret, out, text)
+				}
+			}
+		}
+	})
+}
+
+// TestURL_QueryValuesAndPassword: sensitive query values, a userinfo
+// password and a SAS URL nested in a parameter lose their secrets; the rest
+// of the URL is kept as written.
+func TestURL_QueryValuesAndPassword(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://a.blob.core.windows.net/c/f?sv=1&sig=S1&se=2":                "https://a.blob.core.windows.net/c/f?sv=1&sig=REDACTED&se=2",
+		"https://user:pw@host/p?access_token=T&x=1":                             "https://user:REDACTED@host/p?access_token=REDACTED&x=1",
+		"https://app/cb?next=" + url.QueryEscape("https://b/c?sv=1&sig=INNER"): "https://app/cb?next=" + url.QueryEscape("https://b/c?sv=1&sig=REDACTED"),
+		"https://host/p?Sig=S&SIG=T":                                            "https://host/p?Sig=REDACTED&SIG=REDACTED",
+		"not a url %zz sig=S":                                                   "not a url %zz sig=REDACTED",
+	} {
+		if got := URL(in); got != want {
+			t.Errorf("URL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestExcerpt_BoundedOnARuneBoundary: an excerpt is redacted, at most
+// MaxExcerpt bytes, cut before a character it would split.
+func TestExcerpt_BoundedOnARuneBoundary(t *testing.T) {
+	t.Parallel()
+	body := []byte("sig=SECRET1 " + strings.Repeat("é", MaxExcerpt))
+	got := Excerpt(body)
+	if len(got) > MaxExcerpt || !utf8.ValidString(got) || !strings.HasPrefix(got, "sig=REDACTED ") {
+		t.Errorf("Excerpt = %d bytes, valid UTF-8 %t: %.40q", len(got), utf8.ValidString(got), got)
+	}
+	if got := Excerpt([]byte("  short \xff ")); got != "short \uFFFD" {
+		t.Errorf("Excerpt of a short body = %q", got)
+	}
+}
+
+// TestScrubber_GivesUpOnARebuiltSecret: text in which each removal makes
+// another secret (here "b" before a marker) becomes Marker alone rather
+// than keep one.
+func TestScrubber_GivesUpOnARebuiltSecret(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber([]string{"abcd", "b" + Marker})
+	if got := s.Scrub(strings.Repeat("b", 12) + "abcd"); got != Marker {
+		t.Errorf("Scrub = %q, want %q", got, Marker)
+	}
+	if got := s.Scrub("bbabcd and ABCD"); got != "REDACTED and ABCD" {
+		t.Errorf("Scrub = %q", got)
 	}
 }
