@@ -172,11 +172,11 @@ func FuzzScrubber(f *testing.F) {
 func TestURL_QueryValuesAndPassword(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"https://a.blob.core.windows.net/c/f?sv=1&sig=S1&se=2":                "https://a.blob.core.windows.net/c/f?sv=1&sig=REDACTED&se=2",
-		"https://user:pw@host/p?access_token=T&x=1":                             "https://user:REDACTED@host/p?access_token=REDACTED&x=1",
+		"https://a.blob.core.windows.net/c/f?sv=1&sig=S1&se=2":                 "https://a.blob.core.windows.net/c/f?sv=1&sig=REDACTED&se=2",
+		"https://user:pw@host/p?access_token=T&x=1":                            "https://user:REDACTED@host/p?access_token=REDACTED&x=1",
 		"https://app/cb?next=" + url.QueryEscape("https://b/c?sv=1&sig=INNER"): "https://app/cb?next=" + url.QueryEscape("https://b/c?sv=1&sig=REDACTED"),
-		"https://host/p?Sig=S&SIG=T":                                            "https://host/p?Sig=REDACTED&SIG=REDACTED",
-		"not a url %zz sig=S":                                                   "not a url %zz sig=REDACTED",
+		"https://host/p?Sig=S&SIG=T":                                           "https://host/p?Sig=REDACTED&SIG=REDACTED",
+		"not a url %zz sig=S":                                                  "not a url %zz sig=REDACTED",
 	} {
 		if got := URL(in); got != want {
 			t.Errorf("URL(%q) = %q, want %q", in, got, want)
