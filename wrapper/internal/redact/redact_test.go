@@ -132,7 +132,8 @@ const credentialChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 // FuzzScrubber: whatever the text, no secret given to a Scrubber (of
 // minSecret bytes or more, made of credentialChars) appears in what Scrub,
-// Redact, Text or Excerpt return, outside the markers (a secret such as
+// Redact, Text, Excerpt or Scrub of URL (a client's redaction of a URL)
+// return, outside the markers (a secret such as
 // "=RED" is made by the marker of "sig=REDACTED", not kept); an excerpt is
 // valid UTF-8 of at most MaxExcerpt bytes; a SAS signature never survives;
 // nothing panics.
@@ -144,10 +145,11 @@ func FuzzScrubber(f *testing.F) {
 	f.Add("secsecretret", "secret", "secsecretret")
 	f.Add(strings.Repeat("é", 400)+"s3cr3t-value", "s3cr3t-value", "REDACTEDx")
 	f.Add("https://h/?sig=xyz", "=RED", "xyz")
+	f.Add("00000   00000000abc%2Bdef%3D 00 0000", "abc+def=", "00000")
 	f.Fuzz(func(t *testing.T, text, secret1, secret2 string) {
 		secrets := []string{secret1, secret2}
 		s := NewScrubber(secrets)
-		outs := map[string]string{"Scrub": s.Scrub(text), "Redact": s.Redact(text), "Text": Text(text, secrets...), "URL of Text": URL(Text(text, secrets...))}
+		outs := map[string]string{"Scrub": s.Scrub(text), "Redact": s.Redact(text), "Text": Text(text, secrets...), "Scrub of URL": s.Scrub(URL(text))}
 		excerpt := Excerpt([]byte(text), secrets...)
 		outs["Excerpt"] = excerpt
 		if len(excerpt) > MaxExcerpt || !utf8.ValidString(excerpt) {
