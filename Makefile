@@ -27,7 +27,8 @@ CONTROL_SPEC := conformance/control-api.yaml
 NPM_STAMP   := node_modules/.installed
 
 FUZZTIME    ?= 30s
-FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzRedact FuzzSafeFileName FuzzDecodeRun \
+FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzSafeFileName FuzzDecodeRun \
+               ./wrapper/internal/redact/:FuzzRedact ./wrapper/internal/redact/:FuzzScrubber ./wrapper/internal/urlcheck/:FuzzResolve \
                ./cmd/itwin-export/:FuzzOutputFilter
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // DefaultTokenURL is the token endpoint of the iTwin Platform's identity
@@ -41,7 +43,7 @@ type ClientCredentialsSource struct {
 	cfg      clientcredentials.Config
 	cache    *tokenCache
 	secrets  []string
-	scrubber *scrubber
+	scrubber *redact.Scrubber
 	tokenURL string
 }
 
@@ -72,7 +74,7 @@ func ClientCredentials(clientID, clientSecret, tokenURL string) (*ClientCredenti
 		secrets:  []string{clientSecret, clientID + ":" + clientSecret, url.QueryEscape(clientID) + ":" + url.QueryEscape(clientSecret)},
 		tokenURL: tokenURL,
 	}
-	s.scrubber = newScrubber(s.secrets)
+	s.scrubber = redact.NewScrubber(s.secrets)
 	s.cache = newTokenCache(s.fetch)
 	return s, nil
 }
@@ -102,7 +104,7 @@ func (s *ClientCredentialsSource) Secrets() []string {
 func (s *ClientCredentialsSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	tok, err := s.cfg.Token(ctx)
 	if err != nil {
-		return nil, classifyTokenError(ctx, s.tokenURL, err, s.scrubber.scrub)
+		return nil, classifyTokenError(ctx, s.tokenURL, err, s.scrubber.Scrub)
 	}
 	return tok, nil
 }

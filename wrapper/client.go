@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // DefaultBaseURL is the Export API's production base URL.
@@ -172,7 +173,7 @@ type RateBudget struct {
 // Client calls the Export API. It is safe for concurrent use; create one and
 // share it.
 type Client struct {
-	// base is the API base URL in canonical form (see canonicalBase): every
+	// base is the API base URL in canonical form (see urlcheck.Base): every
 	// URL the client calls is built under it or checked against it.
 	base   *url.URL
 	tokens oauth2.TokenSource
@@ -197,7 +198,7 @@ type Client struct {
 	lastToken     atomic.Pointer[sentToken] // the token last sent, scrubbed from error text too
 	// secretsScrubber removes secrets; the scrubber of the token last sent
 	// removes the token too.
-	secretsScrubber *scrubber
+	secretsScrubber *redact.Scrubber
 
 	headerTimeout, idleTimeout, bodyTimeout time.Duration // per exchange; 0: no limit
 	maxPages                                int
@@ -231,11 +232,11 @@ func New(opts Options) (*Client, error) {
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	base, problem := canonicalBase(raw)
+	base, problem := urlcheck.Base(raw)
 	if problem != "" {
-		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redactURL(raw), problem)
+		return nil, fmt.Errorf("wrapper.New: base URL %q %s", redact.URL(raw), problem)
 	}
-	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+	if base.Scheme == "http" && !urlcheck.IsLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("wrapper.New: base URL %q: %w", base, ErrInsecureToken)
 	}
 	c := &Client{
@@ -272,7 +273,7 @@ func New(opts Options) (*Client, error) {
 	if s, ok := opts.TokenSource.(interface{ Secrets() []string }); ok {
 		c.secrets = append(c.secrets, s.Secrets()...)
 	}
-	c.secretsScrubber = newScrubber(c.secrets)
+	c.secretsScrubber = redact.NewScrubber(c.secrets)
 	c.pipe = c.newPipeline()
 	c.server = c.base.String() + "/"
 	c.api, err = api.NewClientWithResponses(c.server, api.WithHTTPClient(c.pipe))
@@ -315,21 +316,13 @@ func limit(d, def time.Duration) time.Duration {
 // baseURL is the API base URL the client calls, in canonical form.
 func (c *Client) baseURL() string { return c.base.String() }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // authorize is the pipeline's stage that attaches the bearer token, only
 // for the API's own origin and never over plain http except to loopback: a
 // request elsewhere is refused, not sent. A ContextTokenSource gets the
 // caller's context.
 func (c *Client) authorize(m *message) (*http.Response, error) {
 	req := m.req
-	if !c.sameOrigin(req.URL) {
+	if !urlcheck.SameOrigin(req.URL, c.base) {
 		return nil, fmt.Errorf("%s: %w", m.op.name, &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation})
 	}
 	// The URL is on the base URL's origin, which New checked is https or
@@ -362,11 +355,11 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // scrub redacts free text with the client's known secrets.
-func (c *Client) scrub(s string) string { return c.scrubber().scrub(s) }
+func (c *Client) scrub(s string) string { return c.scrubber().Scrub(s) }
 
 // scrubber removes the client's known secrets: the one of the token last
 // sent, or the client's own before any token was sent.
-func (c *Client) scrubber() *scrubber {
+func (c *Client) scrubber() *redact.Scrubber {
 	if last := c.lastToken.Load(); last != nil {
 		return last.scrubber
 	}
@@ -379,7 +372,7 @@ type sentToken struct {
 	token, tokenType string
 	header           []string
 	sent             []string // this token and the few sent before it
-	scrubber         *scrubber
+	scrubber         *redact.Scrubber
 }
 
 // tokensRemembered is how many tokens the client scrubs: the one it sends
@@ -394,7 +387,7 @@ func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
 		sent = append(sent, prev.sent[:min(len(prev.sent), tokensRemembered-1)]...)
 	}
 	return &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken},
-		sent: sent, scrubber: newScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
+		sent: sent, scrubber: redact.NewScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
 }
 
 // acceptValue is the Accept header of every request that sets none.
@@ -407,34 +400,6 @@ func (c *Client) knownSecrets() []string {
 	}
 	return c.secrets
 }
-
-// TransportError is a request that got no usable answer: the connection
-// failed, was reset or dropped mid-body. The URL is redacted.
-type TransportError struct {
-	Operation, Method, URL string // the request; URL redacted
-	Err                    error  // the cause
-}
-
-// Error names the request and the cause.
-func (e *TransportError) Error() string {
-	return fmt.Sprintf("no answer: %s %s: %v", e.Method, e.URL, e.Err)
-}
-
-// Unwrap returns the cause (for example a *net.OpError or io.ErrUnexpectedEOF).
-func (e *TransportError) Unwrap() error { return e.Err }
-
-// scrubbedError keeps an error's identity for errors.Is/As while showing a
-// redacted text.
-type scrubbedError struct {
-	err  error
-	text string
-}
-
-// Error returns the redacted text.
-func (e scrubbedError) Error() string { return e.text }
-
-// Unwrap returns the original error.
-func (e scrubbedError) Unwrap() error { return e.err }
 
 // transportCause strips *url.Error, whose text repeats the full URL.
 func transportCause(err error) error {

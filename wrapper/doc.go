@@ -32,11 +32,8 @@
 //     Retry-After beyond the cap returns at once, carrying the wait; a 429
 //     pauses every request of the client until its Retry-After has passed.
 //
-//   - Classified errors: *APIError matches ErrUnauthorized, ErrForbidden,
-//     ErrNotFound, ErrConflict, ErrInvalidRequest, ErrRateLimited or ErrServer
-//     with errors.Is; *TokenError (the identity service's answer),
-//     *LocationError, *ResponseError, *TransportError, *ValidationError and
-//     *RunError cover the rest.
+//   - Classified errors: a class to match with errors.Is, a type to read
+//     with errors.As, for every failure (see "Which error, when" below).
 //
 //   - Local validation (ValidateRunRequest): a request the API would refuse
 //     is not sent.
@@ -87,6 +84,51 @@
 //     that never follows a redirect. An operation added to openapi.yaml is
 //     callable through API() right after `make generate`; CheckResponse
 //     classifies its answers as the wrapper's own calls are.
+//
+// # Which error, when
+//
+// An error of a call is one of these types, or wraps one, or is the cause
+// of its context's end; each type matches its sentinels with errors.Is.
+// (New's refusals of options that cannot work are plain text but for those
+// named below.) All are declared in errors.go, signing in's in
+// login_errors.go. No text carries a token, a secret or a SAS signature.
+//
+//	*APIError                 an error status (400 up) from the API, Storage or the blob store,
+//	                          from any call: ErrUnauthorized 401, ErrForbidden 403, ErrNotFound 404,
+//	                          ErrConflict 409, ErrInvalidRequest 400 and 422, ErrRateLimited 429,
+//	                          ErrServer 5xx; retried statuses once the retries are spent
+//	*UnusableResponseError    a status below 400 the call cannot use: ErrUnexpectedStatus (a status
+//	  (was ResponseError)     the operation does not define, such as 200 to CreateRun or a 302);
+//	                          ErrMalformedResponse (a body that is not the contract's JSON or too
+//	                          large, a listing past MaxPages, a blob of the wrong size)
+//	*LocationError            a Location or link that is not followed, nothing sent to it:
+//	                          ErrMissingLocation (a 202, 303 or 302 without a usable Location),
+//	                          ErrForeignLocation (another origin, or outside the base path: any
+//	                          Location, paging link or RunRef), ErrInsecureLink (a blob link of a
+//	                          download or upload that is not https)
+//	*TransportError           no answer: refused, reset, cut mid-body, an exchange limit passed
+//	                          (Options); GETs after their retries, CreateRun at once
+//	*TokenError               the identity service answered a call's token request without one:
+//	                          ErrUnauthorized (credentials refused), ErrRateLimited, ErrServer
+//	*ValidationError          nothing sent: ErrValidation (ValidateRunRequest, CreateRun, Export,
+//	                          an empty id, New with a blank StaticToken, CheckEndpointURL)
+//	*RunRefParseError         ParseRunRef, RunRef.UnmarshalText: ErrValidation, ErrMissingLocation
+//	*RunError                 WaitRun, Export: a run ended with a result other than Success,
+//	                          PartialSuccess included: ErrRunFailed
+//	*UploadError              UploadFile failed after creating the file (deleted unless Cleanup
+//	                          says otherwise); unwraps to the cause
+//	ErrInsecureToken          New: a base URL over plain http to a host that is not loopback
+//	ErrFileExists             DownloadFile, DownloadRunOutputs: the destination exists, and
+//	                          DownloadOptions.Overwrite is not set
+//	ErrChecksumMismatch       a download's MD5 differs from the blob store's (also
+//	                          ErrMalformedResponse); no file is left
+//	*LoginError               Login.Wait: ErrLoginFailed (an error or foreign state from the
+//	                          browser, or the code refused)
+//	*AuthorizationRequiredError  CheckUserAuthorization, AuthorizeUser: ErrAuthorizationRequired
+//	*SessionExpiredError      SessionSource: the refresh token refused; ErrUnauthorized
+//	ErrNoSession              SessionStore.Load: nobody signed in (also fs.ErrNotExist)
+//	*SessionLoadError         SessionStore.Load: a session file that cannot be used
+//	*SessionLockError         SessionSource: another process held the session's lock too long
 //
 // A Client is safe for concurrent use. Package apitest provides an in-memory
 // Export service to test code that uses this package.

@@ -3,7 +3,6 @@ package wrapper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // DefaultStorageURL is the Storage API's production base URL, where runs put
@@ -20,10 +21,6 @@ const DefaultStorageURL = "https://api.bentley.com/storage"
 // acceptFileHeader is the media type the Storage API recommends for a
 // download.
 const acceptFileHeader = "application/vnd.bentley.itwin-platform.v1+octet-stream"
-
-// ErrFileExists: the destination of a download exists and
-// DownloadOptions.Overwrite was not set. Nothing was written.
-var ErrFileExists = errors.New("file exists (not overwritten)")
 
 // DownloadOptions tune a download. Zero fields take their defaults.
 type DownloadOptions struct {
@@ -100,12 +97,12 @@ func newStorageBase(raw string, c *Client) (storageBase, error) {
 			raw = rest + "/storage"
 		}
 	}
-	u, problem := canonicalBase(raw)
+	u, problem := urlcheck.Base(raw)
 	switch {
 	case problem != "":
-		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q %s", redactURL(raw), problem)
-	case !c.sameOrigin(u):
-		problem := &LocationError{Location: redactURL(u.String()), kind: ErrForeignLocation,
+		return storageBase{}, fmt.Errorf("wrapper.New: storage URL %q %s", redact.URL(raw), problem)
+	case !urlcheck.SameOrigin(u, c.base):
+		problem := &LocationError{Location: redact.URL(u.String()), kind: ErrForeignLocation,
 			Reason: "the Storage URL is not on the API's scheme, host and port, where the token may go; set Options.StorageURL (ITWIN_STORAGE_URL)"}
 		if explicit {
 			return storageBase{}, fmt.Errorf("wrapper.New: %w", problem)
@@ -185,32 +182,3 @@ func acceptFile(_ context.Context, req *http.Request) error {
 	req.Header["Accept"] = acceptFileValue
 	return nil
 }
-
-// blobURL resolves and checks a download Location: absolute, no userinfo,
-// https, or plain http to a loopback address only. It is refused before any
-// connection otherwise.
-func blobURL(reqURL *url.URL, loc string) (*url.URL, error) {
-	if strings.TrimSpace(loc) == "" {
-		return nil, &LocationError{Reason: "the download answer has no Location", kind: ErrMissingLocation}
-	}
-	ref, err := url.Parse(loc)
-	if err != nil {
-		return nil, &LocationError{Location: redactURL(loc), Reason: "does not parse as a URL", kind: ErrMissingLocation}
-	}
-	u := reqURL.ResolveReference(ref)
-	switch {
-	case u.User != nil:
-		return nil, &LocationError{Location: redactURL(u.String()), Reason: "carries user information", kind: ErrForeignLocation}
-	case strings.EqualFold(u.Scheme, "https"):
-	case strings.EqualFold(u.Scheme, "http") && isLoopback(u.Hostname()):
-	default:
-		return nil, &LocationError{Location: redactURL(u.String()),
-			Reason: "a file's content is fetched over https only (plain http to a loopback address); refused before any request", kind: ErrInsecureLink}
-	}
-	return u, nil
-}
-
-// ErrInsecureLink: a download link is not https (or plain http to a
-// loopback address); it is refused before any connection, so its signature
-// never travels in clear.
-var ErrInsecureLink = errors.New("insecure download link")

@@ -28,12 +28,6 @@ const transferBuffer = 256 << 10
 // under.
 const maxStartOvers = 3
 
-// ErrChecksumMismatch: the downloaded content's MD5 is not the one the blob
-// store gave for the blob (x-ms-blob-content-md5, or Content-MD5 on a whole
-// GET). The bytes were altered in transit or at rest; no file was left. It
-// also matches ErrMalformedResponse.
-var ErrChecksumMismatch = errors.New("checksum mismatch")
-
 // writerAt is where a transfer writes: a temporary file (any order) or a
 // special file streamed in order.
 type writerAt interface {
@@ -604,18 +598,18 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 
 // malformed is a content that is not the one the metadata and the blob's
 // headers describe: an ErrMalformedResponse, never resumed.
-func (t *transfer) malformed(what, reason string) *ResponseError {
+func (t *transfer) malformed(what, reason string) *UnusableResponseError {
 	link, _ := t.links.get()
-	return &ResponseError{Operation: "downloadContent", Method: http.MethodGet, URL: t.c.redactURL(link.String()), StatusCode: http.StatusOK,
+	return &UnusableResponseError{Operation: "downloadContent", Method: http.MethodGet, URL: t.c.redactURL(link.String()), StatusCode: http.StatusOK,
 		Reason: "file " + t.fileID + ": " + what + ": " + strings.TrimSpace(reason), kind: ErrMalformedResponse}
 }
 
 // checksumError is a content whose MD5 is not the blob's: it matches
 // ErrChecksumMismatch and ErrMalformedResponse, and unwraps to its
-// *ResponseError.
-type checksumError struct{ *ResponseError }
+// *UnusableResponseError.
+type checksumError struct{ *UnusableResponseError }
 
 func (e checksumError) Is(target error) bool {
 	return target == ErrChecksumMismatch || target == ErrMalformedResponse
 }
-func (e checksumError) Unwrap() error { return e.ResponseError }
+func (e checksumError) Unwrap() error { return e.UnusableResponseError }

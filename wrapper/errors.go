@@ -8,7 +8,12 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
+
+// Every error type and sentinel of the package is declared here, but for
+// those of signing in and of saved sessions (login_errors.go). The package
+// documentation says which error comes from which call.
 
 // Sentinels for the classes of API errors. An *APIError matches the sentinel of
 // its status class with errors.Is:
@@ -49,6 +54,22 @@ var (
 	// ErrInsecureToken: a bearer token would have been sent over plain http to
 	// a host that is not a loopback address.
 	ErrInsecureToken = errors.New("refusing to send a bearer token over plain http to a non-loopback host")
+)
+
+// Sentinels of downloads.
+var (
+	// ErrInsecureLink: a download link is not https (or plain http to a
+	// loopback address); it is refused before any connection, so its signature
+	// never travels in clear.
+	ErrInsecureLink = errors.New("insecure download link")
+	// ErrFileExists: the destination of a download exists and
+	// DownloadOptions.Overwrite was not set. Nothing was written.
+	ErrFileExists = errors.New("file exists (not overwritten)")
+	// ErrChecksumMismatch: the downloaded content's MD5 is not the one the blob
+	// store gave for the blob (x-ms-blob-content-md5, or Content-MD5 on a whole
+	// GET). The bytes were altered in transit or at rest; no file was left. It
+	// also matches ErrMalformedResponse.
+	ErrChecksumMismatch = errors.New("checksum mismatch")
 )
 
 // APIError is an error status (400 or above) answered by the API. It carries
@@ -137,8 +158,9 @@ func (e *APIError) class() string {
 	return "API error"
 }
 
-// LocationError is a Location header (or paging link) that could not be
-// followed. It matches ErrMissingLocation or ErrForeignLocation.
+// LocationError is a Location header (or paging link, or a download or
+// upload link) that could not be followed. It matches ErrMissingLocation,
+// ErrForeignLocation or, for a link to the blob store, ErrInsecureLink.
 type LocationError struct {
 	// Location is the header's value, redacted.
 	Location string
@@ -155,13 +177,15 @@ func (e *LocationError) Error() string {
 	return fmt.Sprintf("%v: %q: %s", e.kind, e.Location, e.Reason)
 }
 
-// Is matches ErrMissingLocation or ErrForeignLocation.
+// Is matches the error's kind: ErrMissingLocation, ErrForeignLocation or
+// ErrInsecureLink.
 func (e *LocationError) Is(target error) bool { return target == e.kind }
 
-// ResponseError is an answer the client could not use although its status was
-// not an error: a malformed body (ErrMalformedResponse) or a status the
-// operation does not define (ErrUnexpectedStatus).
-type ResponseError struct {
+// UnusableResponseError is an answer the client could not use although its
+// status was not an error (below 400): a malformed body
+// (ErrMalformedResponse) or a status the operation does not define
+// (ErrUnexpectedStatus). An error status is an *APIError.
+type UnusableResponseError struct {
 	// Operation, Method and URL (redacted) name the request.
 	Operation  string
 	Method     string
@@ -175,7 +199,7 @@ type ResponseError struct {
 }
 
 // Error describes the response and what is wrong with it.
-func (e *ResponseError) Error() string {
+func (e *UnusableResponseError) Error() string {
 	s := fmt.Sprintf("%v: %s %s: %d: %s", e.kind, e.Method, e.URL, e.StatusCode, e.Reason)
 	if e.Body != "" {
 		s += fmt.Sprintf(": body %q", e.Body)
@@ -184,7 +208,42 @@ func (e *ResponseError) Error() string {
 }
 
 // Is matches ErrMalformedResponse or ErrUnexpectedStatus.
-func (e *ResponseError) Is(target error) bool { return target == e.kind }
+func (e *UnusableResponseError) Is(target error) bool { return target == e.kind }
+
+// ResponseError is the former name of UnusableResponseError, renamed
+// because in other Go clients (azcore's among them) a ResponseError is an
+// error status, which here is an *APIError.
+//
+// Deprecated: use UnusableResponseError.
+type ResponseError = UnusableResponseError
+
+// TransportError is a request that got no usable answer: the connection
+// failed, was reset or dropped mid-body. The URL is redacted.
+type TransportError struct {
+	Operation, Method, URL string // the request; URL redacted
+	Err                    error  // the cause
+}
+
+// Error names the request and the cause.
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("no answer: %s %s: %v", e.Method, e.URL, e.Err)
+}
+
+// Unwrap returns the cause (for example a *net.OpError or io.ErrUnexpectedEOF).
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// scrubbedError keeps an error's identity for errors.Is/As while showing a
+// redacted text.
+type scrubbedError struct {
+	err  error
+	text string
+}
+
+// Error returns the redacted text.
+func (e scrubbedError) Error() string { return e.text }
+
+// Unwrap returns the original error.
+func (e scrubbedError) Unwrap() error { return e.err }
 
 // Problem is one reason a request failed local validation.
 type Problem struct {
@@ -213,6 +272,26 @@ func (e *ValidationError) Error() string {
 
 // Is matches ErrValidation.
 func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// RunRefParseError is text that ParseRunRef (or RunRef.UnmarshalText) could
+// not read as a run's Location. It matches ErrValidation and, as the errors
+// of ParseRunRef did before, ErrMissingLocation.
+type RunRefParseError struct {
+	// Text is the text given, redacted.
+	Text string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error says that the text does not parse as a run reference, and why.
+func (e *RunRefParseError) Error() string {
+	return fmt.Sprintf("parse error: run reference %q %s", e.Text, e.Reason)
+}
+
+// Is matches ErrValidation and ErrMissingLocation.
+func (e *RunRefParseError) Is(target error) bool {
+	return target == ErrValidation || target == ErrMissingLocation
+}
 
 // TaskFailure is the error of one task of a run, with where it happened.
 type TaskFailure struct {
@@ -278,7 +357,7 @@ func (e *RunError) Error() string {
 	if e.redact != nil {
 		return e.redact(b.String())
 	}
-	return redactText(b.String())
+	return redact.Text(b.String())
 }
 
 // Is matches ErrRunFailed.
@@ -341,3 +420,24 @@ func (e *TokenError) Is(target error) bool { return target == e.kind }
 
 // Unwrap returns the cause.
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// UploadError is an upload that failed after the file was created. Err is
+// why (errors.Is/As see through to it); the created file was deleted
+// unless Cleanup says why it could not be.
+type UploadError struct {
+	FileID  string // the file the upload created
+	Err     error  // why the upload failed
+	Cleanup error  // nil when the created file was deleted
+}
+
+// Error says why the upload failed and what became of the created file.
+func (e *UploadError) Error() string {
+	if e.Cleanup != nil {
+		return fmt.Sprintf("upload of file %s failed: %v; the created file could not be deleted (%v): delete it yourself",
+			e.FileID, e.Err, e.Cleanup)
+	}
+	return fmt.Sprintf("upload of file %s failed (the created file was deleted): %v", e.FileID, e.Err)
+}
+
+// Unwrap returns why the upload failed.
+func (e *UploadError) Unwrap() error { return e.Err }

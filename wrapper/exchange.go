@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // exchange is a finished HTTP exchange: the response's status, header and
@@ -60,8 +62,8 @@ func (c *Client) exchange(m *message) (*http.Response, error) {
 	case errors.Is(err, errBodyTooLarge) && resp.StatusCode >= 400:
 		return resp, nil // the excerpt is all an error needs
 	case errors.Is(err, errBodyTooLarge):
-		return nil, &ResponseError{Operation: m.op.name, Method: req.Method, URL: c.redactURL(req.URL.String()), StatusCode: resp.StatusCode,
-			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
+		return nil, &UnusableResponseError{Operation: m.op.name, Method: req.Method, URL: c.redactURL(req.URL.String()), StatusCode: resp.StatusCode,
+			Reason: fmt.Sprintf("body larger than %d bytes", limit), Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse}
 	case err != nil:
 		return nil, c.failed(ctx, m, start, "reading body: ", dog.cause(actx, err))
 	}

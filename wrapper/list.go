@@ -92,6 +92,6 @@ func fetchPage[T any](ctx context.Context, c *Client, op *operation, r *http.Req
 
 // listingError is the ErrMalformedResponse of a listing that cannot go on.
 func (c *Client) listingError(op *operation, u *url.URL, reason string) error {
-	return &ResponseError{Operation: op.name, Method: http.MethodGet, URL: c.redactURL(u.String()),
+	return &UnusableResponseError{Operation: op.name, Method: http.MethodGet, URL: c.redactURL(u.String()),
 		StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // DefaultAuthorizeURL is the authorization endpoint of the iTwin Platform's
@@ -24,35 +26,6 @@ const OfflineAccessScope = "offline_access"
 
 // loginCallbackPath is the path of the loopback redirect URL of a sign-in.
 const loginCallbackPath = "/callback"
-
-// ErrLoginFailed: a sign-in was refused: the browser came back with an
-// error or a foreign state, or the token endpoint refused the code. (A token
-// endpoint that gives no usable answer is a *TokenError matching ErrServer,
-// or a *TransportError, as for any token request.)
-var ErrLoginFailed = errors.New("sign-in failed")
-
-// LoginError is a sign-in that failed; it matches ErrLoginFailed. Its text
-// never carries the code, the state or the verifier.
-type LoginError struct {
-	// Reason says what went wrong.
-	Reason string
-	// Err is the cause, when there is one (a token endpoint's refusal).
-	Err error
-}
-
-// Error says the sign-in failed and why.
-func (e *LoginError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%v: %s: %v", ErrLoginFailed, e.Reason, e.Err)
-	}
-	return fmt.Sprintf("%v: %s", ErrLoginFailed, e.Reason)
-}
-
-// Is matches ErrLoginFailed.
-func (e *LoginError) Is(target error) bool { return target == ErrLoginFailed }
-
-// Unwrap returns the cause.
-func (e *LoginError) Unwrap() error { return e.Err }
 
 // LoginConfig names the app a person signs in through: a native (desktop)
 // app registration with a loopback redirect URL and no secret.
@@ -178,7 +151,7 @@ func (l *Login) Wait(ctx context.Context) (*Session, error) {
 	defer cancel()
 	tok, err := l.cfg.Exchange(tctx, q.Get("code"), oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		scrub := func(text string) string { return redactText(text, q.Get("code"), l.verifier) }
+		scrub := func(text string) string { return redact.Text(text, q.Get("code"), l.verifier) }
 		err = classifyTokenError(tctx, l.tokenURL, err, scrub)
 		if errors.Is(err, ErrUnauthorized) {
 			return nil, &LoginError{Reason: "the token endpoint refused the authorization code", Err: err}
@@ -204,5 +177,5 @@ func cleanRedirectText(s string) string {
 	if len(s) > 200 {
 		s = strings.ToValidUTF8(s[:200], "")
 	}
-	return redactText(s)
+	return redact.Text(s)
 }

@@ -3,40 +3,12 @@ package wrapper
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
-
-// ErrAuthorizationRequired: the service does not hold the refresh token of
-// the calling user, which runs of User connections need; the user must open
-// the authorization URL first (see AuthorizationRequiredError).
-var ErrAuthorizationRequired = errors.New("authorization required")
-
-// AuthorizationRequiredError says where to send the user so that the
-// service may run User connections for them. It matches
-// ErrAuthorizationRequired.
-type AuthorizationRequiredError struct {
-	// URL is the authorizationUrl of the authorization information
-	// (redacted of any credential).
-	URL string
-	// Waited is the reason a wait for the user ended without their
-	// authorization (the context's cause), or nil when nobody waited.
-	Waited error
-}
-
-// Error says that authorization is needed and where to give it.
-func (e *AuthorizationRequiredError) Error() string {
-	s := fmt.Sprintf("%v: the service holds no refresh token of the user; open %s in a browser to authorize it", ErrAuthorizationRequired, e.URL)
-	if e.Waited != nil {
-		s += fmt.Sprintf(" (stopped waiting: %v)", e.Waited)
-	}
-	return s
-}
-
-// Is matches ErrAuthorizationRequired.
-func (e *AuthorizationRequiredError) Is(target error) bool { return target == ErrAuthorizationRequired }
 
 // CheckUserAuthorization asks the authorization information whether the
 // service holds the calling user's refresh token: nil when it does, an
@@ -49,7 +21,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 		return err
 	}
 	malformed := func(reason string) error {
-		return &ResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redactURL(c.baseURL() + "/authorizationinformation"),
+		return &UnusableResponseError{Operation: "getAuthorizationInformation", Method: http.MethodGet, URL: redact.URL(c.baseURL() + "/authorizationinformation"),
 			StatusCode: http.StatusOK, Reason: reason, kind: ErrMalformedResponse}
 	}
 	switch {
@@ -64,7 +36,7 @@ func (c *Client) CheckUserAuthorization(ctx context.Context, redirectURL string)
 	if u, err := url.Parse(href); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return malformed("the authorizationUrl is not an absolute http(s) URL")
 	}
-	return &AuthorizationRequiredError{URL: redactURL(href)}
+	return &AuthorizationRequiredError{URL: redact.URL(href)}
 }
 
 // AuthorizeOptions configure AuthorizeUser.

@@ -9,29 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
-
-// SessionExpiredError is a saved session that can no longer give tokens: its
-// access token has expired and the token endpoint refused its refresh token
-// (invalid_grant: expired, revoked or already used), or it has none. The
-// person must sign in again. It matches ErrUnauthorized.
-type SessionExpiredError struct {
-	// Reason says why, without any token.
-	Reason string
-	// Err is the token endpoint's refusal, when there was one (redacted).
-	Err error
-}
-
-// Error says that the session is over and what to do.
-func (e *SessionExpiredError) Error() string {
-	return fmt.Sprintf("%v: the saved session can no longer be refreshed (%s): sign in again", ErrUnauthorized, e.Reason)
-}
-
-// Is matches ErrUnauthorized.
-func (e *SessionExpiredError) Is(target error) bool { return target == ErrUnauthorized }
-
-// Unwrap returns the token endpoint's refusal, when there was one.
-func (e *SessionExpiredError) Unwrap() error { return e.Err }
 
 // SessionOptions configure SessionTokenSource.
 type SessionOptions struct {
@@ -155,7 +135,7 @@ func (s *SessionSource) refresh(ctx context.Context) (*oauth2.Token, error) {
 	// source refreshes at once.
 	tok, err := s.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: sess.RefreshToken}).Token()
 	if err != nil {
-		scrub := func(text string) string { return redactText(text, append(sess.secrets(), s.secrets...)...) }
+		scrub := func(text string) string { return redact.Text(text, append(sess.secrets(), s.secrets...)...) }
 		err = classifyTokenError(ctx, s.cfg.Endpoint.TokenURL, err, scrub)
 		var te *TokenError
 		if errors.As(err, &te) && te.Code == "invalid_grant" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // The pipeline. Every request the client sends to the API, the wrapper's
@@ -129,13 +130,13 @@ func (c *Client) API() *api.ClientWithResponses { return c.api }
 
 // anonymous classifies answers that did not come through a Client's
 // pipeline: no secrets of its own to scrub, the real clock.
-var anonymous = &Client{secretsScrubber: newScrubber(nil), now: time.Now}
+var anonymous = &Client{secretsScrubber: redact.NewScrubber(nil), now: time.Now}
 
 // CheckResponse classifies the answer of an operation called through API():
 // nil when its status is one of success (any 2xx when none is given),
 // otherwise the error the wrapper's own calls return for it: an *APIError
 // from 400 up (errors.Is ErrNotFound, ErrServer, ...; the API's code and
-// message read from the error body), a *ResponseError matching
+// message read from the error body), a *UnusableResponseError matching
 // ErrUnexpectedStatus below. Its URL and body excerpt are redacted, of the
 // client's tokens and secrets too when resp came through a Client's
 // pipeline. body is the body read (the generated response's Body).

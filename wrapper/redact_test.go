@@ -1,128 +1,80 @@
-package wrapper
+package wrapper_test
+
+// Tests of Client.Redact; the planted credentials and their scanner are
+// leaks_test.go's.
 
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/itwin-export/itwin-export/internal/secretscan"
 )
 
-// assertNoSignature fails when the secret scanner finds a signature whose
-// value is not REDACTED in text.
-func assertNoSignature(t *testing.T, text string) {
-	t.Helper()
-	for _, f := range secretscan.Scan(text) {
-		if f.Kind == "signature" {
-			t.Fatalf("a SAS signature survived: %s in %q", f, text)
-		}
-	}
-}
-
-// encodings plant a secret in text the ways the client claims to undo:
-// each returns the secret as it would appear.
-var encodings = []func(secret string) string{
-	func(s string) string { return s },
-	url.QueryEscape,
-	url.PathEscape,
-	func(s string) string { return url.QueryEscape(url.QueryEscape(s)) },
-	func(s string) string { return lowerHex(url.QueryEscape(s)) },
-	func(s string) string { q, _ := json.Marshal(s); return string(q[1 : len(q)-1]) },
-	func(s string) string {
+// TestClient_Redact_EveryEncoding: the client's credentials in each encoding a
+// server or a log may give them, and SAS signatures and codes under each
+// name and escaping, are gone from what Client.Redact returns.
+func TestClient_Redact_EveryEncoding(t *testing.T) {
+	c := plantedClient(t)
+	b64 := base64.StdEncoding.EncodeToString
+	jsonEsc := func(s string) string {
 		q, _ := json.Marshal(s)
 		return strings.ReplaceAll(string(q[1:len(q)-1]), "/", `\/`)
-	},
-	func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
-	// Inside a longer base64 text, at each byte offset.
-	func(s string) string { return base64.StdEncoding.EncodeToString([]byte("{" + s + "}")) },
-	func(s string) string { return base64.URLEncoding.EncodeToString([]byte("{\"" + s + "\"}")) },
-	func(s string) string { return base64.StdEncoding.EncodeToString([]byte("a:" + s)) },
-}
-
-// FuzzRedact: a secret planted in any text, in any encoding the client
-// claims to undo, is found in no decoding of what Client.Redact and
-// redactText return; a SAS signature never survives redactURL or
-// redactText; valid JSON stays valid JSON.
-func FuzzRedact(f *testing.F) {
-	f.Add("https://acct.blob.core.windows.net/c/f.ifc?sv=2024-01-01&se=2026&sp=rw&sig=abc%2Bdef%3D", "client-secret-1")
-	f.Add("https://app.example.com/cb?redirect=https%3A%2F%2Fx%3Fsig%3DINNER", "tok")
-	f.Add("Authorization: Bearer eyJhbGciOi.J9.abc and SIG=xyz", "eyJhbGciOi.J9.abc")
-	f.Add(`{"access_token":"abc","client_secret":"def"}`, "def")
-	f.Add("https://user:password@host/path?sig=1&Sig=2&SIG%3D3", "password")
-	f.Add("secretsecretsecret", "secretsecret")
-	f.Add(`{"outputSasUrl":"https://a.blob.core.windows.net/c?sv=1\u0026sig=JSONESCAPED"}`, "none")
-	f.Add(`{"run":{"id":"r1","jobs":[{"tasks":[{"error":{"description":"x"}}]}]}}`, `s3cr3t/"value&<>`)
-	f.Fuzz(func(t *testing.T, text, secret string) {
-		c, err := New(Options{BaseURL: "https://api.example.com/export", TokenSource: StaticToken("t"), Secrets: []string{secret}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, out := range []string{redactURL(text), redactText(text, secret), c.Redact(text)} {
-			assertNoSignature(t, out)
-		}
-		if json.Valid([]byte(text)) && !json.Valid([]byte(c.Redact(text))) {
-			t.Fatalf("valid JSON %q redacted to invalid %q", text, c.Redact(text))
-		}
-		if len(secret) < minSecret || strings.Contains(redacted, secret) || len(knownFound(text, secret)) > 0 {
-			return // too short to hunt for, or the text holds it already
-		}
-		for i, enc := range encodings {
-			planted := text[:len(text)/2] + " " + enc(secret) + " " + text[len(text)/2:]
-			if i >= 9 && len(secret) < 8 {
-				continue // inside base64, only secrets of 8 bytes or more are hunted
-			}
-			for _, out := range []string{redactText(planted, secret), c.Redact(planted)} {
-				if found := knownFound(out, secret); len(found) > 0 {
-					t.Fatalf("encoding %d: %v in %q (from %q)", i, found, out, planted)
-				}
-			}
-		}
-	})
-}
-
-// knownFound is what the secret scanner finds of secret itself in text,
-// verbatim or decoded.
-func knownFound(text, secret string) []secretscan.Finding {
-	var found []secretscan.Finding
-	for _, f := range secretscan.Scan(text, secret) {
-		if f.Match == secret && strings.HasSuffix(f.Kind, "known secret") {
-			found = append(found, f)
-		}
 	}
-	return found
-}
-
-// TestRedactLeavesOrdinaryText: words and members that only look like the
-// sensitive names are kept.
-func TestRedactLeavesOrdinaryText(t *testing.T) {
-	for _, text := range []string{
-		"Basic authentication is not supported",
-		`{"errorCode":"TAE_BRW_1000","description":"Failed to export your file.","token_type":"Bearer"}`,
-		"https://api.bentley.com/export/connections/c1/runs?$top=10&signal=1&design=ok",
-		"the task exited with code 3; tokens expire after an hour",
+	for name, text := range map[string]string{
+		"token verbatim":         "you sent " + plantedToken,
+		"token percent-encoded":  "next=%2Fcb%3Ft%3D" + url.QueryEscape(plantedToken),
+		"token path-escaped":     "/runs/" + url.PathEscape(plantedToken),
+		"token double-encoded":   "u=" + url.QueryEscape(url.QueryEscape(plantedToken)),
+		"token json-escaped":     `{"m":"got ` + jsonEsc(plantedToken) + `"`,
+		"token base64":           "trace " + b64([]byte(plantedToken)),
+		"token inside base64":    "blob " + base64.RawURLEncoding.EncodeToString([]byte(`{"auth":"`+plantedToken+`"}`)),
+		"secret verbatim":        "secret " + plantedSecret,
+		"secret percent-encoded": "client_id=x&cs=" + url.QueryEscape(plantedSecret),
+		"secret json-escaped":    `"` + jsonEsc(plantedSecret) + `"`,
+		"basic header":           "Authorization: Basic " + b64([]byte("client-id:"+plantedSecret)),
+		"basic header escaped":   "Authorization: Basic " + b64([]byte(url.QueryEscape("client-id")+":"+url.QueryEscape(plantedSecret))),
+		"signature member":       `{"signature":"` + plantedSig + `"}`,
+		"x-amz-signature member": `{"x-amz-signature": "` + plantedSig + `"}`,
+		"escaped json member":    `"{\"sig\":\"` + plantedSig + `\"}"`,
+		"code in free text":      "redirected to https://app.example.com/cb?code=" + plantedCode + " and back",
+		"sig double-encoded":     "next=https%253A%252F%252Fa.blob%252Fc%253Fsv%253D1%2526sig%253D" + plantedSig,
+		"sig json-escaped":       `{"u":"https://a.blob/c?sv=1\u0026sig=` + plantedSig + `"}`,
+		"sig upper-case":         "https://a.blob/c?SIG=" + plantedSig,
+		"bearer":                 "Authorization: Bearer " + plantedSig,
 	} {
-		if got := redactText(text, "unrelated-secret"); got != text {
-			t.Errorf("redactText(%q) = %q", text, got)
+		out := c.Redact(text)
+		if !strings.Contains(out, "REDACTED") {
+			t.Errorf("%s: nothing redacted in %q", name, out)
 		}
+		scanPlanted(t, name, out)
 	}
 }
 
-// TestRedactKeepsTheAPIErrorCode: an API error's "code" member is its name,
-// no secret: it stays in an excerpt, while OAuth's code in a callback URL's
-// query is still removed.
-func TestRedactKeepsTheAPIErrorCode(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"error":{"code":"InsufficientPermissions","message":"no"}}`:         `{"error":{"code":"InsufficientPermissions","message":"no"}}`,
-		`{"detail":"{\"code\":\"InsufficientPermissions\"}"}`:                 `{"detail":"{\"code\":\"InsufficientPermissions\"}"}`,
-		`redirect to https://app.example.com/cb?code=AUTHCODE123&state=s`:     `redirect to https://app.example.com/cb?code=REDACTED&state=s`,
-		`{"next":"https://app.example.com/cb?code=AUTHCODE123","code":"Bad"}`: `{"next":"https://app.example.com/cb?code=REDACTED","code":"Bad"}`,
-		`{"refresh_token":"RT","code_verifier":"V"}`:                          `{"refresh_token":"REDACTED","code_verifier":"REDACTED"}`,
-	} {
-		if got := redactText(in); got != want {
-			t.Errorf("redactText(%s) = %s, want %s", in, got, want)
-		}
+// TestClient_Redact_KeepsJSONValid: a raw run echoing the token and a SAS
+// signature in several members comes out as valid JSON of the same shape,
+// with REDACTED where they were.
+func TestClient_Redact_KeepsJSONValid(t *testing.T) {
+	c := plantedClient(t)
+	sas := "https://acct.blob.core.windows.net/c/out.ifc?sv=2024-05-04&sp=cw&sig=" + plantedSig
+	raw := fmt.Sprintf(`{"id":"r-%[1]s","connectionId":"c1","state":"Completed","result":"Error",
+ "outputOptions":{"location":"USER_BLOB_STORAGE","outputSasUrl":%[2]q},
+ "jobs":[{"id":"j1","tasks":[{"id":"t1","error":{"errorCode":"E","description":"bearer %[1]s rejected","message":"see %[3]s",
+ "details":"token\/%[4]s","signature":%[5]q}}]}]}`, plantedToken, sas, url.QueryEscape(sas), strings.ReplaceAll(plantedToken, "/", `\/`), plantedSig)
+	if !json.Valid([]byte(raw)) {
+		t.Fatalf("the test's run is not JSON: %s", raw)
 	}
+	out := c.Redact(raw)
+	var before, after map[string]any
+	if err := json.Unmarshal([]byte(raw), &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &after); err != nil {
+		t.Fatalf("redacted run is not valid JSON: %v\n%s", err, out)
+	}
+	if len(after) != len(before) || after["state"] != "Completed" || !strings.Contains(out, "REDACTED") {
+		t.Errorf("the run lost its shape: %s", out)
+	}
+	scanPlanted(t, "redacted run", out)
 }

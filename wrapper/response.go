@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
 )
 
 // apiError builds the *APIError of an error status. The body is decoded as
@@ -18,7 +19,7 @@ func (c *Client) apiError(x *exchange) *APIError {
 		Method:     x.op.method,
 		URL:        c.redactURL(x.url.String()),
 		StatusCode: x.status,
-		Body:       excerpt(x.body, c.knownSecrets()...),
+		Body:       redact.Excerpt(x.body, c.knownSecrets()...),
 		Attempts:   x.attempts,
 	}
 	if d, ok := parseRetryAfter(x.header.Get("Retry-After"), c.now()); ok {
@@ -47,15 +48,15 @@ func (c *Client) apiError(x *exchange) *APIError {
 }
 
 // unexpected turns an exchange whose status the operation does not define
-// into the right error: an *APIError from 400 up, a *ResponseError below.
+// into the right error: an *APIError from 400 up, a *UnusableResponseError below.
 func (c *Client) unexpected(x *exchange) error {
 	if x.status >= 400 {
 		return c.apiError(x)
 	}
-	return &ResponseError{
+	return &UnusableResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: fmt.Sprintf("status %d is not an answer %s defines", x.status, x.op.name),
-		Body:   excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
+		Body:   redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrUnexpectedStatus,
 	}
 }
 
@@ -178,8 +179,8 @@ func onePassMember(body []byte, member string) bool {
 // malformed is the ErrMalformedResponse of a success answer the client
 // cannot use, for the reason given.
 func (c *Client) malformed(x *exchange, reason string) error {
-	return &ResponseError{
+	return &UnusableResponseError{
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
-		Reason: reason, Body: excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
+		Reason: reason, Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 	}
 }

@@ -10,10 +10,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // RunRef names a run. Its Location alone is enough to find the run again:
@@ -40,10 +41,10 @@ type RunRef struct {
 func ParseRunRef(location string) (RunRef, error) {
 	u, err := url.Parse(location)
 	if err != nil {
-		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "does not parse as a URL"}
+		return RunRef{}, &RunRefParseError{Text: redact.URL(location), Reason: "does not parse as a URL"}
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return RunRef{}, &RunRefParseError{Text: redactURL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
+		return RunRef{}, &RunRefParseError{Text: redact.URL(location), Reason: "is not an absolute URL (a run's Location is https://.../connections/{id}/runs/{runId})"}
 	}
 	ref, err := runRefFromURL(u)
 	if le := (*LocationError)(nil); errors.As(err, &le) {
@@ -75,26 +76,6 @@ func (r *RunRef) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// RunRefParseError is text that ParseRunRef (or RunRef.UnmarshalText) could
-// not read as a run's Location. It matches ErrValidation and, as the errors
-// of ParseRunRef did before, ErrMissingLocation.
-type RunRefParseError struct {
-	// Text is the text given, redacted.
-	Text string
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-// Error says that the text does not parse as a run reference, and why.
-func (e *RunRefParseError) Error() string {
-	return fmt.Sprintf("parse error: run reference %q %s", e.Text, e.Reason)
-}
-
-// Is matches ErrValidation and ErrMissingLocation.
-func (e *RunRefParseError) Is(target error) bool {
-	return target == ErrValidation || target == ErrMissingLocation
-}
-
 // runRefFromURL reads a run URL: its ids, and the URL itself as Location.
 func runRefFromURL(u *url.URL) (RunRef, error) {
 	conn, run, err := runIDs(u)
@@ -104,47 +85,13 @@ func runRefFromURL(u *url.URL) (RunRef, error) {
 	return RunRef{Location: u.String(), ConnectionID: conn, RunID: run}, nil
 }
 
-// runIDs reads the ids from a run URL, segment by segment, so that an id
-// with an encoded "/" stays one id.
+// runIDs reads the ids from a run URL (see urlcheck.RunIDs).
 func runIDs(u *url.URL) (connectionID, runID string, err error) {
-	bad := func(reason string) (string, string, error) {
-		return "", "", &LocationError{Location: redactURL(u.String()), Reason: reason, kind: ErrMissingLocation}
-	}
-	if u.User != nil {
-		return bad("carries user information")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return bad("has a query or fragment; a run URL has neither")
-	}
-	conn, run, problem := runIDsFromPath(u.EscapedPath())
+	conn, run, problem := urlcheck.RunIDs(u)
 	if problem != "" {
-		return bad(problem)
+		return "", "", &LocationError{Location: redact.URL(u.String()), Reason: problem, kind: ErrMissingLocation}
 	}
 	return conn, run, nil
-}
-
-// runIDsFromPath reads the ids from the last four segments of an escaped
-// path, read from the end: .../connections/{id}/runs/{runId}. When it cannot,
-// it says why.
-func runIDsFromPath(p string) (connectionID, runID, problem string) {
-	const notARun = "does not name a run (/connections/{id}/runs/{runId})"
-	var segs [4]string
-	for i := 3; i >= 0; i-- {
-		cut := strings.LastIndexByte(p, '/')
-		if cut < 0 {
-			return "", "", notARun
-		}
-		segs[i], p = p[cut+1:], p[:cut]
-	}
-	if segs[0] != "connections" || segs[2] != "runs" {
-		return "", "", notARun
-	}
-	conn, err1 := url.PathUnescape(segs[1])
-	run, err2 := url.PathUnescape(segs[3])
-	if err1 != nil || err2 != nil || conn == "" || run == "" || conn == "." || conn == ".." || run == "." || run == ".." {
-		return "", "", "has an empty or invalid id"
-	}
-	return conn, run, ""
 }
 
 // runRef reads the run that a create answer's Location names, resolved

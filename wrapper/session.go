@@ -23,10 +23,6 @@ const sessionFileName = "session.json"
 // maxSessionFile bounds what Load reads: a session is a few hundred bytes.
 const maxSessionFile = 64 << 10
 
-// ErrNoSession: nobody has signed in (or they signed out): there is no saved
-// session. It matches fs.ErrNotExist too.
-var ErrNoSession = errors.New("no saved session: nobody has signed in")
-
 // Session is what signing in leaves: the tokens of the person, and the app and
 // token endpoint that refresh them. It is saved as JSON; the two tokens are
 // secrets, never shown.
@@ -77,18 +73,6 @@ func DefaultSessionPath() (string, error) {
 		return "", fmt.Errorf("no configuration directory to keep the session in: %w", err)
 	}
 	return SessionPath(dir), nil
-}
-
-// SessionLoadError is a session file that exists but cannot be used; its
-// text never quotes the file.
-type SessionLoadError struct {
-	Path   string
-	Reason string
-}
-
-// Error names the file and what is wrong with it.
-func (e *SessionLoadError) Error() string {
-	return fmt.Sprintf("saved session %s cannot be used: %s", e.Path, e.Reason)
 }
 
 // Load reads the saved session. Without one it returns an error matching

@@ -79,38 +79,6 @@ func holderOf(path string, now time.Time) string {
 	return fmt.Sprintf("process %d, for %s", rec.PID, now.Sub(rec.Since).Round(time.Second))
 }
 
-// SessionLockError is a lock of the saved session that could not be had:
-// another process held it for longer than the wait (Err matches
-// context.DeadlineExceeded), the context ended first (Err is its cause), or
-// the lock file could not be opened (Err is why).
-type SessionLockError struct {
-	// Path is the lock file.
-	Path string
-	// Holder says who held the lock, as its record says ("process 1234, for
-	// 31s"), when known.
-	Holder string
-	// Waited is how long this process waited.
-	Waited time.Duration
-	// Err is why the lock could not be had.
-	Err error
-}
-
-// Error says what held the lock and for how long this process waited.
-func (e *SessionLockError) Error() string {
-	if !errors.Is(e.Err, errLockBusy) && e.Waited == 0 {
-		return fmt.Sprintf("cannot lock the saved session (%s): %s", e.Path, reasonOf(e.Err))
-	}
-	holder := "another process"
-	if e.Holder != "" {
-		holder += " (" + e.Holder + ")"
-	}
-	return fmt.Sprintf("the saved session is being refreshed by %s: gave up waiting for its lock %s after %s (%v); try again",
-		holder, e.Path, e.Waited.Round(time.Millisecond), e.Err)
-}
-
-// Unwrap returns why the lock could not be had.
-func (e *SessionLockError) Unwrap() error { return e.Err }
-
 // LockPath is the lock file of the session: the session file's name and
 // ".lock", beside it.
 func (st *SessionStore) LockPath() string { return st.Path + lockSuffix }

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/redact"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // ContextTokenSource is a token source whose requests can be bounded: a
@@ -39,21 +42,8 @@ const tokenExpiryMargin = 30 * time.Second
 // matches ErrValidation and names the problem, so a command line can report
 // a mistyped setting as a usage error.
 func CheckEndpointURL(raw string) error {
-	problem := func(msg string) error {
-		return &ValidationError{Problems: []Problem{{Field: "endpoint URL", Message: msg}}}
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return problem(fmt.Sprintf("%q does not parse as a URL", redactText(raw)))
-	case !u.IsAbs() || u.Host == "":
-		return problem(fmt.Sprintf("%q is not an absolute URL (https://host/path)", redactText(raw)))
-	case u.Scheme != "https" && u.Scheme != "http":
-		return problem(fmt.Sprintf("%q: scheme %q is not https", redactURL(raw), u.Scheme))
-	case u.User != nil:
-		return problem(fmt.Sprintf("%q carries user information; credentials go in the request, not the URL", redactURL(raw)))
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return problem(fmt.Sprintf("%q: plain http is allowed only to a loopback address; use https", redactURL(raw)))
+	if problem := urlcheck.Endpoint(raw); problem != "" {
+		return &ValidationError{Problems: []Problem{{Field: "endpoint URL", Message: problem}}}
 	}
 	return nil
 }
@@ -136,7 +126,7 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 // at all is a *TransportError; the end of ctx is returned as its cause.
 // scrub removes the source's credentials from the texts kept.
 func classifyTokenError(ctx context.Context, tokenURL string, err error, scrub func(string) string) error {
-	where := redactURL(tokenURL)
+	where := redact.URL(tokenURL)
 	if ctx.Err() != nil {
 		return fmt.Errorf("token request to %s: %w", where, context.Cause(ctx))
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
 // Upload limits, from the Storage API's and Azure Blob Storage's references.
@@ -121,7 +122,7 @@ func (c *Client) RootFolder(ctx context.Context, iTwinID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	id, ok := c.storageID(x.url, links.Folder.Href, "folders", "")
+	id, ok := urlcheck.IDUnder(c.storage.url, x.url, links.Folder.Href, "folders", "")
 	if !ok {
 		return "", c.malformed(x, `"_links.folder" is not a folder of the Storage API`)
 	}
@@ -131,34 +132,6 @@ func (c *Client) RootFolder(ctx context.Context, iTwinID string) (string, error)
 // storageServer is the Storage base URL as the generated request builders
 // take it: with a final slash, under which they resolve their paths.
 func (c *Client) storageServer() string { return c.storage.url.String() + "/" }
-
-// storageID reads the id out of a link of the Storage API,
-// {storage}/{collection}/{id}[/{suffix}], resolved against reqURL; false
-// when the link is anything else (another origin or path).
-func (c *Client) storageID(reqURL *url.URL, href, collection, suffix string) (string, bool) {
-	ref, err := url.Parse(href)
-	if err != nil {
-		return "", false
-	}
-	u := reqURL.ResolveReference(ref)
-	if !c.sameOrigin(u) {
-		return "", false
-	}
-	rest, ok := strings.CutPrefix(u.EscapedPath(), c.storage.url.EscapedPath()+"/"+collection+"/")
-	if !ok {
-		return "", false
-	}
-	if suffix != "" {
-		if rest, ok = strings.CutSuffix(rest, "/"+suffix); !ok {
-			return "", false
-		}
-	}
-	id, err := url.PathUnescape(rest)
-	if err != nil || id == "" || strings.Contains(rest, "/") {
-		return "", false
-	}
-	return id, true
-}
 
 // UploadFile puts a local file into a Storage folder, in the Storage API's
 // three steps: create the file (POST /folders/{folderID}/files), PUT its
@@ -305,7 +278,7 @@ func (u *upload) create(ctx context.Context, folderID, name string) error {
 	if err != nil {
 		return err
 	}
-	id, ok := c.storageID(x.url, links.CompleteURL.Href, "files", "complete")
+	id, ok := urlcheck.IDUnder(c.storage.url, x.url, links.CompleteURL.Href, "files", "complete")
 	if !ok {
 		return c.malformed(x, `"_links.completeUrl" is not the completion of a file of the Storage API`)
 	}
@@ -587,24 +560,3 @@ func (c *Client) discard(ctx context.Context, fileID string, cause error) error 
 
 // discardTimeout bounds the deletion of a file whose upload failed.
 const discardTimeout = 30 * time.Second
-
-// UploadError is an upload that failed after the file was created. Err is
-// why (errors.Is/As see through to it); the created file was deleted
-// unless Cleanup says why it could not be.
-type UploadError struct {
-	FileID  string // the file the upload created
-	Err     error  // why the upload failed
-	Cleanup error  // nil when the created file was deleted
-}
-
-// Error says why the upload failed and what became of the created file.
-func (e *UploadError) Error() string {
-	if e.Cleanup != nil {
-		return fmt.Sprintf("upload of file %s failed: %v; the created file could not be deleted (%v): delete it yourself",
-			e.FileID, e.Err, e.Cleanup)
-	}
-	return fmt.Sprintf("upload of file %s failed (the created file was deleted): %v", e.FileID, e.Err)
-}
-
-// Unwrap returns why the upload failed.
-func (e *UploadError) Unwrap() error { return e.Err }

@@ -200,7 +200,7 @@ func namesItsClass(err error) bool {
 			err = e.err
 		case *stopped:
 			err = e.err
-		case *wrapper.APIError, *wrapper.LocationError, *wrapper.ResponseError,
+		case *wrapper.APIError, *wrapper.LocationError, *wrapper.UnusableResponseError,
 			*wrapper.ValidationError, *wrapper.TransportError, *wrapper.TokenError,
 			*wrapper.LoginError, *wrapper.AuthorizationRequiredError, *wrapper.SessionExpiredError, *keptFile:
 			return true

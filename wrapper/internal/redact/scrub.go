@@ -1,15 +1,12 @@
-package wrapper
+package redact
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/url"
 	"sort"
 	"strings"
-
-	"github.com/itwin-export/itwin-export/api"
 )
 
 // minSecret is the shortest secret hunted for: shorter ones would match
@@ -27,12 +24,12 @@ const minBase64Core = 8
 // and URL alphabets, padded or not, and the part of its encoding that
 // stays the same wherever it sits inside a longer base64 text.
 func secretForms(secret string) []string {
-	if len(secret) < minSecret || strings.Contains(redacted, secret) {
+	if len(secret) < minSecret || strings.Contains(Marker, secret) {
 		return nil
 	}
 	set := map[string]bool{}
 	add := func(s string) {
-		if len(s) >= minSecret && !strings.Contains(redacted, s) {
+		if len(s) >= minSecret && !strings.Contains(Marker, s) {
 			set[s] = true
 		}
 	}
@@ -128,33 +125,33 @@ func base64Forms(secret string) []string {
 	return forms
 }
 
-// scrubber removes a set of known secrets, in every encoding, and the
-// credentials the patterns find.
-type scrubber struct {
+// Scrubber removes a set of known secrets, in every encoding, and the
+// credentials the patterns find. It is safe for concurrent use.
+type Scrubber struct {
 	forms    []string
 	replacer *strings.Replacer
 }
 
-// newScrubber prepares the forms of secrets; secrets may be empty.
-func newScrubber(secrets []string) *scrubber {
+// NewScrubber prepares the forms of secrets; secrets may be empty.
+func NewScrubber(secrets []string) *Scrubber {
 	var forms []string
 	for _, s := range secrets {
 		forms = append(forms, secretForms(s)...)
 	}
 	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	s := &scrubber{forms: forms}
+	s := &Scrubber{forms: forms}
 	if len(forms) > 0 {
 		pairs := make([]string, 0, 2*len(forms))
 		for _, f := range forms {
-			pairs = append(pairs, f, redacted)
+			pairs = append(pairs, f, Marker)
 		}
 		s.replacer = strings.NewReplacer(pairs...)
 	}
 	return s
 }
 
-// scrub returns text without the known secrets and pattern credentials.
-func (s *scrubber) scrub(text string) string {
+// Scrub returns text without the known secrets and pattern credentials.
+func (s *Scrubber) Scrub(text string) string {
 	if s.replacer != nil {
 		// Replacing can join the text around a secret into another copy of
 		// it: repeat a few times, and give up the whole text if that is
@@ -165,7 +162,7 @@ func (s *scrubber) scrub(text string) string {
 				break
 			}
 			if pass == 8 {
-				return redacted
+				return Marker
 			}
 			text = next
 		}
@@ -173,10 +170,19 @@ func (s *scrubber) scrub(text string) string {
 	return redactPatterns(text)
 }
 
+// Redact is Scrub for text of any kind: JSON text is scrubbed string by
+// string (see scrubJSON) and stays valid JSON; other text as Scrub does.
+func (s *Scrubber) Redact(text string) string {
+	if json.Valid([]byte(text)) {
+		return s.scrubJSON(text)
+	}
+	return s.Scrub(text)
+}
+
 // scrubJSON redacts each string of a valid JSON text on its own, decoded:
 // a secret in any escaping is found, the value of a sensitive member is
 // replaced whole, and the result is valid JSON again.
-func (s *scrubber) scrubJSON(text string) string {
+func (s *Scrubber) scrubJSON(text string) string {
 	var b strings.Builder
 	key := ""
 	for i := 0; i < len(text); {
@@ -198,9 +204,9 @@ func (s *scrubber) scrubJSON(text string) string {
 			continue
 		}
 		isKey := strings.HasPrefix(strings.TrimLeft(text[i:], " \t\r\n"), ":")
-		clean := s.scrub(v)
+		clean := s.Scrub(v)
 		if !isKey && sensitiveMember(key) {
-			clean = redacted
+			clean = Marker
 		}
 		if isKey {
 			key = v
@@ -227,44 +233,4 @@ func stringEnd(text string, start int) int {
 		}
 	}
 	return len(text)
-}
-
-// Redact returns text without the client's credentials: its client secret
-// and Options.Secrets, every token it has sent (in any encoding: verbatim,
-// percent-encoded, base64, JSON-escaped), and SAS signatures and other
-// sensitive parameters or members, each replaced by REDACTED. JSON text
-// stays valid JSON. Use it on anything from the API that you print or log
-// yourself, such as a raw run object (GetRunRaw).
-func (c *Client) Redact(text string) string {
-	s := c.scrubber()
-	if json.Valid([]byte(text)) {
-		return s.scrubJSON(text)
-	}
-	return s.scrub(text)
-}
-
-// redactURL redacts a URL (see redactURL) and the client's known secrets
-// in it: a token echoed in a Location never reaches an error or a log.
-func (c *Client) redactURL(raw string) string { return c.scrub(redactURL(raw)) }
-
-// runResult is RunResult with the client's scrubber on the error's text.
-func (c *Client) runResult(run *api.ExportRun) error {
-	err := RunResult(run)
-	if re, ok := err.(*RunError); ok {
-		re.redact = c.scrub
-	}
-	return err
-}
-
-// scrubLocation removes the client's known secrets from the Location of a
-// *LocationError made without the client (by runIDs); other errors pass.
-func (c *Client) scrubLocation(err error) error {
-	if err == nil {
-		return nil // the usual case, without the allocation errors.As costs
-	}
-	var le *LocationError
-	if errors.As(err, &le) {
-		le.Location = c.scrub(le.Location)
-	}
-	return err
 }
