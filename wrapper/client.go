@@ -21,10 +21,6 @@ import (
 // DefaultBaseURL is the Export API's production base URL.
 const DefaultBaseURL = "https://api.bentley.com/export"
 
-// acceptHeader is the media type the API recommends; the client sends it on
-// every request.
-const acceptHeader = "application/vnd.bentley.itwin-platform.v1+json"
-
 const (
 	// maxErrorBody is the most of an error body the client reads.
 	maxErrorBody = 1 << 20
@@ -285,22 +281,6 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// noRedirectClient is an http.Client on the Transport and Timeout of hc (or
-// http.DefaultTransport), which never follows a redirect: a 303 names an
-// active run the caller must see, and a redirect would carry the request to
-// a URL nobody vetted.
-func noRedirectClient(hc *http.Client) *http.Client {
-	c := &http.Client{
-		Transport:     http.DefaultTransport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	if hc != nil {
-		c.Transport = cmp.Or[http.RoundTripper](hc.Transport, c.Transport)
-		c.Timeout = hc.Timeout
-	}
-	return c
-}
-
 // limit is an Options duration: zero takes def, a negative one means none.
 func limit(d, def time.Duration) time.Duration {
 	switch {
@@ -321,91 +301,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// authorize is the pipeline's stage that attaches the bearer token, only
-// for the API's own origin and never over plain http except to loopback: a
-// request elsewhere is refused, not sent. A ContextTokenSource gets the
-// caller's context.
-func (c *Client) authorize(m *message) (*http.Response, error) {
-	req := m.req
-	if !c.sameOrigin(req.URL) {
-		return nil, fmt.Errorf("%s: %w", m.op.name, &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation})
-	}
-	// The URL is on the base URL's origin, which New checked is https or
-	// loopback: a bearer token never goes over plain http elsewhere.
-	tok, err := c.token(m.ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: getting a token: %w", m.op.name, scrubbedError{err, c.scrub(err.Error())})
-	}
-	// The header of the token last sent is kept: the same token (the usual
-	// case) costs no new string, and its value is scrubbed from errors.
-	last := c.lastToken.Load()
-	if last == nil || last.token != tok.AccessToken || last.tokenType != tok.TokenType {
-		last = c.newSentToken(last, tok)
-		c.lastToken.Store(last)
-	}
-	req.Header["Authorization"] = last.header
-	return m.next()
-}
-
-// token asks the token source for a token within ctx when it can.
-func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
-	if s, ok := c.tokens.(ContextTokenSource); ok {
-		return s.TokenContext(ctx)
-	}
-	tok, err := c.tokens.Token()
-	if err == nil && ctx.Err() != nil {
-		return nil, context.Cause(ctx)
-	}
-	return tok, err
-}
-
-// scrub redacts free text with the client's known secrets.
-func (c *Client) scrub(s string) string { return c.scrubber().scrub(s) }
-
-// scrubber removes the client's known secrets: the one of the token last
-// sent, or the client's own before any token was sent.
-func (c *Client) scrubber() *scrubber {
-	if last := c.lastToken.Load(); last != nil {
-		return last.scrubber
-	}
-	return c.secretsScrubber
-}
-
-// sentToken is a token as last sent, with its Authorization header value
-// and a scrubber of the client's secrets and the tokens it sent.
-type sentToken struct {
-	token, tokenType string
-	header           []string
-	sent             []string // this token and the few sent before it
-	scrubber         *scrubber
-}
-
-// tokensRemembered is how many tokens the client scrubs: the one it sends
-// and the ones before it, which a slow answer may still echo.
-const tokensRemembered = 4
-
-// newSentToken makes the sentToken of tok, which follows prev (nil for
-// the first).
-func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
-	sent := []string{tok.AccessToken}
-	if prev != nil {
-		sent = append(sent, prev.sent[:min(len(prev.sent), tokensRemembered-1)]...)
-	}
-	return &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken},
-		sent: sent, scrubber: newScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
-}
-
-// acceptValue is the Accept header of every request that sets none.
-var acceptValue = []string{acceptHeader}
-
-// knownSecrets are the client's secrets and the tokens it sent.
-func (c *Client) knownSecrets() []string {
-	if last := c.lastToken.Load(); last != nil {
-		return append(c.secrets[:len(c.secrets):len(c.secrets)], last.sent...)
-	}
-	return c.secrets
 }
 
 // TransportError is a request that got no usable answer: the connection
