@@ -61,8 +61,10 @@ type Options struct {
 	// shorter than 4 bytes are not hunted: they would match ordinary text.
 	Secrets []string
 	// HTTPClient is the client whose Transport and Timeout are used; it is
-	// never modified (the Client builds its own http.Client on the same
-	// Transport, which does not follow redirects). Nil means
+	// never modified. Every request goes through its Transport, once: no
+	// redirect is followed, and its CheckRedirect and Jar are not used. Its
+	// Timeout bounds each exchange, from sending the request to the end of
+	// the answer's body, as http.Client does. Nil means
 	// http.DefaultTransport and no overall timeout: use contexts.
 	//
 	// The requests for file contents (blob links carrying a signature) go
@@ -172,7 +174,10 @@ type Client struct {
 	// URL the client calls is built under it or checked against it.
 	base   *url.URL
 	tokens oauth2.TokenSource
-	http   *http.Client
+	// roundTripper and timeout are Options.HTTPClient's Transport and
+	// Timeout (pipeline_transport.go).
+	roundTripper http.RoundTripper
+	timeout      time.Duration
 	// pipe sends every request to the API (pipeline.go); server is the base
 	// URL as the generated request builders take it; api and storageAPI are
 	// the generated clients on the API's and the Storage API's base URLs,
@@ -237,7 +242,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base:          base,
 		tokens:        opts.TokenSource,
-		http:          noRedirectClient(opts.HTTPClient),
+		roundTripper:  http.DefaultTransport,
 		blobTransport: opts.BlobTransport,
 		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go/"+Version)},
 		retry:         opts.Retry.withDefaults(),
@@ -249,6 +254,10 @@ func New(opts Options) (*Client, error) {
 		now:           time.Now,
 		sleep:         sleepCtx,
 		waitDefaults:  opts.Wait,
+	}
+	if hc := opts.HTTPClient; hc != nil {
+		c.roundTripper = cmp.Or[http.RoundTripper](hc.Transport, c.roundTripper)
+		c.timeout = hc.Timeout
 	}
 	if opts.Clock != nil {
 		c.now, c.sleep = opts.Clock.Now, opts.Clock.Sleep

@@ -32,6 +32,8 @@ func (c *Client) exchange(m *message) (*http.Response, error) {
 	ctx, req := m.ctx, m.req
 	actx, dog := bounded.Watch(ctx, bounded.Limits{Header: c.headerTimeout, Idle: c.idleTimeout, Body: c.bodyTimeout})
 	defer dog.Stop()
+	actx, cancel := c.clientTimeout(actx)
+	defer cancel()
 	if actx != req.Context() {
 		m.req = req.WithContext(actx)
 	}
