@@ -1501,22 +1501,16 @@ func (c *Client) CreateFile(ctx context.Context, folderID FolderID, body CreateF
 func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFoldersAndFilesParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	opURL, err := operationURL(server, fmt.Sprintf("/"))
 	if err != nil {
 		return nil, err
 	}
 
 	if params != nil {
+		queryURL, err := url.Parse(opURL)
+		if err != nil {
+			return nil, err
+		}
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
 		queryValues := queryURL.Query()
@@ -1561,9 +1555,10 @@ func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFold
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		opURL = queryURL.String()
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1575,22 +1570,16 @@ func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFold
 func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizationInformationParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/authorizationinformation")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	opURL, err := operationURL(server, fmt.Sprintf("/authorizationinformation"))
 	if err != nil {
 		return nil, err
 	}
 
 	if params != nil {
+		queryURL, err := url.Parse(opURL)
+		if err != nil {
+			return nil, err
+		}
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
 		queryValues := queryURL.Query()
@@ -1611,9 +1600,10 @@ func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizati
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		opURL = queryURL.String()
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1625,22 +1615,16 @@ func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizati
 func NewGetExportConnectionsRequest(server string, params *GetExportConnectionsParams) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/connections")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections"))
 	if err != nil {
 		return nil, err
 	}
 
 	if params != nil {
+		queryURL, err := url.Parse(opURL)
+		if err != nil {
+			return nil, err
+		}
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
 		queryValues := queryURL.Query()
@@ -1685,9 +1669,10 @@ func NewGetExportConnectionsRequest(server string, params *GetExportConnectionsP
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		opURL = queryURL.String()
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1710,22 +1695,12 @@ func NewCreateExportConnectionRequest(server string, body CreateExportConnection
 func NewCreateExportConnectionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections"))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/connections")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, opURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1746,22 +1721,12 @@ func NewDeleteExportConnectionRequest(server string, connectionID ConnectionID) 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/connections/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1780,22 +1745,12 @@ func NewGetExportConnectionRequest(server string, connectionID ConnectionID) (*h
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/connections/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1814,22 +1769,16 @@ func NewGetExportConnectionRunsRequest(server string, connectionID ConnectionID,
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/connections/%s/runs", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
 	if params != nil {
+		queryURL, err := url.Parse(opURL)
+		if err != nil {
+			return nil, err
+		}
 		// queryValues collects non-styled parameters (passthrough, JSON)
 		// that are safe to round-trip through url.Values.Encode().
 		queryValues := queryURL.Query()
@@ -1866,9 +1815,10 @@ func NewGetExportConnectionRunsRequest(server string, connectionID ConnectionID,
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+		opURL = queryURL.String()
 	}
 
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1898,22 +1848,12 @@ func NewCreateExportConnectionRunRequestWithBody(server string, connectionID Con
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/connections/%s/runs", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, opURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1941,22 +1881,12 @@ func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs/%s", pathParam0, pathParam1))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/connections/%s/runs/%s", pathParam0, pathParam1)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1975,22 +1905,12 @@ func NewDeleteFileRequest(server string, fileID FileID) (*http.Request, error) {
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/files/%s", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/files/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2009,22 +1929,12 @@ func NewGetFileRequest(server string, fileID FileID) (*http.Request, error) {
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/files/%s", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/files/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2043,22 +1953,12 @@ func NewCompleteFileUploadRequest(server string, fileID FileID) (*http.Request, 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/files/%s/complete", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/files/%s/complete", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2077,22 +1977,12 @@ func NewDownloadFileRequest(server string, fileID FileID) (*http.Request, error)
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/files/%s/download", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/files/%s/download", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, opURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2122,22 +2012,12 @@ func NewCreateFileRequestWithBody(server string, folderID FolderID, contentType 
 		return nil, err
 	}
 
-	serverURL, err := url.Parse(server)
+	opURL, err := operationURL(server, fmt.Sprintf("/folders/%s/files", pathParam0))
 	if err != nil {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/folders/%s/files", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	req, err := http.NewRequest(http.MethodPost, opURL, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2159,6 +2039,71 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 		}
 	}
 	return nil
+}
+
+// operationURL is the URL of an operation on server: path (the contract's,
+// its parameters escaped, as "/connections/c1/runs") taken relative to
+// server, as url.Parse(server) and then (*url.URL).Parse("."+path) resolve
+// it (RFC 3986: the path replaces what follows the server path's last "/",
+// and dot segments are removed). When both are written plainly (see
+// plainURLText) that resolution is the server followed by the path, which
+// is the text returned, with no URL parsed; anything else is resolved by
+// net/url.
+func operationURL(server, path string) (string, error) {
+	rel, ok := strings.CutPrefix(path, "/")
+	if ok && plainURLText(rel) && strings.HasSuffix(server, "/") && plainServer(server) {
+		return server + rel, nil
+	}
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		path = "." + path
+	}
+	u, err := serverURL.Parse(path)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+// plainServer reports whether server is an http or https URL, in lower
+// case up to its host, whose host is a name or IPv4 address (letters,
+// digits, "-" and ".") with an optional port, and whose path net/url keeps
+// as it is (see plainURLText).
+func plainServer(server string) bool {
+	rest, ok := strings.CutPrefix(server, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(server, "http://")
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	host, port, _ := strings.Cut(authority, ":")
+	if !ok || host == "" || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" ||
+		strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	return plainURLText(path)
+}
+
+// plainURLText reports whether s, the part of a URL after "scheme://" or a
+// path, is one net/url keeps as it is when it parses, resolves and prints
+// it: letters, digits and the characters -._~!$&'()*+,;=:@/ only (no
+// percent-escape, query, fragment or space), and no dot segment ("." or
+// "..").
+func plainURLText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0) {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(s, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // ClientWithResponses builds on ClientInterface to offer response payloads

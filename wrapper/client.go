@@ -22,10 +22,6 @@ import (
 // DefaultBaseURL is the Export API's production base URL.
 const DefaultBaseURL = "https://api.bentley.com/export"
 
-// acceptHeader is the media type the API recommends; the client sends it on
-// every request.
-const acceptHeader = "application/vnd.bentley.itwin-platform.v1+json"
-
 const (
 	// maxErrorBody is the most of an error body the client reads.
 	maxErrorBody = 1 << 20
@@ -66,8 +62,10 @@ type Options struct {
 	// shorter than 4 bytes are not hunted: they would match ordinary text.
 	Secrets []string
 	// HTTPClient is the client whose Transport and Timeout are used; it is
-	// never modified (the Client builds its own http.Client on the same
-	// Transport, which does not follow redirects). Nil means
+	// never modified. Every request goes through its Transport, once: no
+	// redirect is followed, and its CheckRedirect and Jar are not used. Its
+	// Timeout bounds each exchange, from sending the request to the end of
+	// the answer's body, as http.Client does. Nil means
 	// http.DefaultTransport and no overall timeout: use contexts.
 	//
 	// The requests for file contents (blob links carrying a signature) go
@@ -177,7 +175,10 @@ type Client struct {
 	// URL the client calls is built under it or checked against it.
 	base   *url.URL
 	tokens oauth2.TokenSource
-	http   *http.Client
+	// roundTripper and timeout are Options.HTTPClient's Transport and
+	// Timeout (pipeline_transport.go).
+	roundTripper http.RoundTripper
+	timeout      time.Duration
 	// pipe sends every request to the API (pipeline.go); server is the base
 	// URL as the generated request builders take it; api and storageAPI are
 	// the generated clients on the API's and the Storage API's base URLs,
@@ -242,7 +243,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base:          base,
 		tokens:        opts.TokenSource,
-		http:          noRedirectClient(opts.HTTPClient),
+		roundTripper:  http.DefaultTransport,
 		blobTransport: opts.BlobTransport,
 		userAgent:     []string{cmp.Or(opts.UserAgent, "itwin-export-go/"+Version)},
 		retry:         opts.Retry.withDefaults(),
@@ -254,6 +255,10 @@ func New(opts Options) (*Client, error) {
 		now:           time.Now,
 		sleep:         sleepCtx,
 		waitDefaults:  opts.Wait,
+	}
+	if hc := opts.HTTPClient; hc != nil {
+		c.roundTripper = cmp.Or[http.RoundTripper](hc.Transport, c.roundTripper)
+		c.timeout = hc.Timeout
 	}
 	if opts.Clock != nil {
 		c.now, c.sleep = opts.Clock.Now, opts.Clock.Sleep
@@ -286,22 +291,6 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
-// noRedirectClient is an http.Client on the Transport and Timeout of hc (or
-// http.DefaultTransport), which never follows a redirect: a 303 names an
-// active run the caller must see, and a redirect would carry the request to
-// a URL nobody vetted.
-func noRedirectClient(hc *http.Client) *http.Client {
-	c := &http.Client{
-		Transport:     http.DefaultTransport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	if hc != nil {
-		c.Transport = cmp.Or[http.RoundTripper](hc.Transport, c.Transport)
-		c.Timeout = hc.Timeout
-	}
-	return c
-}
-
 // limit is an Options duration: zero takes def, a negative one means none.
 func limit(d, def time.Duration) time.Duration {
 	switch {
@@ -315,91 +304,6 @@ func limit(d, def time.Duration) time.Duration {
 
 // baseURL is the API base URL the client calls, in canonical form.
 func (c *Client) baseURL() string { return c.base.String() }
-
-// authorize is the pipeline's stage that attaches the bearer token, only
-// for the API's own origin and never over plain http except to loopback: a
-// request elsewhere is refused, not sent. A ContextTokenSource gets the
-// caller's context.
-func (c *Client) authorize(m *message) (*http.Response, error) {
-	req := m.req
-	if !urlcheck.SameOrigin(req.URL, c.base) {
-		return nil, fmt.Errorf("%s: %w", m.op.name, &LocationError{Location: c.redactURL(req.URL.String()), Reason: "not the API's scheme, host and port", kind: ErrForeignLocation})
-	}
-	// The URL is on the base URL's origin, which New checked is https or
-	// loopback: a bearer token never goes over plain http elsewhere.
-	tok, err := c.token(m.ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: getting a token: %w", m.op.name, scrubbedError{err, c.scrub(err.Error())})
-	}
-	// The header of the token last sent is kept: the same token (the usual
-	// case) costs no new string, and its value is scrubbed from errors.
-	last := c.lastToken.Load()
-	if last == nil || last.token != tok.AccessToken || last.tokenType != tok.TokenType {
-		last = c.newSentToken(last, tok)
-		c.lastToken.Store(last)
-	}
-	req.Header["Authorization"] = last.header
-	return m.next()
-}
-
-// token asks the token source for a token within ctx when it can.
-func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
-	if s, ok := c.tokens.(ContextTokenSource); ok {
-		return s.TokenContext(ctx)
-	}
-	tok, err := c.tokens.Token()
-	if err == nil && ctx.Err() != nil {
-		return nil, context.Cause(ctx)
-	}
-	return tok, err
-}
-
-// scrub redacts free text with the client's known secrets.
-func (c *Client) scrub(s string) string { return c.scrubber().Scrub(s) }
-
-// scrubber removes the client's known secrets: the one of the token last
-// sent, or the client's own before any token was sent.
-func (c *Client) scrubber() *redact.Scrubber {
-	if last := c.lastToken.Load(); last != nil {
-		return last.scrubber
-	}
-	return c.secretsScrubber
-}
-
-// sentToken is a token as last sent, with its Authorization header value
-// and a scrubber of the client's secrets and the tokens it sent.
-type sentToken struct {
-	token, tokenType string
-	header           []string
-	sent             []string // this token and the few sent before it
-	scrubber         *redact.Scrubber
-}
-
-// tokensRemembered is how many tokens the client scrubs: the one it sends
-// and the ones before it, which a slow answer may still echo.
-const tokensRemembered = 4
-
-// newSentToken makes the sentToken of tok, which follows prev (nil for
-// the first).
-func (c *Client) newSentToken(prev *sentToken, tok *oauth2.Token) *sentToken {
-	sent := []string{tok.AccessToken}
-	if prev != nil {
-		sent = append(sent, prev.sent[:min(len(prev.sent), tokensRemembered-1)]...)
-	}
-	return &sentToken{token: tok.AccessToken, tokenType: tok.TokenType, header: []string{tok.Type() + " " + tok.AccessToken},
-		sent: sent, scrubber: redact.NewScrubber(append(c.secrets[:len(c.secrets):len(c.secrets)], sent...))}
-}
-
-// acceptValue is the Accept header of every request that sets none.
-var acceptValue = []string{acceptHeader}
-
-// knownSecrets are the client's secrets and the tokens it sent.
-func (c *Client) knownSecrets() []string {
-	if last := c.lastToken.Load(); last != nil {
-		return append(c.secrets[:len(c.secrets):len(c.secrets)], last.sent...)
-	}
-	return c.secrets
-}
 
 // transportCause strips *url.Error, whose text repeats the full URL.
 func transportCause(err error) error {

@@ -435,7 +435,7 @@ func (c *Client) blobClient() *http.Client {
 	transport := c.blobTransport
 	if transport == nil {
 		transport = http.DefaultTransport
-		if t, ok := c.http.Transport.(*http.Transport); ok {
+		if t, ok := c.roundTripper.(*http.Transport); ok {
 			transport = t
 		}
 	}

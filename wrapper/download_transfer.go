@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/bounded"
 )
 
 // transferBuffer is the size of the buffer each connection of a download
@@ -539,7 +541,7 @@ func cmpOr(a, b string) string {
 
 // refused classifies an answer that is neither 200, 206 nor 412.
 func (t *transfer) refused(resp *http.Response, link *url.URL) error {
-	body, _ := readBody(resp.Body, resp.ContentLength, maxErrorBody, nil)
+	body, _ := bounded.ReadAll(resp.Body, resp.ContentLength, maxErrorBody, nil)
 	x := &exchange{op: opDownloadContent, url: link, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
 	err := t.c.unexpected(x)
 	var apiErr *APIError

@@ -62,3 +62,31 @@ func TestCheckResponseWithoutThePipeline(t *testing.T) {
 		t.Errorf("200 where 201 is expected: %v, want ErrUnexpectedStatus", err)
 	}
 }
+
+// runStage runs one stage of c's pipeline alone on req, with last as the
+// rest of the pipeline.
+func runStage(c *Client, s, last stage, req *http.Request) (*http.Response, error) {
+	m := &message{ctx: req.Context(), req: req, op: &opGetRun, attempt: 1, stages: []stage{s, last}}
+	return m.next()
+}
+
+// stageClient is a client of https://api.example.com/export for the tests
+// of one stage.
+func stageClient(t *testing.T, opts Options) *Client {
+	t.Helper()
+	opts.BaseURL, opts.TokenSource = "https://api.example.com/export", StaticToken("stage-token")
+	c, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// seen is the last stage of a stage's test: it records the request and
+// answers status.
+func seen(status int, got **http.Request) stage {
+	return func(m *message) (*http.Response, error) {
+		*got = m.req
+		return &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody, Request: m.req}, nil
+	}
+}

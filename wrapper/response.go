@@ -2,8 +2,13 @@ package wrapper
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/api"
@@ -183,4 +188,34 @@ func (c *Client) malformed(x *exchange, reason string) error {
 		Operation: x.op.name, Method: x.op.method, URL: c.redactURL(x.url.String()), StatusCode: x.status,
 		Reason: reason, Body: redact.Excerpt(x.body, c.knownSecrets()...), kind: ErrMalformedResponse,
 	}
+}
+
+// anonymous classifies answers that did not come through a Client's
+// pipeline: no secrets of its own to scrub, the real clock.
+var anonymous = &Client{secretsScrubber: redact.NewScrubber(nil), now: time.Now}
+
+// CheckResponse classifies the answer of an operation called through API():
+// nil when its status is one of success (any 2xx when none is given),
+// otherwise the error the wrapper's own calls return for it: an *APIError
+// from 400 up (errors.Is ErrNotFound, ErrServer, ...; the API's code and
+// message read from the error body), a *UnusableResponseError matching
+// ErrUnexpectedStatus below. Its URL and body excerpt are redacted, of the
+// client's tokens and secrets too when resp came through a Client's
+// pipeline. body is the body read (the generated response's Body).
+func CheckResponse(resp *http.Response, body []byte, success ...int) error {
+	if resp == nil {
+		return errors.New("wrapper.CheckResponse: no response")
+	}
+	if slices.Contains(success, resp.StatusCode) || (len(success) == 0 && resp.StatusCode >= 200 && resp.StatusCode < 300) {
+		return nil
+	}
+	if b, ok := resp.Body.(*responseBody); ok {
+		return b.c.unexpected(b.exchange())
+	}
+	x := &exchange{url: &url.URL{}, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
+	if resp.Request != nil && resp.Request.URL != nil {
+		x.url = resp.Request.URL
+		x.op = operation{name: resp.Request.Method + " " + x.url.EscapedPath(), method: resp.Request.Method}
+	}
+	return anonymous.unexpected(x)
 }

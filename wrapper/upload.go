@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/bounded"
 	"github.com/itwin-export/itwin-export/wrapper/internal/urlcheck"
 )
 
@@ -471,7 +472,7 @@ func (u *upload) attempt(ctx context.Context, hc *http.Client, link *url.URL, bo
 		return retryableBlob{err: &TransportError{Operation: opUploadContent.name, Method: http.MethodPut, URL: c.redactURL(link.String()),
 			Err: scrubbedError{cause, c.scrub(cause.Error())}}}
 	}
-	respBody, _ := readBody(resp.Body, resp.ContentLength, maxErrorBody, nil)
+	respBody, _ := bounded.ReadAll(resp.Body, resp.ContentLength, maxErrorBody, nil)
 	if resp.StatusCode == http.StatusCreated {
 		return nil
 	}

@@ -114,7 +114,9 @@ func (c *Client) retryByOperation(m *message) (*http.Response, error) {
 			return resp, nil
 		}
 		if resp.StatusCode == http.StatusTooManyRequests && hasRetryAfter {
-			c.pause(ctx, wait)
+			// Every request of the client, and of every client sharing its
+			// Limiter, waits it out.
+			c.limiter.Pause(ctx, wait)
 		}
 		if last {
 			return resp, nil
@@ -139,15 +141,6 @@ func rewind(m *message) error {
 	}
 	m.req.Body = body
 	return nil
-}
-
-// rateLimit is the pipeline's stage that waits out a client-wide pause and
-// takes a slot of the request budget, before every attempt.
-func (c *Client) rateLimit(m *message) (*http.Response, error) {
-	if err := c.waitPause(m.ctx); err != nil {
-		return nil, err
-	}
-	return m.next()
 }
 
 // parseRetryAfter parses a Retry-After value (RFC 9110 section 10.2.3):
@@ -206,16 +199,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-}
-
-// pause makes every request of the client, and of every client sharing its
-// Limiter, wait d from now.
-func (c *Client) pause(ctx context.Context, d time.Duration) {
-	c.limiter.Pause(ctx, d)
-}
-
-// waitPause waits out a rate-limit pause, if any, then takes the next slot
-// of the request budget: both are the Limiter's.
-func (c *Client) waitPause(ctx context.Context) error {
-	return c.limiter.Wait(ctx)
 }

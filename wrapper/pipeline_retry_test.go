@@ -15,7 +15,7 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-func TestRetryAfterIsWaited(t *testing.T) {
+func TestRetryByOperation_RetryAfterIsWaited(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n == 0 {
@@ -39,7 +39,7 @@ func TestRetryAfterIsWaited(t *testing.T) {
 	}
 }
 
-func TestRetryAfterAboveTheCapReturnsAtOnce(t *testing.T) {
+func TestRetryByOperation_RetryAfterAboveTheCapReturnsAtOnce(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3600")
@@ -66,9 +66,9 @@ func TestRetryAfterAboveTheCapReturnsAtOnce(t *testing.T) {
 	}
 }
 
-// TestRetryAfterDateIsReadOnTheClientsClock: an HTTP-date Retry-After is a
+// TestRetryByOperation_RetryAfterDateIsReadOnTheClientsClock: an HTTP-date Retry-After is a
 // wait from the client's now, and a date past is no wait.
-func TestRetryAfterDateIsReadOnTheClientsClock(t *testing.T) {
+func TestRetryByOperation_RetryAfterDateIsReadOnTheClientsClock(t *testing.T) {
 	t.Parallel()
 	now := newFakeClock().Now()
 	for _, tc := range []struct {
@@ -97,10 +97,10 @@ func TestRetryAfterDateIsReadOnTheClientsClock(t *testing.T) {
 	}
 }
 
-// TestBackoffWithoutRetryAfter: without Retry-After the waits grow from
+// TestRetryByOperation_BackoffWithoutRetryAfter: without Retry-After the waits grow from
 // MinBackoff to MaxBackoff, each within its jitter (half fixed, half
 // random).
-func TestBackoffWithoutRetryAfter(t *testing.T) {
+func TestRetryByOperation_BackoffWithoutRetryAfter(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 503, `{"error":{"code":"Busy","message":"m"}}`)
@@ -123,7 +123,7 @@ func TestBackoffWithoutRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRetriesByOperation(t *testing.T) {
+func TestRetryByOperation_Rules(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -169,7 +169,7 @@ func TestRetriesByOperation(t *testing.T) {
 	}
 }
 
-func TestRetryThenSuccess(t *testing.T) {
+func TestRetryByOperation_ThenSuccess(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n < 2 {
@@ -214,7 +214,7 @@ func dropping(t *testing.T) (base string, accepted func() int) {
 	return "http://" + ln.Addr().String() + "/export", func() int { n := <-count; count <- n; return n }
 }
 
-func TestConnectionFailures(t *testing.T) {
+func TestRetryByOperation_ConnectionFailures(t *testing.T) {
 	t.Parallel()
 	base, accepted := dropping(t)
 	c := newClient(t, base)
@@ -235,7 +235,7 @@ func TestConnectionFailures(t *testing.T) {
 	}
 }
 
-func TestContextEndsEveryWait(t *testing.T) {
+func TestRetryByOperation_ContextEndsEveryWait(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "2")

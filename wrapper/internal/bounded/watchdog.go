@@ -1,0 +1,207 @@
+package bounded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits bound one exchange; a zero limit is off.
+type Limits struct {
+	// Header bounds the wait for the response headers once the request is
+	// sent.
+	Header time.Duration
+	// Idle bounds the wait for each byte of the body.
+	Idle time.Duration
+	// Body bounds the reading of the whole body, from the headers on.
+	Body time.Duration
+}
+
+// Off reports whether every limit is off.
+func (l Limits) Off() bool { return l.Header <= 0 && l.Idle <= 0 && l.Body <= 0 }
+
+// first is the shortest limit that is on.
+func (l Limits) first() time.Duration {
+	first := time.Duration(1<<63 - 1)
+	for _, d := range [...]time.Duration{l.Header, l.Idle, l.Body} {
+		if d > 0 {
+			first = min(first, d)
+		}
+	}
+	return first
+}
+
+// Watchdog ends an exchange that stalls: no response headers within the
+// header limit, no body byte within the idle limit, or a body not complete
+// within the body limit (a server that drips). It cancels the exchange's
+// context with a stall as the cause (see Cause). A nil Watchdog (no limit
+// can come first) does nothing. Only the exchange's goroutine calls its
+// methods; its timer calls fire.
+type Watchdog struct {
+	timer        *time.Timer
+	cancel       context.CancelCauseFunc
+	limits       Limits
+	bodyDeadline time.Time // set before readingBody
+	readingBody  atomic.Bool
+	armed, fired bool // the timer is set; it went off (or may have)
+	fresh        bool // the body limits were just set: the first read needs no kick
+}
+
+// watchdogs keeps watchdogs whose timer never went off, for reuse: the
+// usual exchange then costs no timer.
+var watchdogs = sync.Pool{New: func() any {
+	w := new(Watchdog)
+	w.timer = time.AfterFunc(time.Hour, w.fire)
+	w.timer.Stop()
+	return w
+}}
+
+// Watch returns the context of one exchange and its watchdog, armed for
+// the headers. When every limit is off, or ctx ends before any of them
+// could (its deadline then ends the exchange whatever the limits), it
+// returns ctx itself and a nil Watchdog. The caller calls Stop once the
+// exchange is over.
+func Watch(ctx context.Context, l Limits) (context.Context, *Watchdog) {
+	if l.Off() || deadlineFirst(ctx, l) {
+		return ctx, nil
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	w := watchdogs.Get().(*Watchdog)
+	w.cancel, w.limits = cancel, l
+	w.readingBody.Store(false)
+	w.fresh = false
+	w.arm(l.Header)
+	return wctx, w
+}
+
+// deadlineFirst reports whether ctx ends before any of l could.
+func deadlineFirst(ctx context.Context, l Limits) bool {
+	deadline, ok := ctx.Deadline()
+	// The real clock, as the deadline's and the timers' own.
+	return ok && time.Until(deadline) <= l.first()
+}
+
+func (w *Watchdog) fire() {
+	switch {
+	case !w.readingBody.Load():
+		w.cancel(&stallError{what: "no response headers within", limit: w.limits.Header})
+	case w.limits.Body > 0 && !time.Now().Before(w.bodyDeadline):
+		w.cancel(&stallError{what: "body not complete within", limit: w.limits.Body})
+	default:
+		w.cancel(&stallError{what: "no body byte for", limit: w.limits.Idle})
+	}
+}
+
+// arm sets the timer to d from now; d <= 0 leaves it off.
+func (w *Watchdog) arm(d time.Duration) {
+	w.disarm()
+	if d > 0 {
+		w.timer.Reset(d)
+		w.armed = true
+	}
+}
+
+// disarm stops the timer, noting whether it went off first.
+func (w *Watchdog) disarm() {
+	if w.armed && !w.timer.Stop() {
+		w.fired = true
+	}
+	w.armed = false
+}
+
+// HeadersArrived switches from the header limit to the body limits, for a
+// body to read when hasBody: the timer goes straight from the one limit to
+// the other, and the first read of the body needs no kick.
+func (w *Watchdog) HeadersArrived(hasBody bool) {
+	if w == nil {
+		return
+	}
+	if !hasBody {
+		w.disarm()
+		return
+	}
+	now := time.Now()
+	w.bodyDeadline = now.Add(w.limits.Body)
+	w.readingBody.Store(true)
+	d := w.bodyLimit(now)
+	switch {
+	case d <= 0:
+		w.disarm()
+	case w.armed:
+		if !w.timer.Reset(d) {
+			w.fired = true
+		}
+	default:
+		w.timer.Reset(d)
+		w.armed = true
+	}
+	w.fresh = true
+}
+
+// Kick restarts the idle limit before a read of the body, within what is
+// left of the body limit; the first read after HeadersArrived finds it
+// already set.
+func (w *Watchdog) Kick() {
+	if w == nil {
+		return
+	}
+	if w.fresh {
+		w.fresh = false
+		return
+	}
+	w.arm(w.bodyLimit(time.Now()))
+}
+
+// bodyLimit is how long the next read of the body may take from now: the
+// idle limit, within what is left of the body limit.
+func (w *Watchdog) bodyLimit(now time.Time) time.Duration {
+	d := w.limits.Idle
+	if w.limits.Body > 0 {
+		left := max(w.bodyDeadline.Sub(now), 1)
+		if d <= 0 || left < d {
+			d = left
+		}
+	}
+	return d
+}
+
+// Stop releases the watchdog once the exchange is over. One whose timer
+// went off is not reused: its fire may still be running.
+func (w *Watchdog) Stop() {
+	if w == nil {
+		return
+	}
+	w.disarm()
+	w.cancel(nil)
+	if !w.fired {
+		w.cancel = nil
+		watchdogs.Put(w)
+	}
+}
+
+// Cause is err, or the stall that made it when the watchdog ended the
+// exchange whose context is ctx. The stall matches os.ErrDeadlineExceeded,
+// as a network timeout does.
+func (w *Watchdog) Cause(ctx context.Context, err error) error {
+	var stall *stallError
+	if w != nil && errors.As(context.Cause(ctx), &stall) {
+		return stall
+	}
+	return err
+}
+
+// stallError is an exchange ended by a limit.
+type stallError struct {
+	what  string
+	limit time.Duration
+}
+
+// Error says which limit ended the exchange.
+func (e *stallError) Error() string { return fmt.Sprintf("%s %s", e.what, e.limit) }
+
+// Unwrap makes the stall a deadline, for errors.Is(err, os.ErrDeadlineExceeded).
+func (e *stallError) Unwrap() error { return os.ErrDeadlineExceeded }
