@@ -14,9 +14,9 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// TestClientCredentials_TokenURLCheckedAtConstruction: a token URL that cannot be used is
-// refused when the source is made, with a message naming the problem, and
-// CheckEndpointURL says the same.
+// TestClientCredentials_TokenURLCheckedAtConstruction: a token URL that
+// cannot be used is refused when the source is made, with a message naming
+// the problem, and CheckEndpointURL says the same.
 func TestClientCredentials_TokenURLCheckedAtConstruction(t *testing.T) {
 	for _, tc := range []struct{ url, says string }{
 		{"not a url", "not an absolute URL"},

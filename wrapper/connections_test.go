@@ -14,8 +14,8 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// TestConnectionOperations_SendTheContractRequests: each operation's method, path and
-// query, as the server sees them, and the answers it decodes.
+// TestConnectionOperations_SendTheContractRequests: each operation's method,
+// path and query, as the server sees them, and the answers it decodes.
 func TestConnectionOperations_SendTheContractRequests(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {

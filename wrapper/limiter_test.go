@@ -203,9 +203,9 @@ func TestNoRedisLinked(t *testing.T) {
 	}
 }
 
-// TestLocalLimiter_RateLimitPausesTheWholeClient: once one request meets a 429 with
-// Retry-After, the client's other requests wait it out too instead of each
-// meeting their own 429.
+// TestLocalLimiter_RateLimitPausesTheWholeClient: once one request meets a
+// 429 with Retry-After, the client's other requests wait it out too instead
+// of each meeting their own 429.
 func TestLocalLimiter_RateLimitPausesTheWholeClient(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {

@@ -259,6 +259,30 @@ func TestRunsWithOptions_AsksForThePageSize(t *testing.T) {
 		t.Errorf("PageSize -1 sent %v", got)
 	}
 }
+func TestParseRunRef_IDsAndRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want wrapper.RunRef
+		err  error
+	}{
+		{"https://api.bentley.com/export/connections/c1/runs/r1", wrapper.RunRef{Location: "https://api.bentley.com/export/connections/c1/runs/r1", ConnectionID: "c1", RunID: "r1"}, nil},
+		{"http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", wrapper.RunRef{Location: "http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", ConnectionID: "a/b", RunID: "r?1"}, nil},
+		{"/export/connections/c1/runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/c1/runs", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/c1/runs/r1?x=1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"https://api.bentley.com/export/connections/../runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+		{"::", wrapper.RunRef{}, wrapper.ErrMissingLocation},
+	} {
+		got, err := wrapper.ParseRunRef(tc.in)
+		if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+			t.Errorf("%s: err = %v, want %v", tc.in, err, tc.err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
 
 func TestCreateRun_SendsTheContractRequest(t *testing.T) {
 	t.Parallel()
@@ -426,100 +450,39 @@ func TestCreateRun_ThroughAnotherConnectionOfTheIModel(t *testing.T) {
 	}
 }
 
-func TestExport_AgainstTheFake(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		outcome apitest.Outcome
-		result  api.ExecutionResult
-		wantErr error
-	}{
-		{apitest.OutcomeSuccess, api.ExecutionResultSuccess, nil},
-		{apitest.OutcomePartialSuccess, api.ExecutionResultPartialSuccess, wrapper.ErrRunFailed},
-		{apitest.OutcomeError, api.ExecutionResultError, wrapper.ErrRunFailed},
-	} {
-		t.Run(string(tc.result), func(t *testing.T) {
-			clock := apitest.NewManualClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-			fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Minute, AbsoluteLocation: tc.outcome == apitest.OutcomeError})
-			conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
-			fake.SetOutcome(*conn.ID, tc.outcome)
-			c := newClient(t, fake.URL)
-			var states []api.ExecutionState
-			ref, run, err := c.Export(context.Background(), *conn.ID, ifcRequest(), wrapper.WaitOptions{
-				MinInterval: time.Millisecond,
-				OnProgress: func(p wrapper.Progress) {
-					states = append(states, p.State)
-					clock.Advance(time.Minute) // the next poll sees the next state
-				},
-			})
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
-				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			}
-			want := []api.ExecutionState{api.ExecutionStateNotStarted, api.ExecutionStateQueued, api.ExecutionStateWaitingToExecute,
-				api.ExecutionStateExecuting, api.ExecutionStateFinalizing, api.ExecutionStateCompleted}
-			if diff := cmp.Diff(want, states); diff != "" {
-				t.Errorf("states (-want +got):\n%s", diff)
-			}
-			if *run.Result != tc.result || *run.ID != ref.RunID || *run.ConnectionID != *conn.ID {
-				t.Errorf("run = %+v", run)
-			}
-			if ref.Location != fake.URL+"/connections/"+*conn.ID+"/runs/"+ref.RunID {
-				t.Errorf("Location = %s", ref.Location)
-			}
-			var re *wrapper.RunError
-			if errors.As(err, &re) && (len(re.Tasks) == 0 || re.Tasks[0].Error.ErrorCode == nil) {
-				t.Errorf("RunError carries no task error: %+v", re)
-			}
-		})
-	}
-}
+// futureRun is a run answer with members the contract does not know, in an
+// order of the API's own: GetRunRaw and WaitRun's progress pass the run
+// object on byte for byte.
+const futureRun = `{"run": {"state": "Completed", "id": "r1", "result": "Success", "priority": {"level": 3, "queue": "nightly"},
+  "jobs": [{"id": "j1", "state": "Completed", "result": "Success", "tasks": [{"id": "t1", "state": "Completed", "result": "Success", "exportOutputFileId": "f1", "sizeBytes": 1024}]}]}, "etag": "x"}`
 
-func TestWaitRun_ResumesFromASavedLocation(t *testing.T) {
+func TestGetRunRaw_KeepsWhatTheContractDoesNotKnow(t *testing.T) {
 	t.Parallel()
-	fake := newFake(t, apitest.Options{StepDuration: 5 * time.Millisecond})
-	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
-	first := newClient(t, fake.URL)
-	ref, err := first.CreateRun(context.Background(), *conn.ID, ifcRequest())
+	want := futureRun[len(`{"run": `):strings.LastIndex(futureRun, `, "etag"`)]
+	s := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, futureRun) })
+	c := newClient(t, s.base())
+	ref, err := c.RunRefFor("c1", "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := ref.Location // what a process writes down before it stops
-
-	second := newClient(t, fake.URL)
-	resumed, err := wrapper.ParseRunRef(saved)
+	run, raw, err := c.GetRunRaw(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := second.WaitRun(context.Background(), resumed, wrapper.WaitOptions{MinInterval: 2 * time.Millisecond, MaxInterval: 5 * time.Millisecond})
-	if err != nil {
+	if d := cmp.Diff(want, string(raw)); d != "" {
+		t.Errorf("GetRunRaw (-want +got):\n%s", d)
+	}
+	if run.ID == nil || *run.ID != "r1" || *run.State != api.ExecutionStateCompleted {
+		t.Errorf("decoded run: %+v", run)
+	}
+	var progress []string
+	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: time.Millisecond, OnProgress: func(p wrapper.Progress) {
+		progress = append(progress, string(p.RawRun))
+	}}); err != nil {
 		t.Fatal(err)
 	}
-	if *run.ID != ref.RunID || *run.State != api.ExecutionStateCompleted {
-		t.Errorf("run = %+v", run)
-	}
-}
-
-func TestParseRunRef_IDsAndRefusals(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		want wrapper.RunRef
-		err  error
-	}{
-		{"https://api.bentley.com/export/connections/c1/runs/r1", wrapper.RunRef{Location: "https://api.bentley.com/export/connections/c1/runs/r1", ConnectionID: "c1", RunID: "r1"}, nil},
-		{"http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", wrapper.RunRef{Location: "http://127.0.0.1:9/export/connections/a%2Fb/runs/r%3F1", ConnectionID: "a/b", RunID: "r?1"}, nil},
-		{"/export/connections/c1/runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
-		{"https://api.bentley.com/export/connections/c1/runs", wrapper.RunRef{}, wrapper.ErrMissingLocation},
-		{"https://api.bentley.com/export/connections/c1/runs/r1?x=1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
-		{"https://api.bentley.com/export/connections/../runs/r1", wrapper.RunRef{}, wrapper.ErrMissingLocation},
-		{"::", wrapper.RunRef{}, wrapper.ErrMissingLocation},
-	} {
-		got, err := wrapper.ParseRunRef(tc.in)
-		if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
-			t.Errorf("%s: err = %v, want %v", tc.in, err, tc.err)
-		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.in, diff)
-		}
+	if d := cmp.Diff([]string{want}, progress); d != "" {
+		t.Errorf("Progress.RawRun (-want +got):\n%s", d)
 	}
 }
 
@@ -629,9 +592,9 @@ func TestWaitRun_EndsWithTheContext(t *testing.T) {
 	}
 }
 
-// TestWaitRun_RunsTheContractDoesNotDescribe: a Completed run without a result, and
-// a state outside the contract's enum, are malformed answers, reported at
-// once: neither a failed run nor something to wait on.
+// TestWaitRun_RunsTheContractDoesNotDescribe: a Completed run without a
+// result, and a state outside the contract's enum, are malformed answers,
+// reported at once: neither a failed run nor something to wait on.
 func TestWaitRun_RunsTheContractDoesNotDescribe(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -667,39 +630,28 @@ func TestWaitRun_RunsTheContractDoesNotDescribe(t *testing.T) {
 	}
 }
 
-// futureRun is a run answer with members the contract does not know, in an
-// order of the API's own: GetRunRaw and WaitRun's progress pass the run
-// object on byte for byte.
-const futureRun = `{"run": {"state": "Completed", "id": "r1", "result": "Success", "priority": {"level": 3, "queue": "nightly"},
-  "jobs": [{"id": "j1", "state": "Completed", "result": "Success", "tasks": [{"id": "t1", "state": "Completed", "result": "Success", "exportOutputFileId": "f1", "sizeBytes": 1024}]}]}, "etag": "x"}`
-
-func TestGetRunRaw_KeepsWhatTheContractDoesNotKnow(t *testing.T) {
+func TestWaitRun_ResumesFromASavedLocation(t *testing.T) {
 	t.Parallel()
-	want := futureRun[len(`{"run": `):strings.LastIndex(futureRun, `, "etag"`)]
-	s := newScripted(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, futureRun) })
-	c := newClient(t, s.base())
-	ref, err := c.RunRefFor("c1", "r1")
+	fake := newFake(t, apitest.Options{StepDuration: 5 * time.Millisecond})
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
+	first := newClient(t, fake.URL)
+	ref, err := first.CreateRun(context.Background(), *conn.ID, ifcRequest())
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, raw, err := c.GetRunRaw(context.Background(), ref)
+	saved := ref.Location // what a process writes down before it stops
+
+	second := newClient(t, fake.URL)
+	resumed, err := wrapper.ParseRunRef(saved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(want, string(raw)); d != "" {
-		t.Errorf("GetRunRaw (-want +got):\n%s", d)
-	}
-	if run.ID == nil || *run.ID != "r1" || *run.State != api.ExecutionStateCompleted {
-		t.Errorf("decoded run: %+v", run)
-	}
-	var progress []string
-	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: time.Millisecond, OnProgress: func(p wrapper.Progress) {
-		progress = append(progress, string(p.RawRun))
-	}}); err != nil {
+	run, err := second.WaitRun(context.Background(), resumed, wrapper.WaitOptions{MinInterval: 2 * time.Millisecond, MaxInterval: 5 * time.Millisecond})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{want}, progress); d != "" {
-		t.Errorf("Progress.RawRun (-want +got):\n%s", d)
+	if *run.ID != ref.RunID || *run.State != api.ExecutionStateCompleted {
+		t.Errorf("run = %+v", run)
 	}
 }
 
@@ -724,5 +676,52 @@ func TestWaitRun_ProgressNamesTheRefsConnection(t *testing.T) {
 		if p.ConnectionID != conn || p.Ref != ref {
 			t.Errorf("progress for %q, %+v; want %q, %+v", p.ConnectionID, p.Ref, conn, ref)
 		}
+	}
+}
+
+func TestExport_AgainstTheFake(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		outcome apitest.Outcome
+		result  api.ExecutionResult
+		wantErr error
+	}{
+		{apitest.OutcomeSuccess, api.ExecutionResultSuccess, nil},
+		{apitest.OutcomePartialSuccess, api.ExecutionResultPartialSuccess, wrapper.ErrRunFailed},
+		{apitest.OutcomeError, api.ExecutionResultError, wrapper.ErrRunFailed},
+	} {
+		t.Run(string(tc.result), func(t *testing.T) {
+			clock := apitest.NewManualClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+			fake := newFake(t, apitest.Options{Clock: clock, StepDuration: time.Minute, AbsoluteLocation: tc.outcome == apitest.OutcomeError})
+			conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"})
+			fake.SetOutcome(*conn.ID, tc.outcome)
+			c := newClient(t, fake.URL)
+			var states []api.ExecutionState
+			ref, run, err := c.Export(context.Background(), *conn.ID, ifcRequest(), wrapper.WaitOptions{
+				MinInterval: time.Millisecond,
+				OnProgress: func(p wrapper.Progress) {
+					states = append(states, p.State)
+					clock.Advance(time.Minute) // the next poll sees the next state
+				},
+			})
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			want := []api.ExecutionState{api.ExecutionStateNotStarted, api.ExecutionStateQueued, api.ExecutionStateWaitingToExecute,
+				api.ExecutionStateExecuting, api.ExecutionStateFinalizing, api.ExecutionStateCompleted}
+			if diff := cmp.Diff(want, states); diff != "" {
+				t.Errorf("states (-want +got):\n%s", diff)
+			}
+			if *run.Result != tc.result || *run.ID != ref.RunID || *run.ConnectionID != *conn.ID {
+				t.Errorf("run = %+v", run)
+			}
+			if ref.Location != fake.URL+"/connections/"+*conn.ID+"/runs/"+ref.RunID {
+				t.Errorf("Location = %s", ref.Location)
+			}
+			var re *wrapper.RunError
+			if errors.As(err, &re) && (len(re.Tasks) == 0 || re.Tasks[0].Error.ErrorCode == nil) {
+				t.Errorf("RunError carries no task error: %+v", re)
+			}
+		})
 	}
 }

@@ -72,9 +72,9 @@ func TestSessionLock_WaitsThenGivesUp(t *testing.T) {
 	}
 }
 
-// TestSessionLock_PlainLockFile: the lock of systems without flock is a file created
-// exclusively with the holder's record, removed on release; one older than
-// staleLockAge was left by a process that died and is taken over.
+// TestSessionLock_PlainLockFile: the lock of systems without flock is a file
+// created exclusively with the holder's record, removed on release; one older
+// than staleLockAge was left by a process that died and is taken over.
 func TestSessionLock_PlainLockFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "session.json.lock")
 	unlock, err := tryLockFile(path)

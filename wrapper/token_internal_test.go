@@ -37,8 +37,9 @@ func TestTokenCache_DefaultLimit(t *testing.T) {
 	}
 }
 
-// TestTokenCache_ContextDeadlines: the fetch gets the caller's deadline when there
-// is one, the limit otherwise, and always the non-redirecting HTTP client.
+// TestTokenCache_ContextDeadlines: the fetch gets the caller's deadline when
+// there is one, the limit otherwise, and always the non-redirecting HTTP
+// client.
 func TestTokenCache_ContextDeadlines(t *testing.T) {
 	var got []context.Context
 	c := newTokenCache(func(ctx context.Context) (*oauth2.Token, error) {

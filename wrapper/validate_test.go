@@ -95,8 +95,9 @@ func TestValidateRunRequest_CreateRunSendsNothing(t *testing.T) {
 	}
 }
 
-// TestValidate_EveryOperationValidatesFirst: an id that cannot be a path segment, or
-// a body the API would refuse, is an ErrValidation and nothing is sent.
+// TestValidate_EveryOperationValidatesFirst: an id that cannot be a path
+// segment, or a body the API would refuse, is an ErrValidation and nothing is
+// sent.
 func TestValidate_EveryOperationValidatesFirst(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
