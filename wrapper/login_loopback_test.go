@@ -40,6 +40,19 @@ func (j *visitsJudged) judged() []string {
 	return append([]string(nil), j.queries...)
 }
 
+// listenJudged starts a loopback listener on a free port serving /callback,
+// judged by a new visitsJudged, and closes it when the test ends.
+func listenJudged(t *testing.T) (*loopback, *visitsJudged) {
+	t.Helper()
+	j := &visitsJudged{}
+	l, err := listenLoopback(0, "/callback", j.judge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.close() })
+	return l, j
+}
+
 // loopbackAnswer is what the browser sees of one visit.
 type loopbackAnswer struct {
 	Status                                                   int
@@ -75,12 +88,7 @@ func visit(t *testing.T, method, u string, header http.Header) loopbackAnswer {
 // a later one does not block the browser. Other methods and paths are not
 // judged.
 func TestListenLoopback_AnswersEachVisitAndHandsOverTheFirstThatEnds(t *testing.T) {
-	var j visitsJudged
-	l, err := listenLoopback(0, "/callback", j.judge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
+	l, j := listenJudged(t)
 	if !strings.HasPrefix(l.url, "http://127.0.0.1:") || !strings.HasSuffix(l.url, "/callback") {
 		t.Fatalf("url %q, want http://127.0.0.1:PORT/callback", l.url)
 	}
@@ -125,12 +133,7 @@ func TestListenLoopback_AnswersEachVisitAndHandsOverTheFirstThatEnds(t *testing.
 // listener's bound is answered 431 and never judged; one with a few KiB of
 // headers is served.
 func TestListenLoopback_RefusesHugeHeaders(t *testing.T) {
-	var j visitsJudged
-	l, err := listenLoopback(0, "/callback", j.judge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.close()
+	l, j := listenJudged(t)
 	huge := http.Header{"X-Padding": {strings.Repeat("a", 2*loopbackMaxHeaderBytes)}}
 	if got := visit(t, http.MethodGet, l.url+"?page=huge", huge).Status; got != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("%d bytes of headers answered %d, want 431", 2*loopbackMaxHeaderBytes, got)
@@ -163,10 +166,7 @@ func TestListenLoopback_RefusesAPortOutOfRange(t *testing.T) {
 // context's cause when it ends first; close may be called twice, and after
 // it nothing answers at the URL.
 func TestLoopback_NextEndsWithTheContextAndCloseStopsTheListener(t *testing.T) {
-	l, err := listenLoopback(0, "/callback", (&visitsJudged{}).judge)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, _ := listenJudged(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cause := errors.New("the person gave up")
 	cancel(cause)
