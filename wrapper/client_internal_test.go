@@ -7,9 +7,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestOptionsLimits: zero limits take the defaults, negative ones mean none,
+// TestOptions_Limits: zero limits take the defaults, negative ones mean none,
 // others are kept.
-func TestOptionsLimits(t *testing.T) {
+func TestOptions_Limits(t *testing.T) {
 	t.Parallel()
 	type limits struct {
 		Header, Idle, Body time.Duration

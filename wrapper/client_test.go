@@ -3,7 +3,6 @@ package wrapper_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,61 +14,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-func ifcRequest() api.ExportConnectionRunCreate {
-	return api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: ptr(api.IFCVersionIFC43)}
-}
-
-func TestCreateRunSendsTheContractRequest(t *testing.T) {
-	t.Parallel()
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", "/export/connections/c1/runs/r1")
-		w.WriteHeader(http.StatusAccepted)
-	})
-	c := newClient(t, srv.base(), func(o *wrapper.Options) { o.UserAgent = "itwin-export-test/1" })
-	ref, err := c.CreateRun(context.Background(), "c1", ifcRequest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := wrapper.RunRef{Location: srv.base() + "/connections/c1/runs/r1", ConnectionID: "c1", RunID: "r1"}
-	if diff := cmp.Diff(want, ref); diff != "" {
-		t.Errorf("run ref (-want +got):\n%s", diff)
-	}
-	got := srv.seen()
-	if len(got) != 1 {
-		t.Fatalf("server saw %d requests, want 1", len(got))
-	}
-	r := got[0]
-	if r.Method != http.MethodPost || r.URI != "/export/connections/c1/runs" {
-		t.Errorf("request = %s %s", r.Method, r.URI)
-	}
-	headers := map[string]string{
-		"Accept":        r.Header.Get("Accept"),
-		"Authorization": r.Header.Get("Authorization"),
-		"Content-Type":  r.Header.Get("Content-Type"),
-		"User-Agent":    r.Header.Get("User-Agent"),
-	}
-	wantHeaders := map[string]string{
-		"Accept":        "application/vnd.bentley.itwin-platform.v1+json",
-		"Authorization": "Bearer " + testToken,
-		"Content-Type":  "application/json",
-		"User-Agent":    "itwin-export-test/1",
-	}
-	if diff := cmp.Diff(wantHeaders, headers); diff != "" {
-		t.Errorf("headers (-want +got):\n%s", diff)
-	}
-	var body any
-	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]any{"exportType": "IFC", "ifcVersion": "IFC4.3"}, body); diff != "" {
-		t.Errorf("body (-want +got):\n%s", diff)
-	}
-}
 
 func TestErrorBodiesAreClassified(t *testing.T) {
 	t.Parallel()
@@ -206,17 +153,6 @@ func TestUnusableSuccessAnswers(t *testing.T) {
 	}
 }
 
-func TestCreateRunUnexpectedAnswers(t *testing.T) {
-	t.Parallel()
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{}`)
-	})
-	_, err := newClient(t, srv.base()).CreateRun(context.Background(), "c1", ifcRequest())
-	if !errors.Is(err, wrapper.ErrUnexpectedStatus) {
-		t.Errorf("200 to a create: err = %v, want ErrUnexpectedStatus", err)
-	}
-}
-
 func TestOneConnectionForAThousandCalls(t *testing.T) {
 	t.Parallel()
 	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
@@ -245,87 +181,7 @@ func TestOneConnectionForAThousandCalls(t *testing.T) {
 	}
 }
 
-func TestValidationSendsNothing(t *testing.T) {
-	t.Parallel()
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		t.Errorf("request sent: %s %s", r.Method, r.RequestURI)
-	})
-	c := newClient(t, srv.base())
-	req := api.ExportConnectionRunCreate{
-		ExportType:   api.ExportTypePDF,
-		IFCVersion:   ptr(api.IFCVersion("IFC5")),
-		InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{}, ChangesetID: ptr(" ")},
-		OutputOptions: &api.ExportRunOutputOptions{
-			Location:     ptr(api.LocationSTORAGE),
-			OutputSASURL: ptr("https://acct.blob.core.windows.net/c?sig=SECRET"),
-			LogsSASURL:   ptr("http://acct.blob.core.windows.net/logs?sig=SECRET"),
-		},
-	}
-	_, err := c.CreateRun(context.Background(), "c1", req)
-	var ve *wrapper.ValidationError
-	if !errors.As(err, &ve) || !errors.Is(err, wrapper.ErrValidation) {
-		t.Fatalf("err = %v, want *ValidationError", err)
-	}
-	want := []wrapper.Problem{
-		{Field: "ifcVersion", Message: `"IFC5" is not one of IFC4.3, IFC2x3, IFC2x3 CV 2.0, IFC4 RV 1.2`},
-		{Field: "inputOptions.changesetId", Message: "must not be empty when given"},
-		{Field: "inputOptions.modelIds", Message: "must not be empty: leave it out to export every model"},
-		{Field: "outputOptions.outputSasUrl", Message: "is allowed only with location USER_BLOB_STORAGE"},
-		{Field: "outputOptions.logsSasUrl", Message: "is allowed only with saveLogs true"},
-		{Field: "outputOptions.logsSasUrl", Message: "is allowed only with location USER_BLOB_STORAGE"},
-		{Field: "outputOptions.logsSasUrl", Message: "must be an absolute https URL"},
-	}
-	if diff := cmp.Diff(want, ve.Problems); diff != "" {
-		t.Errorf("problems (-want +got):\n%s", diff)
-	}
-	if strings.Contains(err.Error(), "SECRET") {
-		t.Errorf("validation error repeats a SAS signature: %v", err)
-	}
-	for _, id := range []string{"", ".", ".."} {
-		if _, err := c.CreateRun(context.Background(), id, ifcRequest()); !errors.Is(err, wrapper.ErrValidation) {
-			t.Errorf("connection id %q: err = %v, want ErrValidation", id, err)
-		}
-	}
-}
-
-func TestValidateRunRequest(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		req  api.ExportConnectionRunCreate
-		want []wrapper.Problem
-	}{
-		{"minimal", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC}, nil},
-		{"pdf", api.ExportConnectionRunCreate{ExportType: api.ExportTypePDF, InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{"m1"}}}, nil},
-		{"missing type", api.ExportConnectionRunCreate{}, []wrapper.Problem{{Field: "exportType", Message: "is required"}}},
-		{"unknown type", api.ExportConnectionRunCreate{ExportType: "DWG"}, []wrapper.Problem{{Field: "exportType", Message: `"DWG" is not one of IFC, PDF`}}},
-		{"ifc version with pdf", api.ExportConnectionRunCreate{ExportType: api.ExportTypePDF, IFCVersion: ptr(api.IFCVersionIFC2X3)}, []wrapper.Problem{{Field: "ifcVersion", Message: "is allowed only with exportType IFC"}}},
-		{"blob without sas", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{Location: ptr(api.LocationUSERBLOBSTORAGE)}}, []wrapper.Problem{{Field: "outputOptions.outputSasUrl", Message: "is required with location USER_BLOB_STORAGE"}}},
-		{"blob complete", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{
-			Location: ptr(api.LocationUSERBLOBSTORAGE), OutputSASURL: ptr("https://a.blob.core.windows.net/c?sig=x"),
-			LogsSASURL: ptr("https://a.blob.core.windows.net/l?sig=y"), SaveLogs: ptr(true)}}, nil},
-		{"bad location", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{Location: ptr(api.Location("DISK"))}}, []wrapper.Problem{{Field: "outputOptions.location", Message: `"DISK" is not one of STORAGE, USER_BLOB_STORAGE`}}},
-		{"mapping url not https", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, InputOptions: &api.ExportRunInputOptions{MappingfileBlobURL: ptr("file:///etc/passwd")}}, []wrapper.Problem{{Field: "inputOptions.mappingfileBlobUrl", Message: "must be an absolute https URL"}}},
-		{"blank model id", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, InputOptions: &api.ExportRunInputOptions{ModelIDs: &[]string{"m1", ""}}}, []wrapper.Problem{{Field: "inputOptions.modelIds[1]", Message: "must not be empty"}}},
-		{"blank folder", api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, OutputOptions: &api.ExportRunOutputOptions{FolderID: ptr("")}}, []wrapper.Problem{{Field: "outputOptions.folderId", Message: "must not be empty when given"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := wrapper.ValidateRunRequest(tc.req)
-			var got []wrapper.Problem
-			var ve *wrapper.ValidationError
-			if errors.As(err, &ve) {
-				got = ve.Problems
-			} else if err != nil {
-				t.Fatalf("err = %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestTokenOnlyOverTLSOrLoopback(t *testing.T) {
+func TestNew_TokenOnlyOverTLSOrLoopback(t *testing.T) {
 	t.Parallel()
 	_, err := wrapper.New(wrapper.Options{BaseURL: "http://api.example.net/export", TokenSource: wrapper.StaticToken(testToken)})
 	if !errors.Is(err, wrapper.ErrInsecureToken) {
@@ -359,7 +215,7 @@ func TestNew_RefusesABlankStaticToken(t *testing.T) {
 	}
 }
 
-func TestHTTPClientIsNotMutated(t *testing.T) {
+func TestNew_HTTPClientIsNotMutated(t *testing.T) {
 	t.Parallel()
 	hc := &http.Client{Timeout: 7 * time.Second}
 	if _, err := wrapper.New(wrapper.Options{TokenSource: wrapper.StaticToken(testToken), HTTPClient: hc}); err != nil {
@@ -393,6 +249,79 @@ func TestLogsAreRedacted(t *testing.T) {
 	for _, secret := range []string{testToken, "AUTHCODE", "SIGVALUE"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log carries %q: %s", secret, out)
+		}
+	}
+}
+
+// Options.Clock does every wait of the client: a Retry-After, the
+// client-wide pause it starts, the polls.
+func TestOptions_ClockDoesTheRetryAfterAndThePolls(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "7")
+			writeJSON(w, http.StatusTooManyRequests, `{"error":{"code":"RateLimitExceeded","message":"slow down"}}`)
+			return
+		}
+		queuedThenDone(n-1, w, r)
+	})
+	clock := newFakeClock()
+	start := clock.Now()
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.Clock = clock
+		o.Retry.MaxRetryAfter = time.Minute
+	})
+	ref, err := c.RunRefFor("c1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var elapsed []time.Duration
+	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{OnProgress: func(p wrapper.Progress) { elapsed = append(elapsed, p.Elapsed) }}); err != nil {
+		t.Fatal(err)
+	}
+	s := time.Second
+	if diff := cmp.Diff([]time.Duration{7 * s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s}, clock.Sleeps()); diff != "" {
+		t.Errorf("waits on the clock (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{7 * s, 67 * s}, elapsed); diff != "" {
+		t.Errorf("Progress.Elapsed (-want +got):\n%s", diff)
+	}
+	if got := clock.Now().Sub(start); got != 67*s {
+		t.Errorf("the clock moved %v, want 67s", got)
+	}
+	if n := len(srv.seen()); n != 7 {
+		t.Errorf("%d requests, want 7 (a 429, then six polls)", n)
+	}
+}
+
+func TestClock_ManualClockMovesForClientAndService(t *testing.T) {
+	t.Parallel()
+	var _ wrapper.Clock = (*apitest.ManualClock)(nil)
+	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start := clock.Now()
+	if err := clock.Sleep(context.Background(), 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := clock.Now().Sub(start); got != 90*time.Second {
+		t.Errorf("Sleep(90s) moved the clock %v", got)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cause := errors.New("stopped")
+	cancel(cause)
+	if err := clock.Sleep(ctx, time.Hour); !errors.Is(err, cause) {
+		t.Errorf("Sleep after the context ended: %v, want its cause", err)
+	}
+	if got := clock.Now().Sub(start); got != 90*time.Second {
+		t.Errorf("a Sleep after the context ended moved the clock to +%v", got)
+	}
+}
+
+func TestNew_RefusesUnusableBaseURLs(t *testing.T) {
+	t.Parallel()
+	for _, base := range []string{"not a url", "ftp://api.bentley.com/export", "/export", "https://user:pw@api.bentley.com/export",
+		"https://api.bentley.com/export?x=1", "https://api.bentley.com/export#f", "https://api.bentley.com/export?"} {
+		if _, err := wrapper.New(wrapper.Options{BaseURL: base, TokenSource: wrapper.StaticToken(testToken)}); err == nil || strings.Contains(err.Error(), "pw") {
+			t.Errorf("%q: err = %v, want a refusal that does not repeat the password", base, err)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
@@ -148,4 +149,10 @@ func withClock(c *wrapper.Client) *fakeClock {
 	clock := newFakeClock()
 	wrapper.SetClock(c, clock.Now, clock.Sleep)
 	return clock
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func ifcRequest() api.ExportConnectionRunCreate {
+	return api.ExportConnectionRunCreate{ExportType: api.ExportTypeIFC, IFCVersion: ptr(api.IFCVersionIFC43)}
 }

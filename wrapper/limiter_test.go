@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,5 +200,75 @@ func TestNoRedisLinked(t *testing.T) {
 		if strings.Contains(dep, "redis") {
 			t.Errorf("wrapper links %s", dep)
 		}
+	}
+}
+
+// TestLocalLimiter_RateLimitPausesTheWholeClient: once one request meets a
+// 429 with Retry-After, the client's other requests wait it out too instead
+// of each meeting their own 429.
+func TestLocalLimiter_RateLimitPausesTheWholeClient(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, 429, `{"error":{"code":"RateLimitExceeded","message":"m"}}`)
+			return
+		}
+		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
+	})
+	c := newClient(t, srv.base())
+	clock := withClock(c)
+	// While the first call waits out its 429, a second call starts: it
+	// must wait out the same Retry-After instead of meeting its own 429.
+	second := false
+	clock.onSleep = func(context.Context, time.Duration) {
+		if !second {
+			second = true
+			if _, err := c.GetConnection(context.Background(), "second"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, err := c.GetConnection(context.Background(), "first"); err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, s := range srv.seen() {
+		uris = append(uris, s.URI)
+	}
+	if diff := cmp.Diff([]string{"/export/connections/first", "/export/connections/second", "/export/connections/first"}, uris); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, time.Second}, clock.Sleeps()); diff != "" {
+		t.Errorf("waits: the first call's retry, the second call's pause (-want +got):\n%s", diff)
+	}
+}
+
+func TestOptions_BudgetSpacesRequests(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
+	})
+	c := newClient(t, srv.base(), func(o *wrapper.Options) {
+		o.Budget = wrapper.RateBudget{Requests: 20, Per: time.Second} // one every 50ms
+	})
+	clock := withClock(c)
+	clock.frozen = true // the five start at the same instant
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.GetConnection(context.Background(), "c1"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	waits := clock.Sleeps()
+	slices.Sort(waits)
+	ms := time.Millisecond
+	if diff := cmp.Diff([]time.Duration{50 * ms, 100 * ms, 150 * ms, 200 * ms}, waits); diff != "" {
+		t.Errorf("waits: the first goes at once, the others 50ms apart (-want +got):\n%s", diff)
 	}
 }

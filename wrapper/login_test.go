@@ -7,13 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/apitest"
@@ -92,7 +89,7 @@ func login(t *testing.T, fake *apitest.Server) *wrapper.Session {
 	return sess
 }
 
-func TestLoginWithPKCE(t *testing.T) {
+func TestLogin_WithPKCE(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	l := startLogin(t, fake)
 	authURL, _ := url.Parse(l.URL())
@@ -124,10 +121,10 @@ func TestLoginWithPKCE(t *testing.T) {
 	}
 }
 
-// TestLoginIgnoresAForeignState: callbacks with another state, or none, an
+// TestLogin_IgnoresAForeignState: callbacks with another state, or none, an
 // error= included, are answered 400 with a plain page and change nothing:
 // the sign-in goes on with the genuine redirect.
-func TestLoginIgnoresAForeignState(t *testing.T) {
+func TestLogin_IgnoresAForeignState(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	l := startLogin(t, fake)
 	// The fake answers with a redirect to the callback; a forged one
@@ -177,7 +174,7 @@ func TestLoginIgnoresAForeignState(t *testing.T) {
 	}
 }
 
-func TestLoginReportsTheIdentityServiceError(t *testing.T) {
+func TestLogin_ReportsTheIdentityServiceError(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	l := startLogin(t, fake)
 	state := func() string { u, _ := url.Parse(l.URL()); return u.Query().Get("state") }()
@@ -189,7 +186,7 @@ func TestLoginReportsTheIdentityServiceError(t *testing.T) {
 	}
 }
 
-func TestLoginEndsWithTheContext(t *testing.T) {
+func TestLogin_EndsWithTheContext(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	l := startLogin(t, fake)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,7 +196,7 @@ func TestLoginEndsWithTheContext(t *testing.T) {
 	}
 }
 
-func TestStartLoginChecksItsConfig(t *testing.T) {
+func TestStartLogin_ChecksItsConfig(t *testing.T) {
 	for name, tc := range map[string]struct {
 		cfg  wrapper.LoginConfig
 		want error
@@ -216,62 +213,10 @@ func TestStartLoginChecksItsConfig(t *testing.T) {
 	}
 }
 
-func TestSessionStore(t *testing.T) {
-	dir := t.TempDir()
-	st := &wrapper.SessionStore{Path: wrapper.SessionPath(dir)}
-	if _, err := st.Load(); !errors.Is(err, wrapper.ErrNoSession) || !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("Load without a session = %v, want ErrNoSession", err)
-	}
-	want := &wrapper.Session{ClientID: "app", TokenURL: "https://ims.example.com/token", AccessToken: "at-1", RefreshToken: "rt-1",
-		TokenType: "Bearer", Expiry: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if err := st.Save(want); err != nil {
-		t.Fatal(err)
-	}
-	for path, mode := range map[string]os.FileMode{st.Path: 0o600, filepath.Dir(st.Path): 0o700 | os.ModeDir} {
-		if fi, err := os.Stat(path); err != nil || fi.Mode() != mode {
-			t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode(), err, mode)
-		}
-	}
-	got, err := st.Load()
-	if diff := cmp.Diff(want, got); err != nil || diff != "" {
-		t.Fatalf("Load = %+v, %v; want %+v", got, err, want)
-	}
-	// An interrupted save leaves a temporary file: Delete takes it too.
-	if err := os.WriteFile(filepath.Join(filepath.Dir(st.Path), ".session-123.tmp"), []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if existed, err := st.Delete(); !existed || err != nil {
-		t.Fatalf("Delete = %v, %v", existed, err)
-	}
-	if _, err := os.Stat(filepath.Dir(st.Path)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the session directory is still there: %v", err)
-	}
-	if existed, err := st.Delete(); existed || err != nil {
-		t.Errorf("second Delete = %v, %v; want false, nil", existed, err)
-	}
-}
-
-func TestSessionStoreRefusesABrokenFile(t *testing.T) {
-	st := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
-	for _, content := range []string{`{"access_token":"secret-at-9"`, `{"access_token":"secret-at-9"}`, strings.Repeat(" ", 70<<10) + "{}"} {
-		if err := os.MkdirAll(filepath.Dir(st.Path), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(st.Path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, err := st.Load()
-		var le *wrapper.SessionLoadError
-		if !errors.As(err, &le) || strings.Contains(err.Error(), "secret-at-9") {
-			t.Errorf("Load of %.30q = %v, want a SessionLoadError that does not quote the file", content, err)
-		}
-	}
-}
-
-// TestLoginErrorsCarryNoSecret: a token endpoint that echoes the exchange
+// TestLogin_ErrorsCarryNoSecret: a token endpoint that echoes the exchange
 // back (the code and the verifier) in a refusal or a failure: the errors are
 // classified and carry neither.
-func TestLoginErrorsCarryNoSecret(t *testing.T) {
+func TestLogin_ErrorsCarryNoSecret(t *testing.T) {
 	const code = "code-SECRET-0123456789"
 	ims := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
+func TestExportMany_KeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: 2 * time.Millisecond})
 	var ids []string
 	for i := range 6 {
@@ -62,7 +61,7 @@ func TestExportManyKeepsOrderAndGoesOnAfterFailures(t *testing.T) {
 	}
 }
 
-func TestExportManyCreateOnly(t *testing.T) {
+func TestExportMany_CreateOnly(t *testing.T) {
 	fake := newFake(t, apitest.Options{StepDuration: time.Minute})
 	a := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
 	b := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m2"}).ID
@@ -76,76 +75,6 @@ func TestExportManyCreateOnly(t *testing.T) {
 		if r.Method != http.MethodPost {
 			t.Errorf("CreateOnly sent %s %s", r.Method, r.URI)
 		}
-	}
-}
-
-// TestRateLimitPausesTheWholeClient: once one request meets a 429 with
-// Retry-After, the client's other requests wait it out too instead of each
-// meeting their own 429.
-func TestRateLimitPausesTheWholeClient(t *testing.T) {
-	t.Parallel()
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n == 0 {
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, 429, `{"error":{"code":"RateLimitExceeded","message":"m"}}`)
-			return
-		}
-		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
-	})
-	c := newClient(t, srv.base())
-	clock := withClock(c)
-	// While the first call waits out its 429, a second call starts: it
-	// must wait out the same Retry-After instead of meeting its own 429.
-	second := false
-	clock.onSleep = func(context.Context, time.Duration) {
-		if !second {
-			second = true
-			if _, err := c.GetConnection(context.Background(), "second"); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	if _, err := c.GetConnection(context.Background(), "first"); err != nil {
-		t.Fatal(err)
-	}
-	var uris []string
-	for _, s := range srv.seen() {
-		uris = append(uris, s.URI)
-	}
-	if diff := cmp.Diff([]string{"/export/connections/first", "/export/connections/second", "/export/connections/first"}, uris); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]time.Duration{time.Second, time.Second}, clock.Sleeps()); diff != "" {
-		t.Errorf("waits: the first call's retry, the second call's pause (-want +got):\n%s", diff)
-	}
-}
-
-func TestBudgetSpacesRequests(t *testing.T) {
-	t.Parallel()
-	srv := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"connection":{"id":"c1"}}`)
-	})
-	c := newClient(t, srv.base(), func(o *wrapper.Options) {
-		o.Budget = wrapper.RateBudget{Requests: 20, Per: time.Second} // one every 50ms
-	})
-	clock := withClock(c)
-	clock.frozen = true // the five start at the same instant
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := c.GetConnection(context.Background(), "c1"); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	waits := clock.Sleeps()
-	slices.Sort(waits)
-	ms := time.Millisecond
-	if diff := cmp.Diff([]time.Duration{50 * ms, 100 * ms, 150 * ms, 200 * ms}, waits); diff != "" {
-		t.Errorf("waits: the first goes at once, the others 50ms apart (-want +got):\n%s", diff)
 	}
 }
 
@@ -226,29 +155,5 @@ func TestExportMany_ProgressSaysWhoseItIs(t *testing.T) {
 	}
 	if got := seen[second][0].Run.ConnectionID; got != first {
 		t.Errorf("the run's own connection is %s, want %s (the active run's)", got, first)
-	}
-}
-
-func TestWaitRun_ProgressNamesTheRefsConnection(t *testing.T) {
-	t.Parallel()
-	fake := newFake(t, apitest.Options{StepDuration: 2 * time.Millisecond})
-	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "m1"}).ID
-	c := newClient(t, fake.URL)
-	ref, err := c.CreateRun(context.Background(), conn, ifcRequest())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []wrapper.Progress
-	if _, err := c.WaitRun(context.Background(), ref, wrapper.WaitOptions{MinInterval: time.Millisecond,
-		OnProgress: func(p wrapper.Progress) { got = append(got, p) }}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) == 0 {
-		t.Fatal("no progress reported")
-	}
-	for _, p := range got {
-		if p.ConnectionID != conn || p.Ref != ref {
-			t.Errorf("progress for %q, %+v; want %q, %+v", p.ConnectionID, p.Ref, conn, ref)
-		}
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// TestTokenDefaultLimit: a token request whose context has no deadline (a
+// TestTokenCache_DefaultLimit: a token request whose context has no deadline (a
 // plain Token call, as oauth2.ReuseTokenSource makes) ends after the
 // source's limit; the limit is shortened here through the cache's field.
-func TestTokenDefaultLimit(t *testing.T) {
+func TestTokenCache_DefaultLimit(t *testing.T) {
 	release := make(chan struct{})
 	ims := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -37,9 +37,10 @@ func TestTokenDefaultLimit(t *testing.T) {
 	}
 }
 
-// TestTokenContextDeadlines: the fetch gets the caller's deadline when there
-// is one, the limit otherwise, and always the non-redirecting HTTP client.
-func TestTokenContextDeadlines(t *testing.T) {
+// TestTokenCache_ContextDeadlines: the fetch gets the caller's deadline when
+// there is one, the limit otherwise, and always the non-redirecting HTTP
+// client.
+func TestTokenCache_ContextDeadlines(t *testing.T) {
 	var got []context.Context
 	c := newTokenCache(func(ctx context.Context) (*oauth2.Token, error) {
 		got = append(got, ctx)
@@ -66,9 +67,9 @@ func TestTokenContextDeadlines(t *testing.T) {
 	}
 }
 
-// TestTokenCacheRenewsBeforeExpiry drives the cache's clock: the token is
+// TestTokenCache_RenewsBeforeExpiry drives the cache's clock: the token is
 // reused until the margin before its expiry, then fetched anew.
-func TestTokenCacheRenewsBeforeExpiry(t *testing.T) {
+func TestTokenCache_RenewsBeforeExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	fetches := 0
 	c := newTokenCache(func(context.Context) (*oauth2.Token, error) {
@@ -91,9 +92,9 @@ func TestTokenCacheRenewsBeforeExpiry(t *testing.T) {
 	}
 }
 
-// TestTokenWaitEndsWithContext: a caller waiting for another's fetch ends
+// TestTokenCache_WaitEndsWithContext: a caller waiting for another's fetch ends
 // with its own context.
-func TestTokenWaitEndsWithContext(t *testing.T) {
+func TestTokenCache_WaitEndsWithContext(t *testing.T) {
 	c := newTokenCache(func(context.Context) (*oauth2.Token, error) { return nil, errors.New("unused") })
 	c.sem <- struct{}{} // another caller is fetching
 	ctx, cancel := context.WithCancel(context.Background())

@@ -40,11 +40,11 @@ func counter(t *testing.T, tls bool) (*httptest.Server, *atomic.Int64) {
 	return s, &n
 }
 
-// TestTokenRequestNeverFollowsRedirects: a token endpoint answering 307 or
+// TestTokenRequest_NeverFollowsRedirects: a token endpoint answering 307 or
 // 308 to another origin gets an error of the no-usable-answer class, and
 // the redirect target (plain http or https) never sees a request, so the
 // client secret in the form body goes nowhere else.
-func TestTokenRequestNeverFollowsRedirects(t *testing.T) {
+func TestTokenRequest_NeverFollowsRedirects(t *testing.T) {
 	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		for _, tls := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d tls=%t", status, tls), func(t *testing.T) {
@@ -72,9 +72,9 @@ func TestTokenRequestNeverFollowsRedirects(t *testing.T) {
 	}
 }
 
-// TestTokenRequestEndsWithContext: a token endpoint that never answers does
+// TestTokenRequest_EndsWithContext: a token endpoint that never answers does
 // not outlive the caller's context.
-func TestTokenRequestEndsWithContext(t *testing.T) {
+func TestTokenRequest_EndsWithContext(t *testing.T) {
 	release := make(chan struct{})
 	ims := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -110,10 +110,10 @@ func TestTokenRequestEndsWithContext(t *testing.T) {
 	}
 }
 
-// TestTokenErrorsClassified: what a token endpoint answers decides the
+// TestTokenRequest_ErrorsClassified: what a token endpoint answers decides the
 // error class, through the Client as through the source, and the OAuth2
 // error code is in the message while the secret is not.
-func TestTokenErrorsClassified(t *testing.T) {
+func TestTokenRequest_ErrorsClassified(t *testing.T) {
 	const secret = "classified-secret-0123"
 	answer := func(status int, ctype, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -183,37 +183,5 @@ func checkTokenError(t *testing.T, err error, want error, code string) {
 	other := map[error]error{wrapper.ErrUnauthorized: wrapper.ErrServer, wrapper.ErrServer: wrapper.ErrUnauthorized}[want]
 	if errors.Is(err, other) || te.Code != code || !strings.Contains(err.Error(), code) {
 		t.Errorf("error %v: also matches %v, or code %q is not %q", err, other, te.Code, code)
-	}
-}
-
-// TestTokenURLCheckedAtConstruction: a token URL that cannot be used is
-// refused when the source is made, with a message naming the problem, and
-// CheckEndpointURL says the same.
-func TestTokenURLCheckedAtConstruction(t *testing.T) {
-	for _, tc := range []struct{ url, says string }{
-		{"not a url", "not an absolute URL"},
-		{"ftp://ims.example.com/token", `scheme "ftp"`},
-		{"http://example.com/token", "plain http"},
-		{"https://user:pw@ims.example.com/token", "user information"},
-		{"/connect/token", "not an absolute URL"},
-	} {
-		src, err := wrapper.ClientCredentials("id", "secret-at-construction", tc.url)
-		if src != nil || !errors.Is(err, wrapper.ErrValidation) || !strings.Contains(err.Error(), tc.says) {
-			t.Errorf("ClientCredentials(%q): %v, %v; want an ErrValidation saying %q", tc.url, src, err, tc.says)
-		}
-		if err := wrapper.CheckEndpointURL(tc.url); !errors.Is(err, wrapper.ErrValidation) || !strings.Contains(err.Error(), tc.says) {
-			t.Errorf("CheckEndpointURL(%q): %v", tc.url, err)
-		}
-		if err != nil && strings.Contains(err.Error(), "pw@") {
-			t.Errorf("the URL's password is in %q", err)
-		}
-	}
-	for _, ok := range []string{"", "https://ims.example.com/connect/token", "http://127.0.0.1:9/token", "http://localhost/token", "http://[::1]:8/t"} {
-		if _, err := wrapper.ClientCredentials("id", "secret", ok); err != nil {
-			t.Errorf("ClientCredentials(%q): %v", ok, err)
-		}
-	}
-	if _, err := wrapper.ClientCredentials("", "secret", ""); !errors.Is(err, wrapper.ErrValidation) {
-		t.Errorf("no client id: %v", err)
 	}
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// TestCreateRunRefusesUnusableBlobLinks: a USER_BLOB_STORAGE link the
+// TestValidateSAS_RefusesUnusableBlobLinks: a USER_BLOB_STORAGE link the
 // service could not write to (no signature, expired, read-only) is refused
 // before the run is created, the field named and the signature never
 // quoted; a stored-access-policy link (si without sp and se) passes.
-func TestCreateRunRefusesUnusableBlobLinks(t *testing.T) {
+func TestValidateSAS_RefusesUnusableBlobLinks(t *testing.T) {
 	t.Parallel()
 	const base = "https://acct.blob.core.windows.net/exports"
 	good := base + "?sv=2023-11-03&sr=c&sp=rcw&se=2099-01-01T00:00:00Z&sig=SECRETSIG"

@@ -15,10 +15,10 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// TestSessionFIFODoesNotHang: a FIFO where the session file should be is
+// TestSessionLock_FIFODoesNotHang: a FIFO where the session file should be is
 // refused at once (opening it to read would wait for a writer), and so is
 // one at the lock file's path.
-func TestSessionFIFODoesNotHang(t *testing.T) {
+func TestSessionLock_FIFODoesNotHang(t *testing.T) {
 	st := &wrapper.SessionStore{Path: wrapper.SessionPath(t.TempDir())}
 	if err := os.MkdirAll(filepath.Dir(st.Path), 0o700); err != nil {
 		t.Fatal(err)

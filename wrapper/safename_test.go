@@ -13,9 +13,9 @@ import (
 // device name before the first dot (or the end), trailing spaces ignored.
 var reservedOnWindows = regexp.MustCompile(`(?i)^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[1-9\x{b9}\x{b2}\x{b3}]|LPT[1-9\x{b9}\x{b2}\x{b3}]) *(\.|$)`)
 
-// TestSafeFileNameDevicesAndDashes pins the safe forms of names Windows
+// TestSafeFileName_DevicesAndDashes pins the safe forms of names Windows
 // takes for a device and of names a command line takes for an option.
-func TestSafeFileNameDevicesAndDashes(t *testing.T) {
+func TestSafeFileName_DevicesAndDashes(t *testing.T) {
 	for in, want := range map[string]string{
 		"CON": "_CON", "nul.ifc": "_nul.ifc", "COM1.ifc": "_COM1.ifc", "AUX": "_AUX",
 		"PRN.ifc": "_PRN.ifc", "LPT1.txt": "_LPT1.txt", "lpt9.tar.gz": "_lpt9.tar.gz",

@@ -12,12 +12,12 @@ import (
 	"time"
 )
 
-// TestSessionLockWaitsThenGivesUp: while the lock of a session is held, its
+// TestSessionLock_WaitsThenGivesUp: while the lock of a session is held, its
 // file holds the holder's record (no token) with mode 0600; another taker
 // hears once that it waits, and of whom, then gives up with a
 // SessionLockError when its wait or its context runs out. Once released,
 // the lock is had at once.
-func TestSessionLockWaitsThenGivesUp(t *testing.T) {
+func TestSessionLock_WaitsThenGivesUp(t *testing.T) {
 	st := &SessionStore{Path: SessionPath(t.TempDir())}
 	if err := st.Save(&Session{ClientID: "app", TokenURL: "https://ims.example.com/token", AccessToken: "at-SECRET-1", RefreshToken: "rt-SECRET-1"}); err != nil {
 		t.Fatal(err)
@@ -72,10 +72,10 @@ func TestSessionLockWaitsThenGivesUp(t *testing.T) {
 	}
 }
 
-// TestPlainLockFile: the lock of systems without flock is a file created
-// exclusively with the holder's record, removed on release; one older than
-// staleLockAge was left by a process that died and is taken over.
-func TestPlainLockFile(t *testing.T) {
+// TestSessionLock_PlainLockFile: the lock of systems without flock is a file
+// created exclusively with the holder's record, removed on release; one older
+// than staleLockAge was left by a process that died and is taken over.
+func TestSessionLock_PlainLockFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "session.json.lock")
 	unlock, err := tryLockFile(path)
 	if err != nil {
