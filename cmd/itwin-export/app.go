@@ -17,34 +17,30 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// app is one invocation of a command: its streams, its environment and
-// the filter every server text goes through on its way to the streams.
+// app is one invocation of a command: its streams, its environment, how
+// to build the API client, and the filter every server text goes through
+// on its way to the streams.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	out            outputFilter
-	cmdName        string // the command running, for its usage errors
-	// newClient, when set, builds the API client instead of connect (tests).
+	// newClient, when set, builds the API client of a command from its
+	// flags instead of connect (tests).
 	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
+	out       outputFilter
+	cmdName   string // the command running, for its usage errors
 }
 
-// factory holds what the commands need from outside: the streams, the
-// environment and how to build the API client. Command constructors take
-// it; tests fill it to run a command on buffers, or with a client of their
-// own.
-type factory struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	getenv         func(string) string
-	// newClient builds the API client of a command from its flags; nil
-	// builds it from the flags and the environment (connect).
-	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
-}
+// factory is what command constructors take: an app before a command is
+// chosen. Tests fill it to run a command on buffers, or with a client of
+// their own.
+type factory = app
 
 // app returns the invocation state of the command named name.
 func (f *factory) app(name string) *app {
-	return &app{stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, getenv: f.getenv, cmdName: name, newClient: f.newClient}
+	a := *f
+	a.cmdName = name
+	return &a
 }
 
 // command is one subcommand's options and work: exec does the work with
@@ -65,8 +61,7 @@ type spec struct {
 	use      string // the synopsis after the program name
 	short    string // one line for the list of commands
 	long     string // what the command does, one paragraph or more
-	minPos   int
-	maxPos   int
+	args     int
 	examples []string // command lines, without the program name
 }
 
@@ -75,21 +70,12 @@ type spec struct {
 // looking at the options), else c.exec, bounded by --timeout when c calls
 // the API.
 func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *flags {
-	cmd := &cobra.Command{
-		Use:                   s.use,
-		Short:                 s.short,
-		Long:                  strings.TrimSpace(s.long),
-		Args:                  positional(s.minPos, s.maxPos),
-		DisableFlagsInUseLine: true,
-	}
+	cmd := &cobra.Command{Use: s.use, Short: s.short, Long: strings.TrimSpace(s.long), Args: positional(s.args), DisableFlagsInUseLine: true}
 	cmd.Flags().SortFlags = false // help lists them as registered
 	for _, e := range s.examples {
 		cmd.Example += "  ./itwin-export " + e + "\n"
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := applyEnvDefaults(cmd.Flags(), f.getenv); err != nil {
-			return flagErrorf("%v", err)
-		}
 		if runF != nil {
 			return runF(c, args)
 		}
@@ -112,29 +98,29 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 		}
 		return nil
 	}
-	return &flags{FlagSet: cmd.Flags(), cmd: cmd}
+	return &flags{FlagSet: cmd.Flags(), cmd: cmd, f: f}
 }
 
 // group returns a command that only holds subcommands, such as
-// `connection`: without one, or with an unknown one, it is a usage error.
+// `connection`: without one (its help, on stderr), or with an unknown one,
+// it is a usage error.
 func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
+	cmd := &cobra.Command{Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
 		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 { // the help, on stderr
-				if cmd.HasParent() {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
+			if len(args) > 0 {
+				hint := ""
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					hint = "; did you mean " + strings.Join(s, " or ") + "?"
 				}
-				cmd.SetOut(cmd.ErrOrStderr())
-				help(cmd, nil)
-				return &exitStatus{code: exitUsage}
+				return flagErrorf("unknown command %q%s", args[0], hint)
 			}
-			hint := ""
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				hint = "; did you mean " + strings.Join(s, " or ") + "?"
+			if cmd.HasParent() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
 			}
-			return flagErrorf("unknown command %q%s", args[0], hint)
+			cmd.SetOut(cmd.ErrOrStderr())
+			_ = cmd.Help()
+			return &exitStatus{code: exitUsage}
 		},
 	}
 	cmd.AddCommand(subs...)
@@ -150,8 +136,7 @@ func commandName(cmd *cobra.Command) string {
 
 // newRootCmd returns the whole command tree. A new command is a
 // constructor in the file of its work, added here; a flag is registered in
-// its command's constructor (completion of its values: complete.go; --jq
-// comes with every --json).
+// its command's constructor (completion of its values: complete.go).
 func newRootCmd(f *factory) *cobra.Command {
 	root := group("itwin-export COMMAND [flags]", "drive the iTwin Platform Export API", `
 itwin-export drives the iTwin Platform Export API: export an iModel to IFC
@@ -177,17 +162,17 @@ as a run of an export connection, wait for it, and manage connections.`,
 	root.SilenceErrors, root.SilenceUsage = true, true
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(flagError)
-	root.SetHelpFunc(help)
+	root.SetHelpTemplate(helpTemplate)
 	root.SetIn(f.stdin)
 	root.SetOut(f.stdout)
 	root.SetErr(f.stderr)
-	addJQFlags(root)
 	registerCompletions(f, root)
 	return root
 }
 
 func init() {
 	cobra.EnableCommandSorting = false // help lists them as added
+	cobra.AddTemplateFunc("flagLines", flagLines)
 }
 
 // run is the whole command, testable in-process: args without the program
@@ -223,58 +208,46 @@ func execute(ctx context.Context, f *factory, args []string) int {
 // commands and its man page after the description.
 const trailerKey = "trailer"
 
-// help writes a command's help on its output: synopsis, description, its
-// commands or its flags (each with a one-line description), examples.
-func help(cmd *cobra.Command, _ []string) {
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n", cmd.UseLine(), cmd.Long)
-	if cmd.HasAvailableSubCommands() {
-		fmt.Fprint(w, "\nCommands:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, c := range cmd.Commands() {
-			if c.IsAvailableCommand() {
-				fmt.Fprintf(tw, "  %s\t%s\n", c.Name(), c.Short)
-			}
-		}
-		tw.Flush()
-		fmt.Fprintf(w, "\nRun '%s COMMAND --help' for the flags of a command.\n", cmd.CommandPath())
-	} else {
-		fmt.Fprint(w, "\nFlags:\n")
-		writeFlags(w, cmd.Flags())
-	}
-	if t := cmd.Annotations[trailerKey]; t != "" {
-		fmt.Fprintf(w, "\n%s\n", t)
-	}
-	if cmd.Example != "" {
-		fmt.Fprintf(w, "\nExample (after 'go build -o itwin-export ./cmd/itwin-export'):\n%s", cmd.Example)
-	}
-}
+// helpTemplate lays out a command's help: synopsis, description, its
+// commands or its flags, its trailer, examples.
+const helpTemplate = `Usage: {{.UseLine}}
 
-// writeFlags writes one line per flag: "--name ARG", what it does, its
-// default when not a zero value.
-func writeFlags(w io.Writer, fs *pflag.FlagSet) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+{{.Long}}
+{{if .HasAvailableSubCommands}}
+Commands:
+{{range .Commands}}{{if .IsAvailableCommand}}  {{rpad .Name .NamePadding}}  {{.Short}}
+{{end}}{{end}}
+Run '{{.CommandPath}} COMMAND --help' for the flags of a command.
+{{else}}
+Flags:
+{{flagLines .Flags}}{{end}}{{with .Annotations.trailer}}
+{{.}}
+{{end}}{{with .Example}}
+Example (after 'go build -o itwin-export ./cmd/itwin-export'):
+{{.}}{{end}}`
+
+// flagLines is one line per flag: "--name ARG", what it does, its default
+// when not a zero value.
+func flagLines(fs *pflag.FlagSet) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fs.VisitAll(func(fl *pflag.Flag) {
-		if fl.Hidden || fl.Name == "help" {
-			return
-		}
 		arg, usage := pflag.UnquoteUsage(fl)
-		name := "--" + fl.Name
-		if arg != "" {
-			name += " " + arg
-		}
-		if fl.Shorthand != "" {
-			usage += fmt.Sprintf(" (short: -%s)", fl.Shorthand)
+		name := strings.TrimSpace("--" + fl.Name + " " + arg)
+		if fl.Name == "help" {
+			usage = "show this help"
+		} else if fl.Shorthand != "" {
+			usage += " (short: -" + fl.Shorthand + ")"
 		}
 		switch fl.DefValue {
 		case "", "false", "0", "0s", "[]":
 		default:
-			usage += fmt.Sprintf(" (default %s)", fl.DefValue)
+			usage += " (default " + fl.DefValue + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", name, usage)
 	})
-	fmt.Fprintf(tw, "  --help\tshow this help\n")
 	tw.Flush()
+	return b.String()
 }
 
 // rootTrailer is the environment and exit-code sections of the overall

@@ -10,16 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// addJQFlags gives every command of the tree that has --json a --jq flag.
-func addJQFlags(cmd *cobra.Command) {
-	if cmd.Flags().Lookup("json") != nil {
-		cmd.Flags().String("jq", "", "filter the JSON output with the jq `EXPR` and print each result as 'jq -r' does (implies --json)")
-	}
-	for _, c := range cmd.Commands() {
-		addJQFlags(c)
-	}
-}
-
 // useJQ compiles the command's --jq expression, if any, into the output
 // filter and turns --json on. An expression that does not compile is a
 // usage error: nothing is sent.

@@ -17,7 +17,7 @@ func newManCmd(f *factory) *cobra.Command {
 	fs := leaf(f, c, nil, spec{use: "man-pages DIR", short: "write the man pages into DIR",
 		long: `Write the man pages of itwin-export into DIR: itwin-export.1 and one page per
 command (itwin-export-run.1, itwin-export-connection-create.1, ...), from the
-same definitions as --help.`, minPos: 1, maxPos: 1, examples: []string{"man-pages man"}})
+same definitions as --help.`, args: 1, examples: []string{"man-pages man"}})
 	fs.cmd.Hidden = true
 	c.cmd = fs.cmd
 	return fs.cmd
