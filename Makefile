@@ -16,6 +16,7 @@
 #   make compat-selftest  make compat on copies of the tree: an additive change passes, a removed enum value or exported name fails
 #   make release-baseline when a version is cut: the baselines in compat/ become the tree as it is
 #   make man              the man pages of itwin-export into MANDIR (default man/)
+#   make cli-lines        the command's hand-written parsing, dispatch and help lines, before cobra and now
 
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
@@ -45,7 +46,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1)
 	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
 	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
-.PHONY: man test-tools conformance-node-lts
+.PHONY: man cli-lines test-tools conformance-node-lts
 .PHONY: all generate check-generated vet lint test go-test go-test-redisbudget bench-fleet lint-spec demo bench fuzz conformance generate-ts compat compat-selftest release-baseline interop
 
 all: test
@@ -107,6 +108,23 @@ test-tools:
 # itwin-export.1 and one page per command, from the command's definitions.
 man:
 	$(GO) run ./cmd/itwin-export man-pages $(MANDIR)
+
+# The parsing, dispatch and help of cmd/itwin-export: every line of flags.go
+# and app.go, blank lines and comments included, up to the text of the
+# overall help (environment, exit codes) and the version command, which end
+# app.go. Then: the last tree with the hand-written parser (flag package,
+# CLI_LINES_BEFORE); now: the work tree. The second figure keeps that help
+# text in. Needs the repository's history (not a shallow clone).
+CLI_LINES_BEFORE := 191d4ad028d28395d71cbeb91388a7c0485f13e2
+CLI_LINES_END    := ^// (topUsage writes|rootTrailer is|versionCmd is)
+cli-lines:
+	@count() { awk -v end="$$1" '$$0 ~ end { exit } { n++ } END { print n }'; }; \
+	for end in '$(CLI_LINES_END)' '^// versionCmd is'; do \
+		then=$$(for f in flags.go app.go; do git show $(CLI_LINES_BEFORE):cmd/itwin-export/$$f | count "$$end"; done | awk '{ s += $$1 } END { print s }'); \
+		now=$$(for f in flags.go app.go; do count "$$end" < cmd/itwin-export/$$f; done | awk '{ s += $$1 } END { print s }'); \
+		case $$end in *topUsage*) what="parsing, dispatch, help";; *) what="with the overall help text";; esac; \
+		printf 'cli-lines (%s): %d before cobra, %d now\n' "$$what" "$$then" "$$now"; \
+	done
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts

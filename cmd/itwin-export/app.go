@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,23 +18,20 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// app is one invocation of a command: its streams, its environment, how
-// to build the API client, and the filter every server text goes through
-// on its way to the streams.
+// app is one invocation of a command: its streams, its environment, how to
+// build the API client, the filter every server text goes through.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	// newClient, when set, builds the API client of a command from its
-	// flags instead of connect (tests).
+	// newClient, when set, builds the API client instead of connect (tests).
 	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
 	out       outputFilter
 	cmdName   string // the command running, for its usage errors
 }
 
 // factory is what command constructors take: an app before a command is
-// chosen. Tests fill it to run a command on buffers, or with a client of
-// their own.
+// chosen. Tests fill it to run commands on buffers, or with their client.
 type factory = app
 
 // app returns the invocation state of the command named name.
@@ -43,9 +41,8 @@ func (f *factory) app(name string) *app {
 	return &a
 }
 
-// command is one subcommand's options and work: exec does the work with
-// the positional arguments once the flags are parsed into the options. It
-// returns nil on success; its error decides the exit code (classify).
+// command is one subcommand's options and work, done by exec once the flags
+// are parsed into the options; its error decides the exit code (classify).
 type command interface {
 	exec(ctx context.Context, a *app, args []string) error
 }
@@ -65,10 +62,9 @@ type spec struct {
 	examples []string // command lines, without the program name
 }
 
-// leaf returns the flag set of a new command doing c's work. Once its
-// flags are parsed into c, the command runs runF when it is not nil (a test
-// looking at the options), else c.exec, bounded by --timeout when c calls
-// the API.
+// leaf returns the flag set of a new command doing c's work: once its flags
+// are parsed into c, runF when not nil (a test looking at the options), else
+// c.exec, bounded by --timeout when c calls the API.
 func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *flags {
 	cmd := &cobra.Command{Use: s.use, Short: s.short, Long: strings.TrimSpace(s.long), Args: positional(s.args), DisableFlagsInUseLine: true}
 	cmd.Flags().SortFlags = false // help lists them as registered
@@ -84,10 +80,9 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 		ctx, stop := context.WithCancel(cmd.Context())
 		defer stop()
 		if b, ok := any(c).(bounded); ok && b.deadline() > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, b.deadline(),
+			ctx, stop = context.WithTimeoutCause(ctx, b.deadline(),
 				fmt.Errorf("--timeout %s reached: %w", b.deadline(), context.DeadlineExceeded))
-			defer cancel()
+			defer stop()
 		}
 		a := f.app(commandName(cmd))
 		if err := a.useJQ(cmd); err != nil {
@@ -106,7 +101,7 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 // it is a usage error.
 func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
-		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
+		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				hint := ""
@@ -158,12 +153,10 @@ as a run of an export connection, wait for it, and manage connections.`,
 		newCompletionCmd(f),
 		newManCmd(f),
 	)
-	root.Annotations = map[string]string{trailerKey: rootTrailer()}
 	root.SilenceErrors, root.SilenceUsage = true, true
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpTemplate(helpTemplate)
-	root.SetIn(f.stdin)
 	root.SetOut(f.stdout)
 	root.SetErr(f.stderr)
 	registerCompletions(f, root)
@@ -172,7 +165,7 @@ as a run of an export connection, wait for it, and manage connections.`,
 
 func init() {
 	cobra.EnableCommandSorting = false // help lists them as added
-	cobra.AddTemplateFunc("flagLines", flagLines)
+	cobra.AddTemplateFuncs(map[string]any{"flagLines": flagLines, "rootTrailer": rootTrailer})
 }
 
 // run is the whole command, testable in-process: args without the program
@@ -187,15 +180,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // execute runs the command tree on args and returns the exit code.
 func execute(ctx context.Context, f *factory, args []string) int {
+	root := newRootCmd(f)
 	if len(args) > 0 {
-		switch args[0] {
-		case "-version", "--version":
-			args = append([]string{"version"}, args[1:]...)
-		case "-help":
-			args = append([]string{"--help"}, args[1:]...)
+		if alias, ok := map[string]string{"-version": "version", "--version": "version", "-help": "--help"}[args[0]]; ok {
+			args = append([]string{alias}, args[1:]...)
 		}
 	}
-	root := newRootCmd(f)
 	root.SetArgs(append([]string{}, args...))
 	cmd, err := root.ExecuteContextC(ctx)
 	if status := (*exitStatus)(nil); errors.As(err, &status) {
@@ -204,12 +194,8 @@ func execute(ctx context.Context, f *factory, args []string) int {
 	return f.app(commandName(cmd)).fail(ctx, err)
 }
 
-// trailerKey annotates a command with text its help shows after the
-// commands and its man page after the description.
-const trailerKey = "trailer"
-
 // helpTemplate lays out a command's help: synopsis, description, its
-// commands or its flags, its trailer, examples.
+// commands or its flags, the root's environment and exit codes, examples.
 const helpTemplate = `Usage: {{.UseLine}}
 
 {{.Long}}
@@ -220,8 +206,8 @@ Commands:
 Run '{{.CommandPath}} COMMAND --help' for the flags of a command.
 {{else}}
 Flags:
-{{flagLines .Flags}}{{end}}{{with .Annotations.trailer}}
-{{.}}
+{{flagLines .Flags}}{{end}}{{if not .HasParent}}
+{{rootTrailer}}
 {{end}}{{with .Example}}
 Example (after 'go build -o itwin-export ./cmd/itwin-export'):
 {{.}}{{end}}`
@@ -239,9 +225,7 @@ func flagLines(fs *pflag.FlagSet) string {
 		} else if fl.Shorthand != "" {
 			usage += " (short: -" + fl.Shorthand + ")"
 		}
-		switch fl.DefValue {
-		case "", "false", "0", "0s", "[]":
-		default:
+		if !slices.Contains([]string{"", "false", "0", "0s", "[]"}, fl.DefValue) {
 			usage += " (default " + fl.DefValue + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", name, usage)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -17,13 +16,6 @@ type flags struct {
 	*pflag.FlagSet
 	cmd *cobra.Command
 	f   *factory
-}
-
-// jsonFlags registers --json, whose usage says what it writes, and --jq,
-// which filters that JSON.
-func (f *flags) jsonFlags(p *bool, usage string) {
-	f.BoolVar(p, "json", false, usage)
-	f.String("jq", "", "filter the JSON output with the jq `EXPR` and print each result as 'jq -r' does (implies --json)")
 }
 
 // envDefault makes the environment variable env, when set, the value of
@@ -57,7 +49,14 @@ func flagError(_ *cobra.Command, err error) error {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() == "":
 		return flagErrorf("flag provided but not defined: --%s", notExist.GetSpecifiedName())
 	case errors.As(err, &invalid):
-		return flagErrorf("invalid value %q for flag --%s: %v", invalid.GetValue(), invalid.GetFlag().Name, errors.Unwrap(invalid))
+		v, why := invalid.GetValue(), errors.Unwrap(invalid)
+		if invalid.GetFlag().Value.Type() == "duration" { // "5" alone lacks its unit
+			why = errors.New("not a duration, for example 2s, 500ms or 1m")
+			if _, numErr := strconv.ParseFloat(v, 64); numErr == nil {
+				why = fmt.Errorf("a duration needs a unit, for example %ss or %sms", v, v)
+			}
+		}
+		return flagErrorf("invalid value %q for flag --%s: %v", v, invalid.GetFlag().Name, why)
 	}
 	return flagErrorf("%s", err.Error())
 }
@@ -83,33 +82,4 @@ func required(value, name string) error {
 		return flagErrorf("--%s is required", name)
 	}
 	return nil
-}
-
-// durationFlag registers a duration flag whose error says what a duration
-// looks like: "5" alone lacks its unit.
-func (f *flags) durationFlag(p *time.Duration, name string, value time.Duration, usage string) {
-	*p = value
-	f.Var((*durationValue)(p), name, usage)
-}
-
-// durationValue is a time.Duration as a flag value.
-type durationValue time.Duration
-
-// String formats the duration.
-func (d *durationValue) String() string { return time.Duration(*d).String() }
-
-// Type names the value in help.
-func (d *durationValue) Type() string { return "duration" }
-
-// Set parses a duration such as 2s, 500ms or 1m.
-func (d *durationValue) Set(s string) error {
-	v, err := time.ParseDuration(s)
-	if err == nil {
-		*d = durationValue(v)
-		return nil
-	}
-	if _, numErr := strconv.ParseFloat(s, 64); numErr == nil {
-		return fmt.Errorf("a duration needs a unit, for example %ss or %sms", s, s)
-	}
-	return errors.New("not a duration, for example 2s, 500ms or 1m")
 }

@@ -10,6 +10,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// jsonFlags registers --json, whose usage says what it writes, and --jq,
+// which filters that JSON.
+func (f *flags) jsonFlags(p *bool, usage string) {
+	f.BoolVar(p, "json", false, usage)
+	f.String("jq", "", "filter the JSON output with the jq `EXPR` and print each result as 'jq -r' does (implies --json)")
+}
+
 // useJQ compiles the command's --jq expression, if any, into the output
 // filter and turns --json on. An expression that does not compile is a
 // usage error: nothing is sent.

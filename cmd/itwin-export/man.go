@@ -26,7 +26,7 @@ same definitions as --help.`, args: 1, examples: []string{"man-pages man"}})
 // exec writes the pages.
 func (c *manCmd) exec(_ context.Context, _ *app, args []string) error {
 	root := c.cmd.Root()
-	root.Long += "\n\n" + root.Annotations[trailerKey]
+	root.Long += "\n\n" + rootTrailer()
 	noGenTag(root)
 	header := &doc.GenManHeader{Title: "ITWIN-EXPORT", Section: "1", Source: "itwin-export", Manual: "itwin-export manual"}
 	if err := os.MkdirAll(args[0], 0o777); err != nil {

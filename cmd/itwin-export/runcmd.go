@@ -29,7 +29,7 @@ type waitFlags struct {
 // add registers the flags on fs.
 func (w *waitFlags) add(fs *flags) {
 	fs.BoolVar(&w.wait, "wait", false, "wait until the run is Completed, showing each state change on stderr")
-	fs.durationFlag(&w.poll, "poll-interval", defaultPollInterval, "shortest `DURATION` between two polls of the run, for example 5s (it grows while the state stays the same)")
+	fs.DurationVar(&w.poll, "poll-interval", defaultPollInterval, "shortest `DURATION` between two polls of the run, for example 5s (it grows while the state stays the same)")
 	fs.StringVar(&w.download, "download", "", "with --wait: once the run completed with Success, download its output files into `DIR` as 'download' does; a missing DIR is created before the run is (DIR naming a file, a device or a FIFO, or a DIR you cannot write to, exits 2, nothing sent), and a failed download prints the command that fetches the files later")
 	fs.IntVar(&w.parallel, "parallel-transfers", wrapper.DefaultParallel, "with --download: fetch a file above 8 MiB as ranges over `N` connections at a time (1: one stream)")
 }
