@@ -101,7 +101,7 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 // it is a usage error.
 func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
-		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true,
+		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				hint := ""
