@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -271,24 +269,4 @@ Exit codes:
   130  interrupted (143 for SIGTERM, 129 for SIGHUP); stderr says how to resume`,
 		envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
 		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL, envStorageURL, envIModelID, envRedisURL)
-}
-
-// versionCmd is `itwin-export version`.
-type versionCmd struct{}
-
-// newVersionCmd returns `itwin-export version`.
-func newVersionCmd(f *factory, runF func(*versionCmd, []string) error) *cobra.Command {
-	return leaf(f, &versionCmd{}, runF, spec{use: "version", short: "print the version of itwin-export and of Go",
-		long: `Print one line: the version of itwin-export (the latest entry of its
-CHANGELOG.md) and the version of Go it was built with.`, examples: []string{"version"}}).cmd
-}
-
-// exec prints the line: wrapper.Version as a module tag, then the Go version.
-func (c *versionCmd) exec(_ context.Context, a *app, _ []string) error {
-	goVersion := runtime.Version()
-	if info, ok := debug.ReadBuildInfo(); ok {
-		goVersion = info.GoVersion
-	}
-	fmt.Fprintf(a.stdout, "itwin-export v%s %s\n", wrapper.Version, goVersion)
-	return nil
 }
