@@ -16,6 +16,7 @@
 #   make compat-selftest  make compat on copies of the tree: an additive change or a Go API change listed in CHANGELOG.md passes, a removed enum value or an unlisted exported name fails
 #   make release-baseline when a version is cut: the baselines in compat/ become the tree as it is
 #   make man              the man pages of itwin-export into MANDIR (default man/)
+#   make cli-lines        the command's hand-written parsing, dispatch and help lines, before cobra and now
 
 GO          ?= go
 GENERATED   := api apitest/internal/exportserver apitest/internal/storageserver
@@ -46,7 +47,7 @@ DOWNLOAD_REPORT = /^BenchmarkDownload-/ { for (i = 3; i < NF; i++) { if ($$(i+1)
 	if (r > 1.10 || h > 64 || ch > 64) { print "FAIL: download above its bounds"; exit 1 } \
 	if (l > 1.35 || n < 4) { print "FAIL: capped-link download above its bounds"; exit 1 } }
 
-.PHONY: man test-tools conformance-node-lts
+.PHONY: man cli-lines test-tools conformance-node-lts
 .PHONY: all generate check-generated vet lint test go-test go-test-redisbudget bench-fleet lint-spec demo bench fuzz conformance generate-ts compat compat-selftest release-baseline interop
 
 all: test
@@ -108,6 +109,21 @@ test-tools:
 # itwin-export.1 and one page per command, from the command's definitions.
 man:
 	$(GO) run ./cmd/itwin-export man-pages $(MANDIR)
+
+# The parsing, dispatch and help of cmd/itwin-export: every line of flags.go
+# and app.go, blank lines and comments included, except the text of the
+# overall help (environment, exit codes: topUsage then, rootTrailer now) and
+# the version command, which came last in app.go. Before cobra: the last tree
+# whose parser was hand-written on the flag package (CLI_LINES_BEFORE; needs
+# the history, not a shallow clone); now: the work tree. The figure in
+# parentheses keeps the overall help text in.
+CLI_LINES_BEFORE := 191d4ad028d28395d71cbeb91388a7c0485f13e2
+CLI_LINES_AWK    := /^package / { a = b = 0 } /^\/\/ (topUsage writes|rootTrailer is|versionCmd is)/ { a = 1 } /^\/\/ versionCmd is/ { b = 1 } \
+	!a { n++ } !b { m++ } END { printf "%d (%d)", n, m }
+cli-lines:
+	@printf 'cli-lines: parsing, dispatch and help of cmd/itwin-export: %s before cobra, ' \
+		"$$(for f in flags.go app.go; do git show $(CLI_LINES_BEFORE):cmd/itwin-export/$$f; done | awk '$(CLI_LINES_AWK)')"
+	@printf '%s now\n' "$$(cat cmd/itwin-export/flags.go cmd/itwin-export/app.go | awk '$(CLI_LINES_AWK)')"
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,39 +16,31 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// app is one invocation of a command: its streams, its environment and
-// the filter every server text goes through on its way to the streams.
+// app is one invocation of a command: its streams, its environment, how to
+// build the API client, the filter every server text goes through.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	out            outputFilter
-	cmdName        string // the command running, for its usage errors
 	// newClient, when set, builds the API client instead of connect (tests).
 	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
+	out       outputFilter
+	cmdName   string // the command running, for its usage errors
 }
 
-// factory holds what the commands need from outside: the streams, the
-// environment and how to build the API client. Command constructors take
-// it; tests fill it to run a command on buffers, or with a client of their
-// own.
-type factory struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	getenv         func(string) string
-	// newClient builds the API client of a command from its flags; nil
-	// builds it from the flags and the environment (connect).
-	newClient func(ctx context.Context, cf *clientFlags) (*wrapper.Client, error)
-}
+// factory is what command constructors take: an app before a command is
+// chosen. Tests fill it to run commands on buffers, or with their client.
+type factory = app
 
 // app returns the invocation state of the command named name.
 func (f *factory) app(name string) *app {
-	return &app{stdin: f.stdin, stdout: f.stdout, stderr: f.stderr, getenv: f.getenv, cmdName: name, newClient: f.newClient}
+	a := *f
+	a.cmdName = name
+	return &a
 }
 
-// command is one subcommand's options and work: exec does the work with
-// the positional arguments once the flags are parsed into the options. It
-// returns nil on success; its error decides the exit code (classify).
+// command is one subcommand's options and work, done by exec once the flags
+// are parsed into the options; its error decides the exit code (classify).
 type command interface {
 	exec(ctx context.Context, a *app, args []string) error
 }
@@ -65,31 +56,20 @@ type spec struct {
 	use      string // the synopsis after the program name
 	short    string // one line for the list of commands
 	long     string // what the command does, one paragraph or more
-	minPos   int
-	maxPos   int
+	args     int
 	examples []string // command lines, without the program name
 }
 
-// leaf returns the flag set of a new command doing c's work. Once its
-// flags are parsed into c, the command runs runF when it is not nil (a test
-// looking at the options), else c.exec, bounded by --timeout when c calls
-// the API.
+// leaf returns the flag set of a new command doing c's work: once its flags
+// are parsed into c, runF when not nil (a test looking at the options), else
+// c.exec, bounded by --timeout when c calls the API.
 func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *flags {
-	cmd := &cobra.Command{
-		Use:                   s.use,
-		Short:                 s.short,
-		Long:                  strings.TrimSpace(s.long),
-		Args:                  positional(s.minPos, s.maxPos),
-		DisableFlagsInUseLine: true,
-	}
+	cmd := &cobra.Command{Use: s.use, Short: s.short, Long: strings.TrimSpace(s.long), Args: positional(s.args), DisableFlagsInUseLine: true}
 	cmd.Flags().SortFlags = false // help lists them as registered
 	for _, e := range s.examples {
 		cmd.Example += "  ./itwin-export " + e + "\n"
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := applyEnvDefaults(cmd.Flags(), f.getenv); err != nil {
-			return flagErrorf("%v", err)
-		}
 		if runF != nil {
 			return runF(c, args)
 		}
@@ -98,10 +78,9 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 		ctx, stop := context.WithCancel(cmd.Context())
 		defer stop()
 		if b, ok := any(c).(bounded); ok && b.deadline() > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, b.deadline(),
+			ctx, stop = context.WithTimeoutCause(ctx, b.deadline(),
 				fmt.Errorf("--timeout %s reached: %w", b.deadline(), context.DeadlineExceeded))
-			defer cancel()
+			defer stop()
 		}
 		a := f.app(commandName(cmd))
 		if err := a.useJQ(cmd); err != nil {
@@ -112,29 +91,29 @@ func leaf[C command](f *factory, c C, runF func(C, []string) error, s spec) *fla
 		}
 		return nil
 	}
-	return &flags{FlagSet: cmd.Flags(), cmd: cmd}
+	return &flags{FlagSet: cmd.Flags(), cmd: cmd, f: f}
 }
 
 // group returns a command that only holds subcommands, such as
-// `connection`: without one, or with an unknown one, it is a usage error.
+// `connection`: without one (its help, on stderr), or with an unknown one,
+// it is a usage error.
 func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
-	cmd := &cobra.Command{
-		Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
+	cmd := &cobra.Command{Use: use, Short: short, Long: strings.TrimSpace(long), Example: example,
 		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true, SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 { // the help, on stderr
-				if cmd.HasParent() {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
+			if len(args) > 0 {
+				hint := ""
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					hint = "; did you mean " + strings.Join(s, " or ") + "?"
 				}
-				cmd.SetOut(cmd.ErrOrStderr())
-				help(cmd, nil)
-				return &exitStatus{code: exitUsage}
+				return flagErrorf("unknown command %q%s", args[0], hint)
 			}
-			hint := ""
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				hint = "; did you mean " + strings.Join(s, " or ") + "?"
+			if cmd.HasParent() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: missing command\n", cmd.CommandPath())
 			}
-			return flagErrorf("unknown command %q%s", args[0], hint)
+			cmd.SetOut(cmd.ErrOrStderr())
+			_ = cmd.Help()
+			return &exitStatus{code: exitUsage}
 		},
 	}
 	cmd.AddCommand(subs...)
@@ -150,8 +129,7 @@ func commandName(cmd *cobra.Command) string {
 
 // newRootCmd returns the whole command tree. A new command is a
 // constructor in the file of its work, added here; a flag is registered in
-// its command's constructor (completion of its values: complete.go; --jq
-// comes with every --json).
+// its command's constructor (completion of its values: complete.go).
 func newRootCmd(f *factory) *cobra.Command {
 	root := group("itwin-export COMMAND [flags]", "drive the iTwin Platform Export API", `
 itwin-export drives the iTwin Platform Export API: export an iModel to IFC
@@ -173,21 +151,19 @@ as a run of an export connection, wait for it, and manage connections.`,
 		newCompletionCmd(f),
 		newManCmd(f),
 	)
-	root.Annotations = map[string]string{trailerKey: rootTrailer()}
 	root.SilenceErrors, root.SilenceUsage = true, true
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(flagError)
-	root.SetHelpFunc(help)
-	root.SetIn(f.stdin)
+	root.SetHelpTemplate(helpTemplate)
 	root.SetOut(f.stdout)
 	root.SetErr(f.stderr)
-	addJQFlags(root)
 	registerCompletions(f, root)
 	return root
 }
 
 func init() {
 	cobra.EnableCommandSorting = false // help lists them as added
+	cobra.AddTemplateFuncs(map[string]any{"flagLines": flagLines, "rootTrailer": rootTrailer})
 }
 
 // run is the whole command, testable in-process: args without the program
@@ -202,15 +178,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // execute runs the command tree on args and returns the exit code.
 func execute(ctx context.Context, f *factory, args []string) int {
+	root := newRootCmd(f)
 	if len(args) > 0 {
-		switch args[0] {
-		case "-version", "--version":
-			args = append([]string{"version"}, args[1:]...)
-		case "-help":
-			args = append([]string{"--help"}, args[1:]...)
+		if alias, ok := map[string]string{"-version": "version", "--version": "version", "-help": "--help"}[args[0]]; ok {
+			args = append([]string{alias}, args[1:]...)
 		}
 	}
-	root := newRootCmd(f)
 	root.SetArgs(append([]string{}, args...))
 	cmd, err := root.ExecuteContextC(ctx)
 	if status := (*exitStatus)(nil); errors.As(err, &status) {
@@ -219,62 +192,44 @@ func execute(ctx context.Context, f *factory, args []string) int {
 	return f.app(commandName(cmd)).fail(ctx, err)
 }
 
-// trailerKey annotates a command with text its help shows after the
-// commands and its man page after the description.
-const trailerKey = "trailer"
+// helpTemplate lays out a command's help: synopsis, description, its
+// commands or its flags, the root's environment and exit codes, examples.
+const helpTemplate = `Usage: {{.UseLine}}
 
-// help writes a command's help on its output: synopsis, description, its
-// commands or its flags (each with a one-line description), examples.
-func help(cmd *cobra.Command, _ []string) {
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n", cmd.UseLine(), cmd.Long)
-	if cmd.HasAvailableSubCommands() {
-		fmt.Fprint(w, "\nCommands:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, c := range cmd.Commands() {
-			if c.IsAvailableCommand() {
-				fmt.Fprintf(tw, "  %s\t%s\n", c.Name(), c.Short)
-			}
-		}
-		tw.Flush()
-		fmt.Fprintf(w, "\nRun '%s COMMAND --help' for the flags of a command.\n", cmd.CommandPath())
-	} else {
-		fmt.Fprint(w, "\nFlags:\n")
-		writeFlags(w, cmd.Flags())
-	}
-	if t := cmd.Annotations[trailerKey]; t != "" {
-		fmt.Fprintf(w, "\n%s\n", t)
-	}
-	if cmd.Example != "" {
-		fmt.Fprintf(w, "\nExample (after 'go build -o itwin-export ./cmd/itwin-export'):\n%s", cmd.Example)
-	}
-}
+{{.Long}}
+{{if .HasAvailableSubCommands}}
+Commands:
+{{range .Commands}}{{if .IsAvailableCommand}}  {{rpad .Name .NamePadding}}  {{.Short}}
+{{end}}{{end}}
+Run '{{.CommandPath}} COMMAND --help' for the flags of a command.
+{{else}}
+Flags:
+{{flagLines .Flags}}{{end}}{{if not .HasParent}}
+{{rootTrailer}}
+{{end}}{{with .Example}}
+Example (after 'go build -o itwin-export ./cmd/itwin-export'):
+{{.}}{{end}}`
 
-// writeFlags writes one line per flag: "--name ARG", what it does, its
-// default when not a zero value.
-func writeFlags(w io.Writer, fs *pflag.FlagSet) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// flagLines is one line per flag: "--name ARG", what it does, its default
+// when not a zero value.
+func flagLines(fs *pflag.FlagSet) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fs.VisitAll(func(fl *pflag.Flag) {
-		if fl.Hidden || fl.Name == "help" {
-			return
-		}
 		arg, usage := pflag.UnquoteUsage(fl)
-		name := "--" + fl.Name
-		if arg != "" {
-			name += " " + arg
+		name := strings.TrimSpace("--" + fl.Name + " " + arg)
+		if fl.Name == "help" {
+			usage = "show this help"
+		} else if fl.Shorthand != "" {
+			usage += " (short: -" + fl.Shorthand + ")"
 		}
-		if fl.Shorthand != "" {
-			usage += fmt.Sprintf(" (short: -%s)", fl.Shorthand)
-		}
-		switch fl.DefValue {
-		case "", "false", "0", "0s", "[]":
-		default:
-			usage += fmt.Sprintf(" (default %s)", fl.DefValue)
+		if !slices.Contains([]string{"", "false", "0", "0s", "[]"}, fl.DefValue) {
+			usage += " (default " + fl.DefValue + ")"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", name, usage)
 	})
-	fmt.Fprintf(tw, "  --help\tshow this help\n")
 	tw.Flush()
+	return b.String()
 }
 
 // rootTrailer is the environment and exit-code sections of the overall
@@ -314,24 +269,4 @@ Exit codes:
   130  interrupted (143 for SIGTERM, 129 for SIGHUP); stderr says how to resume`,
 		envAPIURL, wrapper.DefaultBaseURL, envAccessToken, envClientID, envClientSecret,
 		wrapper.Scope, envTokenURL, wrapper.DefaultTokenURL, envAuthorizeURL, wrapper.DefaultAuthorizeURL, envStorageURL, envIModelID, envRedisURL)
-}
-
-// versionCmd is `itwin-export version`.
-type versionCmd struct{}
-
-// newVersionCmd returns `itwin-export version`.
-func newVersionCmd(f *factory, runF func(*versionCmd, []string) error) *cobra.Command {
-	return leaf(f, &versionCmd{}, runF, spec{use: "version", short: "print the version of itwin-export and of Go",
-		long: `Print one line: the version of itwin-export (the latest entry of its
-CHANGELOG.md) and the version of Go it was built with.`, examples: []string{"version"}}).cmd
-}
-
-// exec prints the line: wrapper.Version as a module tag, then the Go version.
-func (c *versionCmd) exec(_ context.Context, a *app, _ []string) error {
-	goVersion := runtime.Version()
-	if info, ok := debug.ReadBuildInfo(); ok {
-		goVersion = info.GoVersion
-	}
-	fmt.Fprintf(a.stdout, "itwin-export v%s %s\n", wrapper.Version, goVersion)
-	return nil
 }

@@ -39,7 +39,7 @@ or, for every new shell, write it where the shell looks:
   bash:  itwin-export completion bash > ~/.local/share/bash-completion/completions/itwin-export
   zsh:   itwin-export completion zsh > "${fpath[1]}/_itwin-export"
   fish:  itwin-export completion fish > ~/.config/fish/completions/itwin-export.fish`,
-		minPos: 1, maxPos: 1, examples: []string{"completion bash", "completion zsh"}})
+		args: 1, examples: []string{"completion bash", "completion zsh"}})
 	fs.cmd.ValidArgs = []string{"bash", "zsh", "fish", "powershell"}
 	c.cmd = fs.cmd
 	return fs.cmd

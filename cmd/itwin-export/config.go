@@ -52,7 +52,7 @@ func (c *clientFlags) add(fs *flags) {
 	fs.StringVar(&c.apiURL, "api-url", "", "`URL` of the Export API (default $"+envAPIURL+" or "+wrapper.DefaultBaseURL+")")
 	fs.StringVar(&c.token, "token", "", "bearer `TOKEN` to use as is (default $"+envAccessToken+")")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every HTTP exchange with the API, Storage and the blob store to stderr, not token requests (tokens and SAS signatures redacted)")
-	fs.durationFlag(&c.timeout, "timeout", 0, "give up after `DURATION` (for example 30s) with exit 5, token requests included (default none: each exchange has its own limits; run --authorize waits for you at most 5m)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "give up after `DURATION` (for example 30s) with exit 5, token requests included (default none: each exchange has its own limits; run --authorize waits for you at most 5m)")
 	c.addRedis(fs)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
@@ -36,9 +37,9 @@ func (a *app) writeConnection(conn *api.ExportConnection, jsonOut bool) error {
 // connectionCreateCmd is `itwin-export connection create`.
 type connectionCreateCmd struct {
 	clientFlags
-	iModel     string
-	name, auth optString
-	json       bool
+	iModel, name, auth string
+	json               bool
+	given              *pflag.FlagSet // which flags were given
 }
 
 // newConnectionCreateCmd returns `itwin-export connection create`; runF, when not nil, runs instead of its
@@ -55,10 +56,11 @@ for the service app.`,
 			"connection create --imodel IMODEL_ID --name nightly --auth Service"}})
 	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel to export (required; default $"+envIModelID+")")
 	fs.envDefault("imodel", envIModelID)
-	fs.Var(&c.name, "name", "display `NAME` of the connection")
-	fs.Var(&c.auth, "auth", "`TYPE` of authentication, whose credentials runs use: User or Service (the API's default: User)")
-	fs.BoolVar(&c.json, "json", false, "write the connection object to stdout as JSON")
+	fs.StringVar(&c.name, "name", "", "display `NAME` of the connection")
+	fs.StringVar(&c.auth, "auth", "", "`TYPE` of authentication, whose credentials runs use: User or Service (the API's default: User)")
+	fs.jsonFlags(&c.json, "write the connection object to stdout as JSON")
 	c.clientFlags.add(fs)
+	c.given = fs.FlagSet
 	return fs.cmd
 }
 
@@ -67,11 +69,8 @@ func (c *connectionCreateCmd) exec(ctx context.Context, a *app, _ []string) erro
 	if err := required(c.iModel, "imodel"); err != nil {
 		return err
 	}
-	req := api.ExportConnectionCreate{IModelID: c.iModel, DisplayName: c.name.ptr()}
-	if c.auth.set {
-		v := api.AuthenticationType(c.auth.value)
-		req.AuthenticationType = &v
-	}
+	req := api.ExportConnectionCreate{IModelID: c.iModel, DisplayName: given(c.given, "name", c.name),
+		AuthenticationType: given(c.given, "auth", api.AuthenticationType(c.auth))}
 	if err := wrapper.ValidateConnectionRequest(req); err != nil {
 		return withFlagNames(err)
 	}
@@ -100,10 +99,10 @@ func newConnectionGetCmd(f *factory, runF func(*connectionGetCmd, []string) erro
 	c := &connectionGetCmd{}
 	fs := leaf(f, c, runF, spec{use: "get ID [--json] [--timeout D] [--verbose]", short: "show an export connection",
 		long: `Show an export connection: one tab-separated line (id, authentication type,
-iModel id, display name), or with --json the connection object.`, minPos: 1, maxPos: 1,
+iModel id, display name), or with --json the connection object.`, args: 1,
 		examples: []string{
 			"connection get CONNECTION_ID --json"}})
-	fs.BoolVar(&c.json, "json", false, "write the connection object to stdout as JSON")
+	fs.jsonFlags(&c.json, "write the connection object to stdout as JSON")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }
@@ -130,7 +129,7 @@ func newConnectionDeleteCmd(f *factory, runF func(*connectionDeleteCmd, []string
 	c := &connectionDeleteCmd{}
 	fs := leaf(f, c, runF, spec{use: "delete ID [--timeout D] [--verbose]", short: "delete an export connection",
 		long: `Delete an export connection. stdout stays empty; stderr confirms. A
-connection with an active run cannot be deleted (the API answers 409: exit 4).`, minPos: 1, maxPos: 1,
+connection with an active run cannot be deleted (the API answers 409: exit 4).`, args: 1,
 		examples: []string{
 			"connection delete CONNECTION_ID"}})
 	c.clientFlags.add(fs)
@@ -172,7 +171,7 @@ development app.`,
 		examples: []string{
 			"auth-info --redirect-url https://my-app.example.com/signin-callback"}})
 	fs.StringVar(&c.redirect, "redirect-url", defaultRedirectURL, "`URL` the service sends the user back to after authorizing")
-	fs.BoolVar(&c.json, "json", false, "write the authorizationInformation object to stdout as JSON")
+	fs.jsonFlags(&c.json, "write the authorizationInformation object to stdout as JSON")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }

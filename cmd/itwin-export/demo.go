@@ -39,7 +39,7 @@ completes with Success and the file is downloaded.`,
 		examples: []string{
 			"demo",
 			"demo --step 1s --verbose"}})
-	fs.durationFlag(&c.step, "step", 300*time.Millisecond, "`DURATION` of each state of the run (five steps to Completed)")
+	fs.DurationVar(&c.step, "step", 300*time.Millisecond, "`DURATION` of each state of the run (five steps to Completed)")
 	fs.StringVar(&c.dir, "dir", "", "download the IFC file into `DIR` (default a new temporary directory, kept)")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every HTTP exchange to stderr")
 	return fs.cmd

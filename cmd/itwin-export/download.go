@@ -43,7 +43,7 @@ file or not writable exits 2. A destination that is not a regular file
 and never needing --force. SIGINT, SIGTERM and SIGHUP remove the temporary
 file (exit 130, 143, 129); a later download to the same destination removes
 temporary files an earlier one left. stdout is the path written; progress goes
-to stderr.`, minPos: 1, maxPos: 1,
+to stderr.`, args: 1,
 		examples: []string{
 			"download FILE_ID",
 			"download FILE_ID --dir exports --json",
@@ -52,7 +52,7 @@ to stderr.`, minPos: 1, maxPos: 1,
 	fs.StringVar(&c.dir, "dir", "", "write the file into `DIR` (created when missing), under its name in Storage made safe (default .)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing file")
 	fs.IntVar(&c.parallel, "parallel-transfers", wrapper.DefaultParallel, "fetch a file above 8 MiB as ranges over `N` connections at a time (1: one stream)")
-	fs.BoolVar(&c.json, "json", false, `write {"fileId", "path", "size"} to stdout`)
+	fs.jsonFlags(&c.json, `write {"fileId", "path", "size"} to stdout`)
 	c.clientFlags.add(fs)
 	return fs.cmd
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/itwin-export/itwin-export/apitest"
 )
@@ -29,27 +28,4 @@ func TestDownloadCLIChecksumMismatch(t *testing.T) {
 		}
 	}
 	wantCode(t, runCLI(t, envFor(fake.URL), "download", "f1", "--parallel-transfers", "0"), exitUsage)
-}
-
-// TestParseBlobRate: fake-server --blob-rate reads RATE[@LATENCY].
-func TestParseBlobRate(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		rate    int64
-		latency time.Duration
-		bad     bool
-	}{
-		{"", 0, 0, false},
-		{"16MiB@30ms", 16 << 20, 30 * time.Millisecond, false},
-		{"512KiB/s", 512 << 10, 0, false},
-		{"1000", 1000, 0, false},
-		{"0", 0, 0, true},
-		{"fast", 0, 0, true},
-		{"1MiB@soon", 0, 0, true},
-	} {
-		rate, latency, err := parseBlobRate(tc.in)
-		if (err != nil) != tc.bad || rate != tc.rate || latency != tc.latency {
-			t.Errorf("parseBlobRate(%q) = %d, %v, %v", tc.in, rate, latency, err)
-		}
-	}
 }

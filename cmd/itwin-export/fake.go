@@ -96,11 +96,11 @@ refreshes of one saved session overlap.`,
 			"fake-server --addr 127.0.0.1:0",
 			fakeTry}})
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on, `HOST:PORT`; port 0 picks a free one")
-	fs.durationFlag(&c.step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
+	fs.DurationVar(&c.step, "step", time.Second, "`DURATION` of each state of a run (five steps to Completed)")
 	fs.StringVar(&c.outcome, "outcome", string(api.ExecutionResultSuccess), "`RESULT` runs complete with: Success, PartialSuccess or Error")
 	fs.BoolVar(&c.requireAuth, "require-user-authorization", false, "fail runs of User connections whose user has not visited the authorizationUrl")
 	fs.StringVar(&c.refreshTokens, "refresh-tokens", apitest.RotateRefreshTokens.String(), "`POLICY` of the token endpoint: rotate (each refresh token good for one use) or reuse")
-	fs.durationFlag(&c.refreshDelay, "refresh-delay", 0, "hold each refresh_token grant this `DURATION` before answering it")
+	fs.DurationVar(&c.refreshDelay, "refresh-delay", 0, "hold each refresh_token grant this `DURATION` before answering it")
 	fs.BoolVar(&c.control, "control", false, "answer the control API under /_fake/ (scripted answers, recorded requests: conformance/control-api.yaml)")
 	fs.StringVar(&c.blobRate, "blob-rate", "", "cap each connection of the blob origin as a long link does: `SPEC` is RATE[@LATENCY], bytes a second (suffix KiB, MiB or GiB) and the wait for each answer's first byte, for example 16MiB@30ms (default no cap)")
 	fs.Var(&c.rateLimit, "rate-limit", "answer 429 with Retry-After beyond `LIMIT` requests per bearer token, written N/DURATION (for example 500/1m), shared by every client of the server (default none)")

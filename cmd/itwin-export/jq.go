@@ -10,14 +10,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// addJQFlags gives every command of the tree that has --json a --jq flag.
-func addJQFlags(cmd *cobra.Command) {
-	if cmd.Flags().Lookup("json") != nil {
-		cmd.Flags().String("jq", "", "filter the JSON output with the jq `EXPR` and print each result as 'jq -r' does (implies --json)")
-	}
-	for _, c := range cmd.Commands() {
-		addJQFlags(c)
-	}
+// jsonFlags registers --json, whose usage says what it writes, and --jq,
+// which filters that JSON.
+func (f *flags) jsonFlags(p *bool, usage string) {
+	f.BoolVar(p, "json", false, usage)
+	f.String("jq", "", "filter the JSON output with the jq `EXPR` and print each result as 'jq -r' does (implies --json)")
 }
 
 // useJQ compiles the command's --jq expression, if any, into the output

@@ -63,7 +63,7 @@ objects).`,
 			"runs --connection CONNECTION_ID",
 			"runs --connection CONNECTION_ID --json"}})
 	fs.StringVar(&c.connection, "connection", "", "`ID` of the export connection (required)")
-	fs.BoolVar(&c.json, "json", false, "write a JSON array of run objects to stdout")
+	fs.jsonFlags(&c.json, "write a JSON array of run objects to stdout")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }
@@ -101,7 +101,7 @@ id, authentication type, iModel id and display name, tab-separated (with
 			"connections --imodel IMODEL_ID"}})
 	fs.StringVar(&c.iModel, "imodel", "", "`ID` of the iModel (required; default $"+envIModelID+")")
 	fs.envDefault("imodel", envIModelID)
-	fs.BoolVar(&c.json, "json", false, "write a JSON array of connection objects to stdout")
+	fs.jsonFlags(&c.json, "write a JSON array of connection objects to stdout")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }

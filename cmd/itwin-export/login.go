@@ -74,7 +74,7 @@ client credentials use it and refresh it. stdout stays empty.`,
 			"login --no-browser --port 8400"}})
 	fs.BoolVar(&c.noBrowser, "no-browser", false, "do not open a browser: print the URL on stderr only")
 	fs.IntVar(&c.port, "port", 0, "`PORT` of the loopback listener on 127.0.0.1 (default a free one)")
-	fs.durationFlag(&c.timeout, "timeout", defaultSignInWait, "give up waiting for the browser after `DURATION`")
+	fs.DurationVar(&c.timeout, "timeout", defaultSignInWait, "give up waiting for the browser after `DURATION`")
 	return fs.cmd
 }
 

@@ -17,7 +17,7 @@ func newManCmd(f *factory) *cobra.Command {
 	fs := leaf(f, c, nil, spec{use: "man-pages DIR", short: "write the man pages into DIR",
 		long: `Write the man pages of itwin-export into DIR: itwin-export.1 and one page per
 command (itwin-export-run.1, itwin-export-connection-create.1, ...), from the
-same definitions as --help.`, minPos: 1, maxPos: 1, examples: []string{"man-pages man"}})
+same definitions as --help.`, args: 1, examples: []string{"man-pages man"}})
 	fs.cmd.Hidden = true
 	c.cmd = fs.cmd
 	return fs.cmd
@@ -26,7 +26,7 @@ same definitions as --help.`, minPos: 1, maxPos: 1, examples: []string{"man-page
 // exec writes the pages.
 func (c *manCmd) exec(_ context.Context, _ *app, args []string) error {
 	root := c.cmd.Root()
-	root.Long += "\n\n" + root.Annotations[trailerKey]
+	root.Long += "\n\n" + rootTrailer()
 	noGenTag(root)
 	header := &doc.GenManHeader{Title: "ITWIN-EXPORT", Section: "1", Source: "itwin-export", Manual: "itwin-export manual"}
 	if err := os.MkdirAll(args[0], 0o777); err != nil {

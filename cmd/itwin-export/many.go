@@ -14,18 +14,6 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper"
 )
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-// String joins the values.
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-// Set appends a value.
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
 // readIDs reads connection ids from a file ("-" is stdin), one a line;
 // blank lines and lines starting with # are skipped.
 func (a *app) readIDs(name string) ([]string, error) {

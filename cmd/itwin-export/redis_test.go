@@ -5,9 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // deadRedisURL is a Redis URL with a password on a loopback port nothing
@@ -68,28 +65,4 @@ func TestRedisURL_Invalid(t *testing.T) {
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("the fake received %d requests, want none", n)
 	}
-}
-
-func TestFakeServer_RateLimitFlag(t *testing.T) {
-	for v, want := range map[string]rateLimitFlag{
-		"500/1m":  {500, time.Minute},
-		"50/6s":   {50, 6 * time.Second},
-		"1/250ms": {1, 250 * time.Millisecond},
-	} {
-		var f rateLimitFlag
-		if err := f.Set(v); err != nil {
-			t.Errorf("%q: %v", v, err)
-		}
-		if diff := cmp.Diff(want, f, cmp.AllowUnexported(rateLimitFlag{})); diff != "" {
-			t.Errorf("%q (-want +got):\n%s", v, diff)
-		}
-	}
-	for _, v := range []string{"", "500", "0/1m", "-1/1m", "500/", "500/0s", "500/-1m", "x/1m", "500/minute"} {
-		var f rateLimitFlag
-		if err := f.Set(v); err == nil {
-			t.Errorf("%q accepted as %v", v, f)
-		}
-	}
-	r := runIn(t, nil, "fake-server", "--rate-limit", "500")
-	wantCode(t, r, 2)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 
+	"github.com/spf13/pflag"
+
 	"github.com/itwin-export/itwin-export/api"
 	"github.com/itwin-export/itwin-export/wrapper"
 )
@@ -10,56 +12,51 @@ import (
 // requestFlags are the flags of run that map one to one onto the create-run
 // body; a flag not given leaves its field out.
 type requestFlags struct {
-	exportType                             string
-	ifcVersion, changeset, savedView       optString
-	mappingFile, mappingURL                optString
-	location, outputSAS, logsSAS, folderID optString
-	replace, saveLogs                      optBool
+	exportType, ifcVersion, changeset, savedView string
+	mappingFile, mappingURL                      string
+	location, outputSAS, logsSAS, folderID       string
+	replace, saveLogs                            bool
+	given                                        *pflag.FlagSet // which were given
 }
 
 // add registers the flags on fs.
 func (r *requestFlags) add(fs *flags) {
 	fs.StringVar(&r.exportType, "export-type", string(api.ExportTypeIFC), "`TYPE` of file to export to: IFC or PDF (exportType)")
-	fs.Var(&r.ifcVersion, "ifc-version", "`VERSION` of IFC: IFC4.3, IFC2x3, 'IFC2x3 CV 2.0' or 'IFC4 RV 1.2' (ifcVersion)")
-	fs.Var(&r.changeset, "changeset", "`ID` of the changeset to export; default the latest (inputOptions.changesetId)")
-	fs.Var(&r.savedView, "saved-view", "`ID` of the saved view to export (inputOptions.savedViewId)")
-	fs.Var(&r.mappingFile, "mapping-file", "`ID` of a user-defined mapping file in iTwin Storage, or the path of a local file, uploaded first to --folder or the root folder of the connection's iTwin (inputOptions.mappingFileId)")
-	fs.Var(&r.mappingURL, "mapping-file-url", "SAS `URL` of a user-defined mapping file (inputOptions.mappingfileBlobUrl)")
-	fs.Var(&r.location, "location", "`WHERE` the output goes: STORAGE or USER_BLOB_STORAGE (outputOptions.location)")
-	fs.Var(&r.outputSAS, "output-sas-url", "SAS `URL` to upload the output to; needs --location USER_BLOB_STORAGE (outputOptions.outputSasUrl)")
-	fs.Var(&r.logsSAS, "logs-sas-url", "SAS `URL` to upload the logs to; needs --save-logs and USER_BLOB_STORAGE (outputOptions.logsSasUrl)")
-	fs.Var(&r.folderID, "folder", "`ID` of the iTwin Storage folder of the output (outputOptions.folderId)")
-	fs.Var(&r.replace, "replace", "replace the older file of the same iModel (outputOptions.replaceOlderFile: true)")
-	fs.Var(&r.saveLogs, "save-logs", "save the logs of the export (outputOptions.saveLogs: true)")
+	fs.StringVar(&r.ifcVersion, "ifc-version", "", "`VERSION` of IFC: IFC4.3, IFC2x3, 'IFC2x3 CV 2.0' or 'IFC4 RV 1.2' (ifcVersion)")
+	fs.StringVar(&r.changeset, "changeset", "", "`ID` of the changeset to export; default the latest (inputOptions.changesetId)")
+	fs.StringVar(&r.savedView, "saved-view", "", "`ID` of the saved view to export (inputOptions.savedViewId)")
+	fs.StringVar(&r.mappingFile, "mapping-file", "", "`ID` of a user-defined mapping file in iTwin Storage, or the path of a local file, uploaded first to --folder or the root folder of the connection's iTwin (inputOptions.mappingFileId)")
+	fs.StringVar(&r.mappingURL, "mapping-file-url", "", "SAS `URL` of a user-defined mapping file (inputOptions.mappingfileBlobUrl)")
+	fs.StringVar(&r.location, "location", "", "`WHERE` the output goes: STORAGE or USER_BLOB_STORAGE (outputOptions.location)")
+	fs.StringVar(&r.outputSAS, "output-sas-url", "", "SAS `URL` to upload the output to; needs --location USER_BLOB_STORAGE (outputOptions.outputSasUrl)")
+	fs.StringVar(&r.logsSAS, "logs-sas-url", "", "SAS `URL` to upload the logs to; needs --save-logs and USER_BLOB_STORAGE (outputOptions.logsSasUrl)")
+	fs.StringVar(&r.folderID, "folder", "", "`ID` of the iTwin Storage folder of the output (outputOptions.folderId)")
+	fs.BoolVar(&r.replace, "replace", false, "replace the older file of the same iModel (outputOptions.replaceOlderFile: true)")
+	fs.BoolVar(&r.saveLogs, "save-logs", false, "save the logs of the export (outputOptions.saveLogs: true)")
+	r.given = fs.FlagSet
 }
 
 // request builds the create-run body and validates it; a validation error
 // names the flags to fix.
 func (r *requestFlags) request() (api.ExportConnectionRunCreate, error) {
-	req := api.ExportConnectionRunCreate{ExportType: api.ExportType(r.exportType)}
-	if r.ifcVersion.set {
-		v := api.IFCVersion(r.ifcVersion.value)
-		req.IFCVersion = &v
-	}
+	req := api.ExportConnectionRunCreate{ExportType: api.ExportType(r.exportType),
+		IFCVersion: given(r.given, "ifc-version", api.IFCVersion(r.ifcVersion))}
 	in := api.ExportRunInputOptions{
-		ChangesetID:        r.changeset.ptr(),
-		SavedViewID:        r.savedView.ptr(),
-		MappingFileID:      r.mappingFile.ptr(),
-		MappingfileBlobURL: r.mappingURL.ptr(),
+		ChangesetID:        given(r.given, "changeset", r.changeset),
+		SavedViewID:        given(r.given, "saved-view", r.savedView),
+		MappingFileID:      given(r.given, "mapping-file", r.mappingFile),
+		MappingfileBlobURL: given(r.given, "mapping-file-url", r.mappingURL),
 	}
 	if in != (api.ExportRunInputOptions{}) {
 		req.InputOptions = &in
 	}
 	out := api.ExportRunOutputOptions{
-		OutputSASURL:     r.outputSAS.ptr(),
-		LogsSASURL:       r.logsSAS.ptr(),
-		FolderID:         r.folderID.ptr(),
-		ReplaceOlderFile: r.replace.ptr(),
-		SaveLogs:         r.saveLogs.ptr(),
-	}
-	if r.location.set {
-		v := api.Location(r.location.value)
-		out.Location = &v
+		Location:         given(r.given, "location", api.Location(r.location)),
+		OutputSASURL:     given(r.given, "output-sas-url", r.outputSAS),
+		LogsSASURL:       given(r.given, "logs-sas-url", r.logsSAS),
+		FolderID:         given(r.given, "folder", r.folderID),
+		ReplaceOlderFile: given(r.given, "replace", r.replace),
+		SaveLogs:         given(r.given, "save-logs", r.saveLogs),
 	}
 	if out != (api.ExportRunOutputOptions{}) {
 		req.OutputOptions = &out

@@ -29,7 +29,7 @@ type waitFlags struct {
 // add registers the flags on fs.
 func (w *waitFlags) add(fs *flags) {
 	fs.BoolVar(&w.wait, "wait", false, "wait until the run is Completed, showing each state change on stderr")
-	fs.durationFlag(&w.poll, "poll-interval", defaultPollInterval, "shortest `DURATION` between two polls of the run, for example 5s (it grows while the state stays the same)")
+	fs.DurationVar(&w.poll, "poll-interval", defaultPollInterval, "shortest `DURATION` between two polls of the run, for example 5s (it grows while the state stays the same)")
 	fs.StringVar(&w.download, "download", "", "with --wait: once the run completed with Success, download its output files into `DIR` as 'download' does; a missing DIR is created before the run is (DIR naming a file, a device or a FIFO, or a DIR you cannot write to, exits 2, nothing sent), and a failed download prints the command that fetches the files later")
 	fs.IntVar(&w.parallel, "parallel-transfers", wrapper.DefaultParallel, "with --download: fetch a file above 8 MiB as ranges over `N` connections at a time (1: one stream)")
 }
@@ -78,7 +78,7 @@ type runCmd struct {
 	waitFlags
 	requestFlags
 	authorizeFlags
-	connections     listFlag
+	connections     []string
 	connectionsFile string
 	parallel        int
 	json            bool
@@ -111,14 +111,14 @@ the connections' codes.`,
 			"run --connection CONNECTION_ID --ifc-version IFC4.3 --wait",
 			"run --connection CONNECTION_ID --location USER_BLOB_STORAGE --output-sas-url 'https://acct.blob.core.windows.net/c?sv=...&sig=...' --json",
 			"run --connections-file connections.txt --parallel 20 --requests-per-minute 490 --wait"}})
-	fs.Var(&c.connections, "connection", "`ID` of the export connection; repeat it to export several")
+	fs.StringArrayVar(&c.connections, "connection", nil, "`ID` of the export connection; repeat it to export several")
 	fs.StringVar(&c.connectionsFile, "connections-file", "", "`FILE` of connection IDs, one a line ('-': stdin; blank and # lines skipped)")
 	fs.IntVar(&c.parallel, "parallel", 4, "with several connections, how many to export at once (`N`)")
 	fs.IntVar(&c.perMinute, "requests-per-minute", 0, "send at most `N` requests a minute, evenly spread; set it a little under your rate-limit tier (default no limit)")
 	c.requestFlags.add(fs)
 	c.waitFlags.add(fs)
 	c.authorizeFlags.add(fs)
-	fs.BoolVar(&c.json, "json", false, "write JSON to stdout: {location, runId, existing}, or with --wait the run object")
+	fs.jsonFlags(&c.json, "write JSON to stdout: {location, runId, existing}, or with --wait the run object")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }
@@ -147,7 +147,7 @@ func (c *runCmd) exec(ctx context.Context, a *app, _ []string) error {
 		return err
 	}
 	if localMapping {
-		if err := a.uploadMapping(ctx, client, ids, c.folderID.value, c.mappingFile.value, &req); err != nil {
+		if err := a.uploadMapping(ctx, client, ids, c.folderID, c.mappingFile, &req); err != nil {
 			return err
 		}
 	}

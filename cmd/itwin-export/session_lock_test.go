@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/itwin-export/itwin-export/apitest"
 	"github.com/itwin-export/itwin-export/internal/secretscan"
@@ -231,61 +225,4 @@ func (w *lineWatcher) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
-}
-
-// TestFakeServerRefreshFlags: --refresh-tokens reuse keeps a refresh token
-// good after use (rotate, the default, does not: see the tests above);
-// unknown policies and negative delays are usage errors.
-func TestFakeServerRefreshFlags(t *testing.T) {
-	t.Parallel()
-	for _, bad := range [][]string{{"--refresh-tokens", "sometimes"}, {"--refresh-delay", "-1s"}} {
-		if code := run(context.Background(), append([]string{"fake-server", "--addr", "127.0.0.1:0"}, bad...), nil, io.Discard, io.Discard, nil); code != exitUsage {
-			t.Errorf("%q: exit %d, want %d", bad, code, exitUsage)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	stdout := &watchedWriter{on: func(s string) { urls <- strings.TrimSpace(s) }}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"fake-server", "--addr", "127.0.0.1:0", "--refresh-tokens", "reuse", "--refresh-delay", "1ms"},
-			nil, stdout, io.Discard, nil)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("fake-server: exit %d", code)
-		}
-	}()
-	origin := strings.TrimSuffix(<-urls, "/export")
-	verifier := oauth2.GenerateVerifier()
-	const redirect = "http://127.0.0.1:9/cb"
-	resp, err := noFollowBrowser.Get(origin + apitest.AuthorizePath + "?" + url.Values{"response_type": {"code"}, "client_id": {"app"},
-		"redirect_uri": {redirect}, "state": {"s"}, "code_challenge_method": {"S256"},
-		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	back, _ := url.Parse(resp.Header.Get("Location"))
-	token := func(form url.Values) map[string]any {
-		t.Helper()
-		resp, err := http.PostForm(origin+apitest.TokenPath, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var body map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("token endpoint: %d (%v), want tokens", resp.StatusCode, err)
-		}
-		return body
-	}
-	rt, _ := token(url.Values{"grant_type": {"authorization_code"}, "client_id": {"app"}, "code": {back.Query().Get("code")},
-		"redirect_uri": {redirect}, "code_verifier": {verifier}})["refresh_token"].(string)
-	for range 2 { // reused: good twice, and no new one answered
-		if body := token(url.Values{"grant_type": {"refresh_token"}, "client_id": {"app"}, "refresh_token": {rt}}); body["refresh_token"] != nil {
-			t.Error("a reused refresh token was answered with a new one")
-		}
-	}
 }

@@ -31,13 +31,13 @@ returned it). The run is named by its Location URL (an argument starting with
 http:// or https://, as printed by 'itwin-export run') or by its id together
 with --connection. With --wait, poll until the run is Completed, showing each
 state change on stderr. A run completed with a result other than Success
-exits 3; one still in progress exits 0.`, minPos: 1, maxPos: 1,
+exits 3; one still in progress exits 0.`, args: 1,
 		examples: []string{
 			"status https://api.bentley.com/export/connections/CONNECTION_ID/runs/RUN_ID --wait",
 			"status RUN_ID --connection CONNECTION_ID --json"}})
 	fs.StringVar(&c.connection, "connection", "", "`ID` of the connection; required when the argument is a run id")
 	c.waitFlags.add(fs)
-	fs.BoolVar(&c.json, "json", false, "write the run object to stdout as JSON")
+	fs.jsonFlags(&c.json, "write the run object to stdout as JSON")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -158,4 +162,65 @@ func TestInterruptedManyWait(t *testing.T) {
 			t.Errorf("stdout lacks %s with its Location:\n%s", conn, r.stdout)
 		}
 	}
+}
+
+// TestInterruptWhileWaiting: a real SIGINT to the built binary ends a wait
+// at once with exit 130; the error line says how to resume from the
+// Location.
+func TestInterruptWhileWaiting(t *testing.T) {
+	t.Parallel()
+	s := newFake(t, manualOpts()) // the run never completes
+	conn := addConnection(t, s)
+	stdout, shown := signalWhenShown(t, envFor(s.URL), "NotStarted", os.Interrupt, exitInterrupt,
+		"run", "--connection", conn, "--wait", "--poll-interval", "10ms")
+	last := shown[len(shown)-1]
+	run := onlyRun(t, s, conn)
+	for _, part := range []string{"itwin-export: interrupted: ", "resume with: itwin-export status " + runLocation(s, conn, run.ID) + " --wait"} {
+		if !strings.Contains(last, part) {
+			t.Errorf("error line lacks %q: %s", part, last)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("stdout: %q", stdout)
+	}
+}
+
+// signalWhenShown starts the built binary with args, sends it sig once a
+// line of its stderr contains marker (the state the test wants it in),
+// and fails the test unless it then exits with want. It returns stdout
+// and every stderr line.
+func signalWhenShown(t *testing.T, env map[string]string, marker string, sig os.Signal, want int, args ...string) (string, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = envList(env)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var shown []string
+	for lines.Scan() {
+		shown = append(shown, lines.Text())
+		if strings.Contains(lines.Text(), marker) {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		shown = append(shown, lines.Text())
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != want {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, want, strings.Join(shown, "\n"))
+	}
+	return stdout.String(), shown
 }

@@ -35,14 +35,14 @@ returned blob link (with no credential; in blocks above 256 MiB), complete the
 upload. The folder is --folder, else the root folder of the iTwin --itwin
 names. stdout is the new file's id (with --json, the file object). A missing,
 empty or unreadable file, or a directory, exits 2 and creates nothing; an
-upload that fails after the file was created deletes it.`, minPos: 1, maxPos: 1,
+upload that fails after the file was created deletes it.`, args: 1,
 		examples: []string{
 			"upload my-mapping.json --folder FOLDER_ID",
 			"upload my-mapping.json --itwin ITWIN_ID --name building-a-mapping.json --json"}})
 	fs.StringVar(&c.folder, "folder", "", "`ID` of the iTwin Storage folder to put the file in")
 	fs.StringVar(&c.itwin, "itwin", "", "`ID` of the iTwin whose root folder takes the file (when --folder is not given)")
 	fs.StringVar(&c.name, "name", "", "`NAME` of the file in Storage (default the local file's name)")
-	fs.BoolVar(&c.json, "json", false, "write the file object to stdout")
+	fs.jsonFlags(&c.json, "write the file object to stdout")
 	c.clientFlags.add(fs)
 	return fs.cmd
 }
@@ -129,10 +129,10 @@ func (a *app) uploadMapping(ctx context.Context, client *wrapper.Client, connect
 // checkMapping reports whether --mapping-file names a local file to upload
 // first, and checks that file before anything is sent.
 func (r *requestFlags) checkMapping() (local bool, err error) {
-	if !r.mappingFile.set || !localMapping(r.mappingFile.value) {
+	if !localMapping(r.mappingFile) {
 		return false, nil
 	}
-	if err := wrapper.CheckUpload(r.mappingFile.value, wrapper.UploadOptions{}); err != nil {
+	if err := wrapper.CheckUpload(r.mappingFile, wrapper.UploadOptions{}); err != nil {
 		var v *wrapper.ValidationError
 		if errors.As(err, &v) {
 			for i := range v.Problems {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"runtime/debug"
 	"testing"
 
@@ -21,6 +22,20 @@ func TestVersionPrintsWrapperVersion(t *testing.T) {
 		wantCode(t, r, exitOK)
 		if r.stdout != want {
 			t.Errorf("%q: stdout %q, want %q", args, r.stdout, want)
+		}
+	}
+}
+
+// TestVersion: version and --version print one line, the module version
+// (devel in a test binary) and the Go version.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	line := regexp.MustCompile(`^itwin-export (devel|v\S+) go1\.\S+\n$`)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := runIn(t, nil, args...)
+		wantCode(t, r, exitOK)
+		if !line.MatchString(r.stdout) || r.stderr != "" {
+			t.Errorf("%q: stdout %q, stderr %q", args, r.stdout, r.stderr)
 		}
 	}
 }
