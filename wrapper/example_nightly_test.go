@@ -43,11 +43,11 @@ func nightlyStatus(err error) int {
 		}
 		return exitRetryTomorrow
 	case errors.Is(err, wrapper.ErrUnauthorized), // credentials refused (the API's 401, or the token endpoint's refusal)
-		errors.Is(err, wrapper.ErrForbidden),        // the app may not use that connection
-		errors.Is(err, wrapper.ErrNotFound),         // a connection id of the configuration is gone or mistyped
-		errors.Is(err, wrapper.ErrInvalidRequest),   // the API refused the request's content
-		errors.Is(err, wrapper.ErrValidation),       // refused before sending: an id empty, a SAS link expired
-		errors.Is(err, wrapper.ErrInsecureToken):    // a base URL on plain http
+		errors.Is(err, wrapper.ErrForbidden),      // the app may not use that connection
+		errors.Is(err, wrapper.ErrNotFound),       // a connection id of the configuration is gone or mistyped
+		errors.Is(err, wrapper.ErrInvalidRequest), // the API refused the request's content
+		errors.Is(err, wrapper.ErrValidation),     // refused before sending: an id empty, a SAS link expired
+		errors.Is(err, wrapper.ErrInsecureToken):  // a base URL on plain http
 		return exitFixConfig
 	default:
 		// ErrRateLimited (a Retry-After beyond RetryPolicy.MaxRetryAfter),
