@@ -23,6 +23,9 @@ const (
 	exitFixConfig     = 78 // EX_CONFIG
 )
 
+// statusText names the exit statuses in the job's report.
+var statusText = map[int]string{exitOK: "done", exitRetryTomorrow: "retry tomorrow", exitFixConfig: "fix the configuration"}
+
 // nightlyStatus says what an export's error means for the job: nothing
 // (exitOK), a failure of the service, the network or the run that the next
 // night may not meet (exitRetryTomorrow), or a mistake in the job's
@@ -122,10 +125,13 @@ func Example_nightlyJob() {
 		name := names[r.ConnectionID]
 		p := last[r.ConnectionID]
 		ownRuns = ownRuns && p.Ref == r.Ref
+		report := fmt.Sprintf("%s: %s %s", name, p.State, *p.Run.Result)
 		if r.Err != nil {
+			// A PartialSuccess run has outputs worth downloading too: see
+			// ExampleRunError_partialSuccess.
 			s := nightlyStatus(r.Err)
-			fmt.Printf("%s: %s, failed (exit %d): run did not succeed: %t\n", name, p.State, s, errors.Is(r.Err, wrapper.ErrRunFailed))
-			status = max(status, s)
+			fmt.Printf("%s, %s (exit %d)\n", report, statusText[s], s)
+			status = max(status, s) // the worst wins: fixing the configuration comes first
 			continue
 		}
 		// A run's outputs go under the night's directory, one folder per
@@ -133,21 +139,21 @@ func Example_nightlyJob() {
 		files, err := client.DownloadRunOutputs(ctx, r.Run, filepath.Join(tonight, name), wrapper.DownloadOptions{})
 		if err != nil {
 			s := nightlyStatus(err)
-			fmt.Printf("%s: %s, download failed (exit %d)\n", name, p.State, s)
+			fmt.Printf("%s, download failed: %s (exit %d)\n", report, statusText[s], s)
 			status = max(status, s)
 			continue
 		}
 		for _, f := range files {
 			rel, _ := filepath.Rel(exportsDir, f.Path)
-			fmt.Printf("%s: %s, downloaded %s\n", name, p.State, filepath.ToSlash(rel))
+			fmt.Printf("%s, downloaded %s\n", report, filepath.ToSlash(rel))
 		}
 	}
 	fmt.Println("each connection's progress named the run of its result:", ownRuns)
 	fmt.Println("exit status", status) // os.Exit(status) in the job
 	// Output:
-	// north-wing: Completed, downloaded 2026-01-01/north-wing/4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e01.ifc
-	// south-wing: Completed, failed (exit 75): run did not succeed: true
-	// car-park: Completed, downloaded 2026-01-01/car-park/4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e03.ifc
+	// north-wing: Completed Success, downloaded 2026-01-01/north-wing/4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e01.ifc
+	// south-wing: Completed Error, retry tomorrow (exit 75)
+	// car-park: Completed Success, downloaded 2026-01-01/car-park/4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e03.ifc
 	// each connection's progress named the run of its result: true
 	// exit status 75
 }
