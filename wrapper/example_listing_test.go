@@ -68,9 +68,15 @@ func listRuns(ctx context.Context, client *wrapper.Client, connectionID string, 
 		}
 		runs = append(runs, run)
 	}
-	slices.SortFunc(runs, func(a, b api.ExportRun) int { return b.StartDateTime.Compare(*a.StartDateTime) })
+	started := func(r api.ExportRun) time.Time {
+		if r.StartDateTime == nil { // optional in the contract
+			return time.Time{}
+		}
+		return *r.StartDateTime
+	}
+	slices.SortFunc(runs, func(a, b api.ExportRun) int { return started(b).Compare(started(a)) })
 	for _, run := range runs {
-		fmt.Println("  run started", run.StartDateTime.Format(time.TimeOnly), *run.State, *run.Result)
+		fmt.Println("  run started", started(run).Format(time.TimeOnly), *run.State, *run.Result)
 	}
 	return nil
 }
