@@ -76,7 +76,7 @@ func listRuns(ctx context.Context, client *wrapper.Client, connectionID string, 
 	}
 	slices.SortFunc(runs, func(a, b api.ExportRun) int { return started(b).Compare(started(a)) })
 	for _, run := range runs {
-		fmt.Println("  run started", started(run).Format(time.TimeOnly), *run.State, *run.Result)
+		fmt.Println("  run started", started(run).Format(time.TimeOnly), run.State, run.Result)
 	}
 	return nil
 }
@@ -97,8 +97,8 @@ func Example_listingWithErrorHandling() {
 	})
 	defer fake.Close()
 	const iModel = "7dbd531d-6967-47b2-8945-a722a437ad7a"
-	east := *fake.AddConnection(api.ExportConnectionCreate{IModelID: iModel, DisplayName: wrapper.Ptr("east")}).ID
-	restricted = *fake.AddConnection(api.ExportConnectionCreate{IModelID: iModel, DisplayName: wrapper.Ptr("west")}).ID
+	east := fake.AddConnection(api.ExportConnectionCreate{IModelID: iModel, DisplayName: wrapper.Ptr("east")}).ID
+	restricted = fake.AddConnection(api.ExportConnectionCreate{IModelID: iModel, DisplayName: wrapper.Ptr("west")}).ID
 	ctx := context.Background()
 	clientOf := func(token string) *wrapper.Client {
 		client, err := wrapper.New(wrapper.Options{BaseURL: fake.URL, TokenSource: wrapper.StaticToken(token), Clock: clock})
@@ -121,7 +121,7 @@ func Example_listingWithErrorHandling() {
 			fmt.Println(" ", whatToDo(err))
 			break
 		}
-		fmt.Println(" ", *conn.DisplayName)
+		fmt.Println(" ", conn.DisplayName)
 	}
 	fake.ResetRequests()
 	fmt.Println("runs of east:")

@@ -88,7 +88,7 @@ func Example_nightlyJob() {
 		{"south-wing", "4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e02"},
 		{"car-park", "4f1a8c52-9d0e-4c39-a6c4-0c5a8f3b1e03"},
 	} {
-		id := *fake.AddConnection(api.ExportConnectionCreate{IModelID: c.iModel, DisplayName: wrapper.Ptr(c.name)}).ID
+		id := fake.AddConnection(api.ExportConnectionCreate{IModelID: c.iModel, DisplayName: wrapper.Ptr(c.name)}).ID
 		names[id] = c.name
 		connections = append(connections, id)
 	}
@@ -125,7 +125,7 @@ func Example_nightlyJob() {
 		name := names[r.ConnectionID]
 		p := last[r.ConnectionID]
 		ownRuns = ownRuns && p.Ref == r.Ref
-		report := fmt.Sprintf("%s: %s %s", name, p.State, *p.Run.Result)
+		report := fmt.Sprintf("%s: %s %s", name, p.State, p.Run.Result)
 		if r.Err != nil {
 			// A PartialSuccess run has outputs worth downloading too: see
 			// ExampleRunError_partialSuccess.

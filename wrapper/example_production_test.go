@@ -86,7 +86,7 @@ func Example_productionSetup() {
 	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	fake := apitest.NewServer(apitest.Options{Clock: clock, StepDuration: 12 * time.Second})
 	defer fake.Close()
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
 	_, tokenURL := fake.OAuthURLs()
 
 	var logs bytes.Buffer
@@ -117,7 +117,7 @@ func Example_productionSetup() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("exported:", *run.Result, len(files), "file")
+	fmt.Println("exported:", run.Result, len(files), "file")
 
 	// What the log holds: one JSON record a line.
 	count := map[string]int{}

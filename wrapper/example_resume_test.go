@@ -77,7 +77,7 @@ func Example_crashAndResume() {
 	clock := apitest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	fake := apitest.NewServer(apitest.Options{Clock: clock, StepDuration: 12 * time.Second})
 	defer fake.Close()
-	conn := *fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
+	conn := fake.AddConnection(api.ExportConnectionCreate{IModelID: "7dbd531d-6967-47b2-8945-a722a437ad7a"}).ID
 	work, err := os.MkdirTemp("", "export-service")
 	if err != nil {
 		panic(err)
@@ -119,7 +119,7 @@ func Example_crashAndResume() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("waited for the saved run:", *run.ID == first.Run.RunID, *run.Result)
+	fmt.Println("waited for the saved run:", run.ID == first.Run.RunID, run.Result)
 	fmt.Println("downloaded:", filepath.Base(files[0].Path))
 
 	creates := 0
