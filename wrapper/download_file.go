@@ -282,7 +282,7 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 			return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 		}
 	}
-	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, opts: opts}
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, flush: writeBehind(tmp), opts: opts}
 	if err := t.run(ctx); err != nil {
 		return nil, err
 	}

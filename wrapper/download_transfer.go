@@ -68,6 +68,9 @@ type transfer struct {
 	// resumable is false for a special file: what was written there cannot
 	// be taken back, so a cut is a failure.
 	resumable bool
+	// flush starts writing a range of the file to disk, so that the final
+	// Sync does not write the whole file at once; nil when not available.
+	flush func(off, n int64)
 
 	links *linkSource
 
@@ -259,8 +262,18 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 	return nil
 }
 
-// plan cuts the file into pieces: one for a single stream, else ranges of
-// BlockSize, smaller when that keeps every connection busy.
+// minTailBlock is the smallest range of a download's final round (see
+// plan): below it, the request's own cost outweighs what it saves.
+const minTailBlock = 1 << 20
+
+// plan cuts the file into pieces, handed out in file order: one for a
+// single stream, else ranges of BlockSize, smaller when that keeps every
+// connection busy. When those ranges are large (4 tail blocks or more), the
+// last Parallel ranges are tail blocks (BlockSize/8, 1 MiB at least) and the
+// rest is cut into a multiple of Parallel equal ranges: the connections
+// finish together, and the file's start is complete, its checksum computed,
+// while they fetch the small end, so the checksum is ready moments after
+// the last byte instead of one large range per connection later.
 func (t *transfer) plan(single bool) []*piece {
 	if single || t.size == 0 {
 		return []*piece{{start: 0, end: t.size}}
@@ -268,9 +281,21 @@ func (t *transfer) plan(single bool) []*piece {
 	n := int64(t.opts.Parallel)
 	block := min(t.opts.BlockSize, (t.size+n-1)/n)
 	var ps []*piece
-	for start := int64(0); start < t.size; start += block {
-		ps = append(ps, &piece{start: start, end: min(start+block, t.size)})
+	cut := func(from, to, block int64) {
+		for start := from; start < to; start += block {
+			ps = append(ps, &piece{start: start, end: min(start+block, to)})
+		}
 	}
+	tail := max(t.opts.BlockSize/8, minTailBlock)
+	if block < 4*tail {
+		cut(0, t.size, block)
+		return ps
+	}
+	bulk := t.size - n*tail
+	count := (bulk + t.opts.BlockSize - 1) / t.opts.BlockSize
+	count = (count + n - 1) / n * n
+	cut(0, bulk, (bulk+count-1)/count)
+	cut(bulk, t.size, tail)
 	return ps
 }
 
@@ -558,9 +583,16 @@ func (t *transfer) refused(resp *http.Response, link *url.URL) error {
 	return err
 }
 
+// flushEvery is how many bytes of a range are written before they are
+// handed to transfer.flush (and the range's end, whatever is left).
+const flushEvery = 4 << 20
+
 // copy writes the body at the piece's offset through buf, reporting
 // progress and keeping the stall watchdog fed.
 func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, watchdog *time.Timer) error {
+	t.mu.Lock()
+	flushed := p.start + p.done
+	t.mu.Unlock()
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
@@ -583,6 +615,10 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 			written := t.written
 			t.changed.Broadcast()
 			t.mu.Unlock()
+			if end := off + int64(n); t.flush != nil && (end-flushed >= flushEvery || end == p.end) {
+				t.flush(flushed, end-flushed)
+				flushed = end
+			}
 			if t.opts.Progress != nil {
 				t.progress.Lock()
 				t.opts.Progress(written, t.size)
