@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/filelock"
 )
 
 // The errors of signing in and of saved sessions; every other error of the
@@ -124,7 +126,7 @@ type SessionLockError struct {
 
 // Error says what held the lock and for how long this process waited.
 func (e *SessionLockError) Error() string {
-	if !errors.Is(e.Err, errLockBusy) && e.Waited == 0 {
+	if !errors.Is(e.Err, filelock.ErrBusy) && e.Waited == 0 {
 		return fmt.Sprintf("cannot lock the saved session (%s): %s", e.Path, reasonOf(e.Err))
 	}
 	holder := "another process"

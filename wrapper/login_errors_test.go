@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"testing"
 	"time"
+
+	"github.com/itwin-export/itwin-export/wrapper/internal/filelock"
 )
 
 // TestLoginError_MatchesErrLoginFailed: the text says the sign-in failed
@@ -92,7 +94,7 @@ func TestErrNoSession_MatchesNotExist(t *testing.T) {
 func TestSessionLockError_SaysWhoHeldIt(t *testing.T) {
 	t.Parallel()
 	busy := &SessionLockError{Path: "/s.lock", Holder: "process 1234, for 31s", Waited: 1500 * time.Millisecond,
-		Err: fmt.Errorf("%w: %w", errLockBusy, context.DeadlineExceeded)}
+		Err: fmt.Errorf("%w: %w", filelock.ErrBusy, context.DeadlineExceeded)}
 	want := "the saved session is being refreshed by another process (process 1234, for 31s): gave up waiting for its lock /s.lock after 1.5s" +
 		" (the lock is held by another process: context deadline exceeded); try again"
 	if got := busy.Error(); got != want {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/itwin-export/itwin-export/wrapper/internal/filelock"
 	"golang.org/x/oauth2"
 )
 
@@ -79,7 +80,7 @@ func DefaultSessionPath() (string, error) {
 // ErrNoSession. Anything but a regular file at Path (a FIFO, a device, a
 // directory) is a *SessionLoadError, found without waiting on it.
 func (st *SessionStore) Load() (*Session, error) {
-	f, err := openRegular(st.Path, os.O_RDONLY)
+	f, err := filelock.OpenRegular(st.Path, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w (%s)", noSession{}, st.Path)
 	}

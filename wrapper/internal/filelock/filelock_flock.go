@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package wrapper
+package filelock
 
 import (
 	"errors"
@@ -12,11 +12,11 @@ import (
 const openNonBlock = syscall.O_NONBLOCK
 
 // tryLock takes the flock of the lock file at path (created 0600 when
-// missing) without waiting: errLockBusy when another process holds it. The
+// missing) without waiting: ErrBusy when another process holds it. The
 // kernel releases the lock when the process ends, however it ends. While it
 // is held, the file holds the record of this process.
 func tryLock(path string) (func(), error) {
-	f, err := openRegular(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW)
+	f, err := OpenRegular(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}
@@ -29,13 +29,13 @@ func tryLock(path string) (func(), error) {
 	if err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errLockBusy
+			return nil, ErrBusy
 		}
 		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
 	}
 	// The record is for people and error messages only: the flock is the lock.
 	if f.Truncate(0) == nil {
-		_, _ = f.WriteAt(newLockRecord(), 0)
+		_, _ = f.WriteAt(newRecord(), 0)
 	}
 	return func() {
 		_ = f.Truncate(0)
