@@ -61,7 +61,10 @@ func (c *Client) operationOf(req *http.Request) *operation {
 		if op.storage {
 			base = c.storage.url
 		}
-		if base != nil && op.method == req.Method && matchPath(op.path, under(path, base.EscapedPath())) {
+		if base == nil {
+			continue // no Storage URL on the API's origin
+		}
+		if rel, ok := strings.CutPrefix(path, base.EscapedPath()+"/"); ok && op.method == req.Method && matchPath(op.path, rel) {
 			return op
 		}
 	}
@@ -72,19 +75,13 @@ func (c *Client) operationOf(req *http.Request) *operation {
 	return &operation{name: req.Method + " " + path, method: req.Method, rule: rule}
 }
 
-// under is path relative to basePath, without the slash between them, or
-// "" when path is not under basePath.
-func under(path, basePath string) string {
-	rest, ok := strings.CutPrefix(path, basePath+"/")
-	if !ok {
-		return ""
-	}
-	return rest
-}
-
 // matchPath reports whether the relative path rel has the segments of
-// template, where "*" matches one non-empty segment.
+// template, where "*" matches one non-empty segment; the empty template is
+// the base URL itself.
 func matchPath(template, rel string) bool {
+	if template == "" {
+		return rel == ""
+	}
 	for rel != "" {
 		t, tRest, tMore := strings.Cut(template, "/")
 		r, rRest, rMore := strings.Cut(rel, "/")

@@ -8,37 +8,6 @@ import (
 	"testing"
 )
 
-// TestOperationOf: a request that comes through the pipeline's Do is
-// matched to the contract's operation by method and path, ids with an
-// encoded "/" included, so it is retried as the wrapper's own call; any
-// other request is retried as its method allows.
-func TestOperationOf(t *testing.T) {
-	t.Parallel()
-	c, err := New(Options{BaseURL: "https://api.example.com/export", TokenSource: StaticToken("t")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		method, url string
-		name        string
-		rule        retryRule
-	}{
-		{"POST", "https://api.example.com/export/connections/c1/runs", "createExportConnectionRun", retryCreate},
-		{"GET", "https://api.example.com/export/connections/a%2Fb/runs/r1", "getExportConnectionRun", retryIdempotent},
-		{"DELETE", "https://api.example.com/export/connections/c1", "deleteExportConnection", retryRateLimit},
-		{"GET", "https://api.example.com/export/connections?imodelId=m1", "getExportConnections", retryIdempotent},
-		{"GET", "https://api.example.com/storage/files/f1/download", "downloadFile", retryIdempotent},
-		{"POST", "https://api.example.com/export/connections/c1/runs/r1/cancel", "POST /export/connections/c1/runs/r1/cancel", retryRateLimit},
-		{"PUT", "https://api.example.com/export/connections/c1/runs/r1/notes", "PUT /export/connections/c1/runs/r1/notes", retryIdempotent},
-		{"GET", "https://api.example.com/export/connections//runs", "GET /export/connections//runs", retryIdempotent},
-	} {
-		op := c.operationOf(httptest.NewRequest(tc.method, tc.url, nil))
-		if op.name != tc.name || op.rule != tc.rule {
-			t.Errorf("%s %s: operation %q rule %d, want %q rule %d", tc.method, tc.url, op.name, op.rule, tc.name, tc.rule)
-		}
-	}
-}
-
 // TestCheckResponseWithoutThePipeline: an answer that did not come through a
 // Client is classified too: success statuses, the class and code of an
 // error, and a status below 400 the caller does not expect.

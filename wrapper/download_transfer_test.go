@@ -3,13 +3,8 @@ package wrapper_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -267,55 +262,6 @@ func TestDownloadGivesUpWhenBlobKeepsChanging(t *testing.T) {
 	}
 }
 
-// TestDownloadIntoCharDevice: /dev/null is written into without Overwrite,
-// and a corrupted stream into it is still a checksum mismatch.
-func TestDownloadIntoCharDevice(t *testing.T) {
-	fake := newFake(t, apitest.Options{})
-	c := newClient(t, fake.URL)
-	id := fake.AddPatternFile("a.ifc", 100_000)
-	got, err := c.DownloadFile(context.Background(), id, os.DevNull, wrapper.DownloadOptions{})
-	if err != nil || got.Path != os.DevNull || got.Size != 100_000 {
-		t.Fatalf("got %+v, %v", got, err)
-	}
-	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobCorrupt, After: 10})
-	if _, err := c.DownloadFile(context.Background(), id, os.DevNull, wrapper.DownloadOptions{}); !errors.Is(err, wrapper.ErrChecksumMismatch) {
-		t.Errorf("corrupted into /dev/null: %v", err)
-	}
-	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobCut, After: 10})
-	if _, err := c.DownloadFile(context.Background(), id, os.DevNull, wrapper.DownloadOptions{}); err == nil {
-		t.Error("a cut stream into a device was resumed")
-	}
-	if st, err := os.Lstat(os.DevNull); err != nil || st.Mode()&fs.ModeCharDevice == 0 {
-		t.Fatalf("%s is no longer a device: %v %v", os.DevNull, st.Mode(), err)
-	}
-}
-
-// TestDownloadFileMode: the final file's mode is 0666 minus the umask, as a
-// file the process creates with 0666 gets.
-func TestDownloadFileMode(t *testing.T) {
-	fake := newFake(t, apitest.Options{})
-	c := newClient(t, fake.URL)
-	id := fake.AddPatternFile("a.ifc", 1000)
-	dir := t.TempDir()
-	probe := filepath.Join(dir, "probe")
-	f, err := os.OpenFile(probe, os.O_CREATE|os.O_WRONLY, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	want, _ := os.Stat(probe)
-	for _, opts := range []wrapper.DownloadOptions{{}, {Overwrite: true}} {
-		got, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "a.ifc"), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, _ := os.Stat(got.Path)
-		if st.Mode().Perm() != want.Mode().Perm() {
-			t.Errorf("mode %v, want %v (0666 minus the umask)", st.Mode().Perm(), want.Mode().Perm())
-		}
-	}
-}
-
 // roundTripCounter is a user's wrapping RoundTripper (tracing, metrics):
 // not an *http.Transport.
 type roundTripCounter struct {
@@ -331,61 +277,77 @@ func (r *roundTripCounter) RoundTrip(req *http.Request) (*http.Response, error) 
 	return r.next.RoundTrip(req)
 }
 
-// TestDownloadUserTransport: a blob behind a private CA is downloaded with
-// the user's wrapping transport given as Options.BlobTransport, which sees
-// the blob request; the blob request carries no Authorization. Without it,
-// a transport that is not an *http.Transport is not used for the blob (it
-// could add credentials): the private CA is unknown there.
-func TestDownloadUserTransport(t *testing.T) {
-	content := pattern(300_000)
-	var sawAuth bool
-	var mu sync.Mutex
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/storage/files/f1":
-			writeJSON(w, http.StatusOK, `{"file":{"id":"f1","displayName":"f.ifc","size":300000}}`)
-		case "/storage/files/f1/download":
-			w.Header().Set("Location", "/blob/f1?sv=2024-08-04&sig=c2VjcmV0")
-			w.WriteHeader(http.StatusFound)
-		case "/blob/f1":
-			mu.Lock()
-			sawAuth = sawAuth || r.Header.Get("Authorization") != ""
-			mu.Unlock()
-			w.Header().Set("ETag", `"v1"`)
-			http.ServeContent(w, r, "", fakeModTime, bytes.NewReader(content))
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer srv.Close()
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused on purpose
-	roots := x509.NewCertPool()
-	roots.AddCert(srv.Certificate())
-	private := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
-	defer private.CloseIdleConnections()
-	wrapped := &roundTripCounter{next: private, hits: map[string]int{}}
+// fakeModTime is the modification time the test servers give (none).
+var fakeModTime time.Time
 
-	c := newClient(t, srv.URL+"/export", func(o *wrapper.Options) {
-		o.HTTPClient = &http.Client{Transport: wrapped}
-		o.BlobTransport = wrapped
-	})
-	got, err := c.DownloadFile(context.Background(), "f1", filepath.Join(t.TempDir(), "f.ifc"), wrapper.DownloadOptions{Parallel: 2, BlockSize: 100_000})
+// TestDownloadResumesAfterCut: a transfer cut twice resumes with Range and
+// If-Range and ends with exactly the blob's bytes.
+func TestDownloadResumesAfterCut(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := newClient(t, fake.URL)
+	const size = 1 << 20
+	id := fake.AddPatternFile("big.ifc", size)
+	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobCut, After: 300_000})
+	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobCut, After: 200_000})
+	path := filepath.Join(t.TempDir(), "out.ifc")
+	got, err := c.DownloadFile(context.Background(), id, path, wrapper.DownloadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(got.Path)
-	if !bytes.Equal(data, content) || wrapped.hits["/blob/f1"] != 3 || sawAuth {
-		t.Errorf("identical %v, %d blob requests through the user's transport (want 3), Authorization at the blob %v",
-			bytes.Equal(data, content), wrapped.hits["/blob/f1"], sawAuth)
+	content, _ := os.ReadFile(got.Path)
+	if !bytes.Equal(content, pattern(size)) {
+		t.Fatalf("content differs from the blob (%d bytes)", len(content))
 	}
-
-	plain := newClient(t, srv.URL+"/export", func(o *wrapper.Options) { o.HTTPClient = &http.Client{Transport: wrapped} })
-	_, err = plain.DownloadFile(context.Background(), "f1", filepath.Join(t.TempDir(), "f.ifc"), wrapper.DownloadOptions{})
-	var unknown x509.UnknownAuthorityError
-	if !errors.As(err, &unknown) {
-		t.Errorf("without BlobTransport: %v, want the default transport's unknown authority", err)
+	blob := fake.BlobRequests()
+	var ranges []string
+	for _, r := range blob {
+		ranges = append(ranges, r.Header.Get("Range"))
+	}
+	if diff := cmp.Diff([]string{"", "bytes=300000-", "bytes=500000-"}, ranges); diff != "" {
+		t.Errorf("Range of each blob request (-want +got):\n%s", diff)
+	}
+	if blob[1].Header.Get("If-Range") == "" {
+		t.Error("resume without If-Range")
 	}
 }
 
-// fakeModTime is the modification time the test servers give (none).
-var fakeModTime time.Time
+// TestDownloadGivesUpAfterMaxResumes: resumes are bounded, and the failure
+// leaves nothing behind.
+func TestDownloadGivesUpAfterMaxResumes(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := newClient(t, fake.URL)
+	id := fake.AddPatternFile("big.ifc", 100_000)
+	fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobCut, After: 10, Count: 3})
+	dir := t.TempDir()
+	_, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "out.ifc"), wrapper.DownloadOptions{MaxResumes: 2})
+	var te *wrapper.TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a *TransportError", err)
+	}
+	if n := len(fake.BlobRequests()); n != 3 {
+		t.Errorf("%d blob requests, want 3 (the first and 2 resumes)", n)
+	}
+	if names := entries(t, dir); len(names) != 0 {
+		t.Errorf("left behind: %v", names)
+	}
+}
+
+// TestDownloadSizeMismatch: a content longer or shorter than the metadata
+// is ErrMalformedResponse, with no file under the final name and no
+// temporary file left.
+func TestDownloadSizeMismatch(t *testing.T) {
+	for _, delta := range []int64{7, -7} {
+		fake := newFake(t, apitest.Options{})
+		c := newClient(t, fake.URL)
+		id := fake.AddPatternFile("a.ifc", 50_000)
+		fake.InjectBlobFault(apitest.BlobFault{FileID: id, Kind: apitest.BlobWrongLength, Delta: delta})
+		dir := t.TempDir()
+		_, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "a.ifc"), wrapper.DownloadOptions{})
+		if !errors.Is(err, wrapper.ErrMalformedResponse) || !strings.Contains(err.Error(), "size mismatch") {
+			t.Errorf("delta %d: err = %v, want a size mismatch (ErrMalformedResponse)", delta, err)
+		}
+		if names := entries(t, dir); len(names) != 0 {
+			t.Errorf("delta %d: left behind %v", delta, names)
+		}
+	}
+}
