@@ -2079,11 +2079,32 @@ func plainServer(server string) bool {
 	}
 	authority, path, _ := strings.Cut(rest, "/")
 	host, port, _ := strings.Cut(authority, ":")
-	if !ok || host == "" || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" ||
-		strings.Trim(port, "0123456789") != "" {
+	if !ok || !plainHost(host) || !plainPort(port) {
 		return false
 	}
 	return plainURLText(path)
+}
+
+// plainHost reports whether host is not empty and holds letters, digits,
+// "-" and "." only.
+func plainHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return host != ""
+}
+
+// plainPort reports whether port holds decimal digits only (or nothing).
+func plainPort(port string) bool {
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // plainURLText reports whether s, the part of a URL after "scheme://" or a

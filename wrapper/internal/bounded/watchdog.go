@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -41,18 +40,31 @@ func (l Limits) first() time.Duration {
 // context with a stall as the cause (see Cause). A nil Watchdog (no limit
 // can come first) does nothing. Only the exchange's goroutine calls its
 // methods; its timer calls fire.
+//
+// Moving a timer on every exchange and every read would cost a wake-up of
+// the runtime's network poller each time, which a loopback round trip
+// feels. So the timer is moved only when the exchange's deadline comes
+// before it would go off; a timer that goes off before the deadline (an
+// earlier exchange's, or an earlier read's) sets itself again for what is
+// left. A busy client moves its timers about once per limit, not once per
+// request.
 type Watchdog struct {
-	timer        *time.Timer
+	timer *time.Timer
+
+	mu           sync.Mutex
+	timerAt      time.Time // when the timer goes off; zero when it is not set
+	deadline     time.Time // when the exchange stalls; zero when no limit runs
 	cancel       context.CancelCauseFunc
 	limits       Limits
-	bodyDeadline time.Time // set before readingBody
-	readingBody  atomic.Bool
-	armed, fired bool // the timer is set; it went off (or may have)
+	bodyDeadline time.Time // set with readingBody
+	readingBody  bool
 	fresh        bool // the body limits were just set: the first read needs no kick
 }
 
-// watchdogs keeps watchdogs whose timer never went off, for reuse: the
-// usual exchange then costs no timer.
+// watchdogs keeps watchdogs for reuse: the usual exchange then costs no new
+// timer. A pooled watchdog's timer may still be set: when it goes off, it
+// finds no limit running, or the limits of the exchange that took the
+// watchdog since.
 var watchdogs = sync.Pool{New: func() any {
 	w := new(Watchdog)
 	w.timer = time.AfterFunc(time.Hour, w.fire)
@@ -71,10 +83,11 @@ func Watch(ctx context.Context, l Limits) (context.Context, *Watchdog) {
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
 	w := watchdogs.Get().(*Watchdog)
+	w.mu.Lock()
 	w.cancel, w.limits = cancel, l
-	w.readingBody.Store(false)
-	w.fresh = false
-	w.arm(l.Header)
+	w.readingBody, w.fresh = false, false
+	w.armLocked(time.Now(), l.Header)
+	w.mu.Unlock()
 	return wctx, w
 }
 
@@ -85,60 +98,62 @@ func deadlineFirst(ctx context.Context, l Limits) bool {
 	return ok && time.Until(deadline) <= l.first()
 }
 
+// fire runs when the timer goes off: it ends the exchange whose deadline
+// has passed, or sets the timer again for one still running.
 func (w *Watchdog) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timerAt = time.Time{}
+	if w.deadline.IsZero() || w.cancel == nil {
+		return
+	}
+	now := time.Now()
+	if left := w.deadline.Sub(now); left > 0 {
+		w.timer.Reset(left)
+		w.timerAt = w.deadline
+		return
+	}
+	w.deadline = time.Time{}
 	switch {
-	case !w.readingBody.Load():
+	case !w.readingBody:
 		w.cancel(&stallError{what: "no response headers within", limit: w.limits.Header})
-	case w.limits.Body > 0 && !time.Now().Before(w.bodyDeadline):
+	case w.limits.Body > 0 && !now.Before(w.bodyDeadline):
 		w.cancel(&stallError{what: "body not complete within", limit: w.limits.Body})
 	default:
 		w.cancel(&stallError{what: "no body byte for", limit: w.limits.Idle})
 	}
 }
 
-// arm sets the timer to d from now; d <= 0 leaves it off.
-func (w *Watchdog) arm(d time.Duration) {
-	w.disarm()
-	if d > 0 {
+// armLocked sets the deadline to d from now (none when d <= 0), moving the
+// timer only when it would go off after the deadline, or not at all.
+func (w *Watchdog) armLocked(now time.Time, d time.Duration) {
+	if d <= 0 {
+		w.deadline = time.Time{}
+		return
+	}
+	w.deadline = now.Add(d)
+	if w.timerAt.IsZero() || w.timerAt.After(w.deadline) {
 		w.timer.Reset(d)
-		w.armed = true
+		w.timerAt = w.deadline
 	}
-}
-
-// disarm stops the timer, noting whether it went off first.
-func (w *Watchdog) disarm() {
-	if w.armed && !w.timer.Stop() {
-		w.fired = true
-	}
-	w.armed = false
 }
 
 // HeadersArrived switches from the header limit to the body limits, for a
-// body to read when hasBody: the timer goes straight from the one limit to
-// the other, and the first read of the body needs no kick.
+// body to read when hasBody; the first read of the body needs no kick.
 func (w *Watchdog) HeadersArrived(hasBody bool) {
 	if w == nil {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if !hasBody {
-		w.disarm()
+		w.deadline = time.Time{}
 		return
 	}
 	now := time.Now()
 	w.bodyDeadline = now.Add(w.limits.Body)
-	w.readingBody.Store(true)
-	d := w.bodyLimit(now)
-	switch {
-	case d <= 0:
-		w.disarm()
-	case w.armed:
-		if !w.timer.Reset(d) {
-			w.fired = true
-		}
-	default:
-		w.timer.Reset(d)
-		w.armed = true
-	}
+	w.readingBody = true
+	w.armLocked(now, w.bodyLimit(now))
 	w.fresh = true
 }
 
@@ -149,11 +164,14 @@ func (w *Watchdog) Kick() {
 	if w == nil {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.fresh {
 		w.fresh = false
 		return
 	}
-	w.arm(w.bodyLimit(time.Now()))
+	now := time.Now()
+	w.armLocked(now, w.bodyLimit(now))
 }
 
 // bodyLimit is how long the next read of the body may take from now: the
@@ -169,18 +187,17 @@ func (w *Watchdog) bodyLimit(now time.Time) time.Duration {
 	return d
 }
 
-// Stop releases the watchdog once the exchange is over. One whose timer
-// went off is not reused: its fire may still be running.
+// Stop releases the watchdog once the exchange is over, for reuse.
 func (w *Watchdog) Stop() {
 	if w == nil {
 		return
 	}
-	w.disarm()
+	w.mu.Lock()
+	w.deadline = time.Time{}
 	w.cancel(nil)
-	if !w.fired {
-		w.cancel = nil
-		watchdogs.Put(w)
-	}
+	w.cancel = nil
+	w.mu.Unlock()
+	watchdogs.Put(w)
 }
 
 // Cause is err, or the stall that made it when the watchdog ended the

@@ -104,3 +104,35 @@ func TestWatchdog_CauseKeepsOtherErrors(t *testing.T) {
 		t.Errorf("nil watchdog: cause %v, want io.EOF", err)
 	}
 }
+
+// TestWatchdog_EarlyTimerSetsItselfAgain: the timer is not moved to a later
+// deadline; when it goes off before the deadline (here the header limit's,
+// 5ms, while the idle limit of the body runs 60ms), it sets itself again
+// for what is left, and the exchange ends at its own limit, never sooner.
+// A watchdog reused with its timer still set does the same.
+func TestWatchdog_EarlyTimerSetsItselfAgain(t *testing.T) {
+	t.Parallel()
+	limits := Limits{Header: 5 * time.Millisecond, Idle: 60 * time.Millisecond}
+	for range 2 {
+		start := time.Now()
+		ctx, dog := Watch(context.Background(), limits)
+		dog.HeadersArrived(true)
+		<-ctx.Done()
+		waited := time.Since(start)
+		err := dog.Cause(ctx, ctx.Err())
+		dog.Stop()
+		if err == nil || err.Error() != "no body byte for 60ms" || waited < limits.Idle {
+			t.Fatalf("ended after %s with %v, want the idle stall, not before 60ms", waited, err)
+		}
+	}
+	// Stopped with its timer set for an hour on: the next exchange that takes
+	// it from the pool is still ended at its own, shorter limit.
+	_, dog := Watch(context.Background(), Limits{Header: time.Hour})
+	dog.Stop()
+	ctx, dog := Watch(context.Background(), Limits{Header: 5 * time.Millisecond})
+	defer dog.Stop()
+	<-ctx.Done()
+	if err := dog.Cause(ctx, ctx.Err()); err == nil || err.Error() != "no response headers within 5ms" {
+		t.Errorf("cause %v, want the header stall", err)
+	}
+}
