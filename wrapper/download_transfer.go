@@ -74,14 +74,25 @@ type transfer struct {
 
 	links *linkSource
 
-	mu       sync.Mutex
-	changed  *sync.Cond // signalled when a piece's done grows or the attempt ends
-	pieces   []*piece
-	val      blobVersion
-	written  int64 // all pieces' done, for Progress
-	stopped  bool  // the attempt ended: the checksum goroutine gives up
-	progress sync.Mutex
-	streamed hash.Hash // the in-stream checksum of a one-connection download
+	mu      sync.Mutex
+	changed *sync.Cond // signalled, while the checksum waits for bytes, when a piece's done grows or the attempt ends
+	pieces  []*piece
+	val     blobVersion
+	written int64 // all pieces' done, for Progress
+	stopped bool  // the attempt ended: the checksum goroutine gives up
+	// hashing is true while readBackSum computes the checksum; hashed is
+	// how far it got, in pieces[hashPiece]; sumWaits is true while it
+	// waits on changed. The connections wait on caughtUp while more than
+	// checksumLead bytes are written in order but not hashed; behind
+	// counts them.
+	hashing   bool
+	hashed    int64
+	hashPiece int
+	sumWaits  bool
+	caughtUp  *sync.Cond
+	behind    int
+	progress  sync.Mutex
+	streamed  hash.Hash // the in-stream checksum of a one-connection download
 }
 
 // errCut marks a request that ended early in a way a resume may repair:
@@ -159,6 +170,7 @@ func (t *transfer) run(ctx context.Context) error {
 	}
 	t.links = &linkSource{link: link}
 	t.changed = sync.NewCond(&t.mu)
+	t.caughtUp = sync.NewCond(&t.mu)
 	single := t.opts.Parallel <= 1 || t.size <= t.opts.BlockSize || t.readBack == nil
 	for startOvers := 0; ; startOvers++ {
 		err := t.attempt(ctx, single, startOvers > 0)
@@ -182,11 +194,12 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 	t.mu.Lock()
 	t.val, t.written, t.stopped = blobVersion{}, 0, false
 	t.pieces = t.plan(single)
-	t.mu.Unlock()
 	t.streamed = nil
 	if len(t.pieces) == 1 {
 		t.streamed = md5.New()
 	}
+	t.hashing, t.hashed, t.hashPiece = t.streamed == nil, 0, 0
+	t.mu.Unlock()
 	if again && t.opts.Progress != nil {
 		t.progress.Lock()
 		t.opts.Progress(0, t.size)
@@ -303,14 +316,22 @@ func (t *transfer) plan(single bool) []*piece {
 // connections wrote as soon as it is contiguous. It returns nil, nil when
 // the store gave no MD5 or the attempt ended first.
 func (t *transfer) readBackSum() ([]byte, error) {
+	defer func() {
+		t.mu.Lock()
+		t.hashing = false
+		t.caughtUp.Broadcast()
+		t.mu.Unlock()
+	}()
 	h := md5.New()
 	buf := make([]byte, transferBuffer)
 	var hashed int64
-	for _, p := range t.pieces {
+	for i, p := range t.pieces {
 		for hashed < p.end {
 			t.mu.Lock()
 			for !t.stopped && (p.start+p.done <= hashed || !t.val.known) {
+				t.sumWaits = true
 				t.changed.Wait()
+				t.sumWaits = false
 			}
 			avail, noSum := p.start+p.done, t.val.known && t.val.md5 == nil
 			stopped := t.stopped && avail <= hashed
@@ -322,6 +343,12 @@ func (t *transfer) readBackSum() ([]byte, error) {
 				n, err := t.readBack.ReadAt(buf[:min(int64(len(buf)), avail-hashed)], hashed)
 				h.Write(buf[:n])
 				hashed += int64(n)
+				t.mu.Lock()
+				t.hashed, t.hashPiece = hashed, i
+				if t.behind > 0 && t.unhashed() <= checksumLead/2 {
+					t.caughtUp.Broadcast()
+				}
+				t.mu.Unlock()
 				if err != nil && hashed < avail {
 					return nil, err
 				}
@@ -329,6 +356,29 @@ func (t *transfer) readBackSum() ([]byte, error) {
 		}
 	}
 	return h.Sum(nil), nil
+}
+
+// checksumLead is how far the bytes written in order may run ahead of the
+// checksum before the connections wait for it: on a link faster than the
+// MD5 (a fast LAN, loopback), the checksum keeps pace instead of being
+// left to finish alone after the last byte, and it reads back what is
+// still in the page cache.
+const checksumLead = 16 << 20
+
+// unhashed is how many bytes from where the checksum is are written in
+// order, ready to be hashed. t.mu must be held.
+func (t *transfer) unhashed() int64 {
+	end := t.hashed
+	for _, p := range t.pieces[t.hashPiece:] {
+		if p.start > end {
+			break
+		}
+		end = p.start + p.done
+		if end < p.end {
+			break
+		}
+	}
+	return end - t.hashed
 }
 
 // fetchPiece fetches one piece, resuming it after cuts (opts.MaxResumes
@@ -613,8 +663,20 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 			p.done += int64(n)
 			t.written += int64(n)
 			written := t.written
-			t.changed.Broadcast()
+			if t.sumWaits {
+				t.changed.Broadcast()
+			}
+			waited := false
+			for t.hashing && t.unhashed() > checksumLead {
+				t.behind++
+				t.caughtUp.Wait()
+				t.behind--
+				waited = true
+			}
 			t.mu.Unlock()
+			if waited {
+				watchdog.Reset(t.opts.StallTimeout) // waiting for the checksum is not a stall
+			}
 			if end := off + int64(n); t.flush != nil && (end-flushed >= flushEvery || end == p.end) {
 				t.flush(flushed, end-flushed)
 				flushed = end

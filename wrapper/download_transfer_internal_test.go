@@ -1,9 +1,18 @@
 package wrapper
 
 import (
+	"context"
+	"crypto/md5"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/apitest"
 )
 
 // TestTransfer_Plan: the pieces cover the file once, in order. Large
@@ -71,5 +80,114 @@ func TestTransfer_Plan(t *testing.T) {
 		if len(bulk)%tc.parallel != 0 || bulk[0].End-bulk[0].Start > tc.block {
 			t.Errorf("%s: %d bulk pieces of %d bytes, want a multiple of %d, none above %d", tc.name, len(bulk), bulk[0].End-bulk[0].Start, tc.parallel, tc.block)
 		}
+	}
+}
+
+// TestTransfer_Unhashed: the bytes ready for the checksum run from where it
+// is to the end of the pieces written without a gap.
+func TestTransfer_Unhashed(t *testing.T) {
+	t.Parallel()
+	pieces := func(done ...int64) []*piece {
+		var ps []*piece
+		for i, d := range done {
+			ps = append(ps, &piece{start: int64(i) * 10, end: int64(i+1) * 10, done: d})
+		}
+		return ps
+	}
+	for _, tc := range []struct {
+		name      string
+		pieces    []*piece
+		hashed    int64
+		hashPiece int
+		want      int64
+	}{
+		{"nothing written", pieces(0, 0, 0), 0, 0, 0},
+		{"first piece under way", pieces(4, 10, 10), 0, 0, 4},
+		{"complete pieces run on", pieces(10, 10, 3), 2, 0, 21},
+		{"a gap stops it", pieces(10, 0, 10), 5, 0, 5},
+		{"from the checksum's piece", pieces(10, 10, 7), 14, 1, 13},
+		{"all hashed", pieces(10, 10, 10), 30, 2, 0},
+	} {
+		tr := &transfer{pieces: tc.pieces, hashed: tc.hashed, hashPiece: tc.hashPiece}
+		if got := tr.unhashed(); got != tc.want {
+			t.Errorf("%s: unhashed() = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// slowReadBack is a checksum's read-back slower than the link: each read
+// waits, and records how far the bytes written had run ahead of what was
+// hashed.
+type slowReadBack struct {
+	f       *os.File
+	t       *transfer
+	delay   time.Duration
+	mu      sync.Mutex
+	maxLead int64
+	reads   int
+}
+
+func (r *slowReadBack) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(r.delay)
+	r.t.mu.Lock()
+	written := r.t.written
+	r.t.mu.Unlock()
+	r.mu.Lock()
+	r.maxLead, r.reads = max(r.maxLead, written-off), r.reads+1
+	r.mu.Unlock()
+	return r.f.ReadAt(p, off)
+}
+
+// TestTransfer_ChecksumLead: when the link outruns the checksum, the
+// connections wait for it. What is written runs at most checksumLead ahead
+// of what is hashed, plus the pieces under way that join the in-order
+// bytes at once when the one before them completes (a block and a buffer
+// per connection), and the file still comes out right. Without the wait,
+// a 64 MiB file on loopback is written long before a checksum that reads
+// 256 KiB per 4 ms (64 MiB/s) has caught up.
+func TestTransfer_ChecksumLead(t *testing.T) {
+	t.Parallel()
+	const size = 64 << 20
+	fake := apitest.NewServer(apitest.Options{})
+	t.Cleanup(fake.Close)
+	id := fake.AddPatternFile("lead.ifc", size)
+	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "lead.part"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	opts := DownloadOptions{Parallel: 4, BlockSize: 4 << 20}.withDefaults()
+	tr := &transfer{c: c, http: c.blobClient(), fileID: id, size: size, w: f, resumable: true, opts: opts}
+	back := &slowReadBack{f: f, t: tr, delay: 4 * time.Millisecond}
+	tr.readBack = back
+	if err := tr.run(context.Background()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	bound := checksumLead + int64(opts.Parallel)*(opts.BlockSize+transferBuffer)
+	if back.maxLead > bound {
+		t.Errorf("the bytes written ran %d ahead of the checksum, want at most %d", back.maxLead, bound)
+	}
+	if back.reads < size/transferBuffer {
+		t.Errorf("%d read-backs, want the whole file's %d", back.reads, size/transferBuffer)
+	}
+	h := md5.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+		t.Fatal(err)
+	}
+	want := md5.New()
+	buf := make([]byte, size)
+	for i := range buf {
+		buf[i] = apitest.PatternByte(int64(i))
+	}
+	want.Write(buf)
+	if d := cmp.Diff(want.Sum(nil), h.Sum(nil)); d != "" {
+		t.Errorf("file content (-want +got MD5):\n%s", d)
 	}
 }
