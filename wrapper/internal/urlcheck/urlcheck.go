@@ -84,7 +84,13 @@ func defaultPort(scheme string) string {
 // the same as the scheme's default. A URL with userinfo is never on base's
 // origin.
 func SameOrigin(u, base *url.URL) bool {
-	return u.User == nil && strings.EqualFold(u.Scheme, base.Scheme) &&
+	if u.User != nil {
+		return false
+	}
+	if u.Scheme == base.Scheme && u.Host == base.Host {
+		return true // the same text: no need to take the hosts apart
+	}
+	return strings.EqualFold(u.Scheme, base.Scheme) &&
 		strings.EqualFold(u.Hostname(), base.Hostname()) && effectivePort(u) == effectivePort(base)
 }
 
@@ -108,6 +114,11 @@ func IsLoopback(host string) bool {
 // reqURL gave it, into the URL a client of base would call: resolved
 // against reqURL (RFC 3986 section 5.2), then checked and made canonical by
 // UnderBase.
+//
+// A plain absolute path, as the API's Locations are, needs no resolution
+// beyond reqURL's scheme and authority (section 5.2.2): it is completed in
+// place. Any other reference is resolved by net/url. Both give the same URL
+// (FuzzResolve_AsNetURL).
 func Resolve(base, reqURL *url.URL, ref string) (*url.URL, *Problem) {
 	if strings.TrimSpace(ref) == "" {
 		return nil, &Problem{Kind: Missing, Reason: "the answer has no Location"}
@@ -116,7 +127,21 @@ func Resolve(base, reqURL *url.URL, ref string) (*url.URL, *Problem) {
 	if err != nil {
 		return nil, &Problem{Kind: Missing, URL: ref, Reason: "does not parse as a URL"}
 	}
-	return UnderBase(base, reqURL.ResolveReference(rel))
+	if !plainAbsolutePath(ref) {
+		return UnderBase(base, reqURL.ResolveReference(rel))
+	}
+	rel.Scheme, rel.Host, rel.User = reqURL.Scheme, reqURL.Host, reqURL.User
+	return UnderBase(base, rel)
+}
+
+// plainAbsolutePath reports whether ref is an absolute-path reference (RFC
+// 3986 section 4.2: it starts with one "/", so it has no scheme and no
+// authority) whose path has no dot and no percent-encoding: no dot segment
+// to remove, nothing that resolution would write another way.
+func plainAbsolutePath(ref string) bool {
+	path, _, _ := strings.Cut(ref, "?")
+	path, _, _ = strings.Cut(path, "#")
+	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") && !strings.ContainsAny(path, ".%\\")
 }
 
 // UnderBase checks that u is on base's origin and under its path, and

@@ -336,3 +336,45 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResolve_AsNetURL: Resolve gives what net/url's resolution followed by
+// UnderBase gives, for every reference: the absolute paths it completes
+// itself included.
+func FuzzResolve_AsNetURL(f *testing.F) {
+	for _, s := range []string{
+		"/export/connections/c1/runs/r1", "/export/connections/c1/runs/r1?x=1#f", "/export/a/../connections/c1/runs/r1",
+		"/export/%2e%2e/admin", "/export/a/%2E./b", "/export/c%2Fd/runs/r", "/export/./", "/export/..", "/", "//evil.example.com/export/x",
+		"///export/x", "/\\evil.example.com/export", "runs/r1", "../runs/r1", "?q", "#f", "https://api.bentley.com/export/x",
+		"mailto:/export/x", "/export/%zz", "/export/a b", "/export/a%20b/../c",
+	} {
+		f.Add("https://api.bentley.com/export", s)
+	}
+	f.Add("http://127.0.0.1:8080/a/b", "/a/b/./c/../d")
+	f.Fuzz(func(t *testing.T, rawBase, ref string) {
+		base, problem := Base(rawBase)
+		if problem != "" {
+			return
+		}
+		req := base.JoinPath("connections", "c1", "runs")
+		got, gotProblem := Resolve(base, req, ref)
+		var want *url.URL
+		var wantProblem *Problem
+		if rel, err := url.Parse(ref); strings.TrimSpace(ref) == "" || err != nil {
+			want, wantProblem = nil, gotProblem // the refusals before resolution are Resolve's own
+		} else {
+			want, wantProblem = UnderBase(base, req.ResolveReference(rel))
+		}
+		if (gotProblem == nil) != (wantProblem == nil) {
+			t.Fatalf("Resolve(%q, %q): problem %+v, net/url's resolution %+v", base, ref, gotProblem, wantProblem)
+		}
+		if gotProblem != nil {
+			if gotProblem.Kind != wantProblem.Kind || gotProblem.Reason != wantProblem.Reason || gotProblem.URL != wantProblem.URL {
+				t.Fatalf("Resolve(%q, %q): problem %+v, net/url's resolution %+v", base, ref, gotProblem, wantProblem)
+			}
+			return
+		}
+		if got.String() != want.String() || got.EscapedPath() != want.EscapedPath() || got.Path != want.Path {
+			t.Fatalf("Resolve(%q, %q) = %s (path %q), net/url's resolution %s (path %q)", base, ref, got, got.Path, want, want.Path)
+		}
+	})
+}
