@@ -1501,7 +1501,7 @@ func (c *Client) CreateFile(ctx context.Context, folderID FolderID, body CreateF
 func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFoldersAndFilesParams) (*http.Request, error) {
 	var err error
 
-	opURL, err := operationURL(server, fmt.Sprintf("/"))
+	opURL, err := operationURL(server, "/")
 	if err != nil {
 		return nil, err
 	}
@@ -1570,7 +1570,7 @@ func NewGetTopLevelFoldersAndFilesRequest(server string, params *GetTopLevelFold
 func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizationInformationParams) (*http.Request, error) {
 	var err error
 
-	opURL, err := operationURL(server, fmt.Sprintf("/authorizationinformation"))
+	opURL, err := operationURL(server, "/authorizationinformation")
 	if err != nil {
 		return nil, err
 	}
@@ -1615,7 +1615,7 @@ func NewGetAuthorizationInformationRequest(server string, params *GetAuthorizati
 func NewGetExportConnectionsRequest(server string, params *GetExportConnectionsParams) (*http.Request, error) {
 	var err error
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections"))
+	opURL, err := operationURL(server, "/connections")
 	if err != nil {
 		return nil, err
 	}
@@ -1695,7 +1695,7 @@ func NewCreateExportConnectionRequest(server string, body CreateExportConnection
 func NewCreateExportConnectionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections"))
+	opURL, err := operationURL(server, "/connections")
 	if err != nil {
 		return nil, err
 	}
@@ -1716,12 +1716,9 @@ func NewDeleteExportConnectionRequest(server string, connectionID ConnectionID) 
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(connectionID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s", pathParam0))
+	opURL, err := operationURL(server, "/connections/%s", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1740,12 +1737,9 @@ func NewGetExportConnectionRequest(server string, connectionID ConnectionID) (*h
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(connectionID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s", pathParam0))
+	opURL, err := operationURL(server, "/connections/%s", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1764,12 +1758,9 @@ func NewGetExportConnectionRunsRequest(server string, connectionID ConnectionID,
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(connectionID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs", pathParam0))
+	opURL, err := operationURL(server, "/connections/%s/runs", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1843,12 +1834,9 @@ func NewCreateExportConnectionRunRequestWithBody(server string, connectionID Con
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(connectionID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs", pathParam0))
+	opURL, err := operationURL(server, "/connections/%s/runs", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1869,19 +1857,13 @@ func NewGetExportConnectionRunRequest(server string, connectionID ConnectionID, 
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(connectionID))
 
 	var pathParam1 string
 
-	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "runId", runID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam1 = url.PathEscape(string(runID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/connections/%s/runs/%s", pathParam0, pathParam1))
+	opURL, err := operationURL(server, "/connections/%s/runs/%s", pathParam0, pathParam1)
 	if err != nil {
 		return nil, err
 	}
@@ -1900,12 +1882,9 @@ func NewDeleteFileRequest(server string, fileID FileID) (*http.Request, error) {
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(fileID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/files/%s", pathParam0))
+	opURL, err := operationURL(server, "/files/%s", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1924,12 +1903,9 @@ func NewGetFileRequest(server string, fileID FileID) (*http.Request, error) {
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(fileID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/files/%s", pathParam0))
+	opURL, err := operationURL(server, "/files/%s", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1948,12 +1924,9 @@ func NewCompleteFileUploadRequest(server string, fileID FileID) (*http.Request, 
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(fileID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/files/%s/complete", pathParam0))
+	opURL, err := operationURL(server, "/files/%s/complete", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -1972,12 +1945,9 @@ func NewDownloadFileRequest(server string, fileID FileID) (*http.Request, error)
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "fileId", fileID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(fileID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/files/%s/download", pathParam0))
+	opURL, err := operationURL(server, "/files/%s/download", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -2007,12 +1977,9 @@ func NewCreateFileRequestWithBody(server string, folderID FolderID, contentType 
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "folderId", folderID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
-	if err != nil {
-		return nil, err
-	}
+	pathParam0 = url.PathEscape(string(folderID))
 
-	opURL, err := operationURL(server, fmt.Sprintf("/folders/%s/files", pathParam0))
+	opURL, err := operationURL(server, "/folders/%s/files", pathParam0)
 	if err != nil {
 		return nil, err
 	}
@@ -2041,24 +2008,28 @@ func (c *Client) applyEditors(ctx context.Context, req *http.Request, additional
 	return nil
 }
 
-// operationURL is the URL of an operation on server: path (the contract's,
-// its parameters escaped, as "/connections/c1/runs") taken relative to
-// server, as url.Parse(server) and then (*url.URL).Parse("."+path) resolve
-// it (RFC 3986: the path replaces what follows the server path's last "/",
-// and dot segments are removed). When both are written plainly (see
-// plainURLText) that resolution is the server followed by the path, which
-// is the text returned, with no URL parsed; anything else is resolved by
-// net/url.
-func operationURL(server, path string) (string, error) {
-	rel, ok := strings.CutPrefix(path, "/")
-	if ok && plainURLText(rel) && strings.HasSuffix(server, "/") && plainServer(server) {
-		return server + rel, nil
+// operationURL is the URL of an operation on server: its path, format (the
+// contract's, as genParamFmtString writes it: "/connections/%s/runs") with
+// each "%s" replaced by the next of params, its escaped path parameters,
+// taken relative to server as url.Parse(server) and then
+// (*url.URL).Parse("."+path) resolve it (RFC 3986: the path replaces what
+// follows the server path's last "/", and dot segments are removed). When
+// both are written plainly (see plainURLText) that resolution is the server
+// followed by the path, which is the text returned, made in one string with
+// no URL parsed; anything else is resolved by net/url.
+func operationURL(server, format string, params ...string) (string, error) {
+	if rel, ok := strings.CutPrefix(format, "/"); ok && strings.HasSuffix(server, "/") && plainServer(server) {
+		u := expandPath(server, rel, params)
+		if plainURLText(u[len(server):]) {
+			return u, nil
+		}
 	}
+	path := expandPath("", format, params)
 	serverURL, err := url.Parse(server)
 	if err != nil {
 		return "", err
 	}
-	if ok {
+	if strings.HasPrefix(path, "/") {
 		path = "." + path
 	}
 	u, err := serverURL.Parse(path)
@@ -2066,6 +2037,33 @@ func operationURL(server, path string) (string, error) {
 		return "", err
 	}
 	return u.String(), nil
+}
+
+// expandPath is prefix followed by format with each "%s" replaced by the
+// next of params, in one string; format itself when both prefix and params
+// are empty.
+func expandPath(prefix, format string, params []string) string {
+	if prefix == "" && len(params) == 0 {
+		return format
+	}
+	n := len(prefix) + len(format)
+	for _, p := range params {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(prefix)
+	for _, p := range params {
+		before, after, ok := strings.Cut(format, "%s")
+		if !ok {
+			break
+		}
+		b.WriteString(before)
+		b.WriteString(p)
+		format = after
+	}
+	b.WriteString(format)
+	return b.String()
 }
 
 // plainServer reports whether server is an http or https URL, in lower
@@ -2113,19 +2111,30 @@ func plainPort(port string) bool {
 // percent-escape, query, fragment or space), and no dot segment ("." or
 // "..").
 func plainURLText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0) {
+	segment := 0 // where the segment being read starts
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '/' {
+			if !plainURLByte[s[i]] {
+				return false
+			}
+			continue
+		}
+		if seg := s[segment:i]; seg == "." || seg == ".." {
 			return false
 		}
-	}
-	for seg := range strings.SplitSeq(s, "/") {
-		if seg == "." || seg == ".." {
-			return false
-		}
+		segment = i + 1
 	}
 	return true
 }
+
+// plainURLByte holds the bytes plainURLText accepts: letters, digits and
+// -._~!$&'()*+,;=:@/.
+var plainURLByte = func() (plain [256]bool) {
+	for c := range plain {
+		plain[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@/", byte(c)) >= 0
+	}
+	return plain
+}()
 
 // ClientWithResponses builds on ClientInterface to offer response payloads
 type ClientWithResponses struct {

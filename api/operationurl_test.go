@@ -1,8 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/url"
 	"testing"
+
+	"github.com/oapi-codegen/runtime"
 )
 
 // resolved is the URL the request builders made before operationURL: path
@@ -77,12 +80,76 @@ func checkOperationURL(t *testing.T, server, path string) {
 // TestOperationURL_PlainCostsOneString: a plainly written server and path
 // cost one string, the URL's.
 func TestOperationURL_PlainCostsOneString(t *testing.T) {
-	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := operationURL("https://api.bentley.com/export/", "/connections/c1/runs"); err != nil {
-			t.Fatal(err)
+	for _, params := range [][]string{nil, {"c1"}} {
+		allocs := testing.AllocsPerRun(100, func() {
+			format := "/connections/c1/runs"
+			if params != nil {
+				format = "/connections/%s/runs"
+			}
+			if _, err := operationURL("https://api.bentley.com/export/", format, params...); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 1 {
+			t.Errorf("with parameters %q: %v allocations, want 1", params, allocs)
+		}
+	}
+}
+
+// TestExpandPath: each "%s" of the format takes the next parameter, in
+// order, after the prefix.
+func TestExpandPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		prefix, format string
+		params         []string
+		want           string
+	}{
+		{"", "/connections", nil, "/connections"},
+		{"https://h/export/", "connections", nil, "https://h/export/connections"},
+		{"", "/connections/%s", []string{"c1"}, "/connections/c1"},
+		{"", "/connections/%s/runs", []string{"a%2Fb"}, "/connections/a%2Fb/runs"},
+		{"https://h/", "connections/%s/runs/%s", []string{"c1", "r1"}, "https://h/connections/c1/runs/r1"},
+		{"", "/connections/%s/runs/%s", []string{"", ""}, "/connections//runs/"},
+		{"", "/files/%s/complete", []string{"%s"}, "/files/%s/complete"},
+	} {
+		if got := expandPath(tc.prefix, tc.format, tc.params); got != tc.want {
+			t.Errorf("expandPath(%q, %q, %q) = %q, want %q", tc.prefix, tc.format, tc.params, got, tc.want)
+		}
+	}
+}
+
+// styledRunURL is the URL NewGetExportConnectionRunRequest made before its
+// path parameters were escaped by url.PathEscape: through
+// runtime.StyleParamWithOptions, fmt.Sprintf and net/url's resolution.
+func styledRunURL(server, connectionID, runID string) (string, error) {
+	opts := runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string"}
+	p0, err := runtime.StyleParamWithOptions("simple", false, "connectionId", connectionID, opts)
+	if err != nil {
+		return "", err
+	}
+	p1, err := runtime.StyleParamWithOptions("simple", false, "runId", runID, opts)
+	if err != nil {
+		return "", err
+	}
+	return resolved(server, fmt.Sprintf("/connections/%s/runs/%s", p0, p1))
+}
+
+// FuzzRequestBuilder_AsStyleParam: for any ids, a request builder's URL is
+// the one runtime.StyleParamWithOptions, fmt.Sprintf and net/url made.
+func FuzzRequestBuilder_AsStyleParam(f *testing.F) {
+	for _, seed := range [][2]string{{"c1", "r1"}, {"a/b", "r 1"}, {"..", "."}, {"%s", "%2F"}, {"é", "?#"}, {"", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, connectionID, runID string) {
+		const server = "https://api.bentley.com/export/"
+		want, wantErr := styledRunURL(server, connectionID, runID)
+		req, err := NewGetExportConnectionRunRequest(server, connectionID, runID)
+		switch {
+		case (err != nil) != (wantErr != nil):
+			t.Errorf("NewGetExportConnectionRunRequest(%q, %q): error %v; want %q, %v", connectionID, runID, err, want, wantErr)
+		case err == nil && req.URL.String() != want:
+			t.Errorf("NewGetExportConnectionRunRequest(%q, %q) = %q; want %q", connectionID, runID, req.URL, want)
 		}
 	})
-	if allocs != 1 {
-		t.Errorf("%v allocations, want 1", allocs)
-	}
 }

@@ -116,10 +116,13 @@ func IsLoopback(host string) bool {
 // UnderBase.
 //
 // A plain absolute path, as the API's Locations are, needs no resolution
-// beyond reqURL's scheme and authority (section 5.2.2): it is completed in
-// place. Any other reference is resolved by net/url. Both give the same URL
-// (FuzzResolve_AsNetURL).
+// beyond reqURL's scheme and authority (section 5.2.2) and no parsing: it is
+// the URL's path as it is. Any other reference is parsed and resolved by
+// net/url. Both give the same URL (FuzzResolve_AsNetURL).
 func Resolve(base, reqURL *url.URL, ref string) (*url.URL, *Problem) {
+	if plainAbsolutePath(ref) {
+		return UnderBase(base, &url.URL{Scheme: reqURL.Scheme, User: reqURL.User, Host: reqURL.Host, Path: ref})
+	}
 	if strings.TrimSpace(ref) == "" {
 		return nil, &Problem{Kind: Missing, Reason: "the answer has no Location"}
 	}
@@ -127,22 +130,35 @@ func Resolve(base, reqURL *url.URL, ref string) (*url.URL, *Problem) {
 	if err != nil {
 		return nil, &Problem{Kind: Missing, URL: ref, Reason: "does not parse as a URL"}
 	}
-	if !plainAbsolutePath(ref) {
-		return UnderBase(base, reqURL.ResolveReference(rel))
-	}
-	rel.Scheme, rel.Host, rel.User = reqURL.Scheme, reqURL.Host, reqURL.User
-	return UnderBase(base, rel)
+	return UnderBase(base, reqURL.ResolveReference(rel))
 }
 
 // plainAbsolutePath reports whether ref is an absolute-path reference (RFC
 // 3986 section 4.2: it starts with one "/", so it has no scheme and no
-// authority) whose path has no dot and no percent-encoding: no dot segment
-// to remove, nothing that resolution would write another way.
+// authority) that net/url would parse into a URL with ref as its Path and
+// nothing else: letters, digits and -_~$&+,;=:@/ only, which it writes
+// without escaping (no query, fragment, percent-encoding or space), and no
+// dot, so no dot segment to remove.
 func plainAbsolutePath(ref string) bool {
-	path, _, _ := strings.Cut(ref, "?")
-	path, _, _ = strings.Cut(path, "#")
-	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") && !strings.ContainsAny(path, ".%\\")
+	if !strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "//") {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		if !plainPathByte[ref[i]] {
+			return false
+		}
+	}
+	return true
 }
+
+// plainPathByte holds the bytes of a plain absolute path (see
+// plainAbsolutePath).
+var plainPathByte = func() (plain [256]bool) {
+	for c := range plain {
+		plain[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_~$&+,;=:@/", byte(c)) >= 0
+	}
+	return plain
+}()
 
 // UnderBase checks that u is on base's origin and under its path, and
 // makes it canonical, in place: base's scheme and host, and a path with its
