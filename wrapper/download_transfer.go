@@ -617,7 +617,7 @@ func cmpOr(a, b string) string {
 // refused classifies an answer that is neither 200, 206 nor 412.
 func (t *transfer) refused(resp *http.Response, link *url.URL) error {
 	body, _ := bounded.ReadAll(resp.Body, resp.ContentLength, maxErrorBody, nil)
-	x := &exchange{op: opDownloadContent, url: link, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
+	x := &exchange{op: &opDownloadContent, url: link, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
 	err := t.c.unexpected(x)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Code == "" {

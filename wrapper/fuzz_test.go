@@ -39,7 +39,7 @@ func FuzzAPIErrorBody(f *testing.F) {
 		u, _ := url.Parse("https://api.bentley.com/export/connections/c1")
 		h := http.Header{}
 		h.Set("Retry-After", "7")
-		e := c.apiError(&exchange{op: opGetConnection, url: u, status: status, header: h, body: body})
+		e := c.apiError(&exchange{op: &opGetConnection, url: u, status: status, header: h, body: body})
 		if e.StatusCode != status || e.RetryAfter != 7*time.Second {
 			t.Fatalf("status %d retry %v", e.StatusCode, e.RetryAfter)
 		}

@@ -17,7 +17,7 @@ import (
 // exchange is a finished HTTP exchange: the response's status, header and
 // (bounded) body, and the request's operation and URL.
 type exchange struct {
-	op       operation
+	op       *operation
 	url      *url.URL
 	status   int
 	header   http.Header
@@ -45,7 +45,7 @@ func (c *Client) exchange(m *message) (*http.Response, error) {
 		return nil, c.failed(ctx, m, start, "", dog.Cause(actx, transportCause(err)))
 	}
 	dog.HeadersArrived(resp.ContentLength != 0)
-	b := &responseBody{c: c, ex: exchange{op: *m.op, url: req.URL, status: resp.StatusCode, header: resp.Header, attempts: m.attempt}}
+	b := &responseBody{c: c, ex: exchange{op: m.op, url: req.URL, status: resp.StatusCode, header: resp.Header, attempts: m.attempt}}
 	x := &b.ex
 	limit := int64(maxSuccessBody)
 	if resp.StatusCode >= 400 {

@@ -212,10 +212,10 @@ func CheckResponse(resp *http.Response, body []byte, success ...int) error {
 	if b, ok := resp.Body.(*responseBody); ok {
 		return b.c.unexpected(b.exchange())
 	}
-	x := &exchange{url: &url.URL{}, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
+	x := &exchange{op: &operation{}, url: &url.URL{}, status: resp.StatusCode, header: resp.Header, body: body, attempts: 1}
 	if resp.Request != nil && resp.Request.URL != nil {
 		x.url = resp.Request.URL
-		x.op = operation{name: resp.Request.Method + " " + x.url.EscapedPath(), method: resp.Request.Method}
+		x.op = &operation{name: resp.Request.Method + " " + x.url.EscapedPath(), method: resp.Request.Method}
 	}
 	return anonymous.unexpected(x)
 }

@@ -52,7 +52,7 @@ func checkDecodeRun(t *testing.T, body string) {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse("https://api.example.com/export/connections/c1/runs/r1")
-	x := &exchange{op: opGetRun, url: u, status: 200, body: []byte(body), attempts: 1}
+	x := &exchange{op: &opGetRun, url: u, status: 200, body: []byte(body), attempts: 1}
 	got, gotErr := c.decodeRun(x)
 	want, _, wantErr := decodeMember(c, x, "run", checkRun)
 	if d := cmp.Diff(want, got); d != "" {

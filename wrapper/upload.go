@@ -476,7 +476,7 @@ func (u *upload) attempt(ctx context.Context, hc *http.Client, link *url.URL, bo
 	if resp.StatusCode == http.StatusCreated {
 		return nil
 	}
-	x := &exchange{op: opUploadContent, url: link, status: resp.StatusCode, header: resp.Header, body: respBody, attempts: attempt}
+	x := &exchange{op: &opUploadContent, url: link, status: resp.StatusCode, header: resp.Header, body: respBody, attempts: attempt}
 	err = c.unexpected(x)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Code == "" {
