@@ -91,8 +91,9 @@ type transfer struct {
 	sumWaits  bool
 	caughtUp  *sync.Cond
 	behind    int
-	progress  sync.Mutex
-	streamed  hash.Hash // the in-stream checksum of a one-connection download
+	progress  sync.Mutex // held while Progress is called
+	reported  int64      // the bytes Progress was last told of; guarded by progress
+	streamed  hash.Hash  // the in-stream checksum of a one-connection download
 }
 
 // errCut marks a request that ended early in a way a resume may repair:
@@ -201,9 +202,7 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 	t.hashing, t.hashed, t.hashPiece = t.streamed == nil, 0, 0
 	t.mu.Unlock()
 	if again && t.opts.Progress != nil {
-		t.progress.Lock()
-		t.opts.Progress(0, t.size)
-		t.progress.Unlock()
+		t.startOver()
 	}
 
 	// The checksum of ranges arriving out of order is computed from the
@@ -633,6 +632,28 @@ func (t *transfer) refused(resp *http.Response, link *url.URL) error {
 	return err
 }
 
+// startOver tells Progress that the count starts again from 0: an attempt
+// begins again from the file's first byte.
+func (t *transfer) startOver() {
+	t.progress.Lock()
+	defer t.progress.Unlock()
+	t.reported = 0
+	t.opts.Progress(0, t.size)
+}
+
+// report tells Progress of written, the bytes of the file written as a
+// connection counted them. Connections get here in any order: one that
+// counted fewer bytes than the last report has nothing new to say, and
+// saying it would make the count go back.
+func (t *transfer) report(written int64) {
+	t.progress.Lock()
+	defer t.progress.Unlock()
+	if written > t.reported {
+		t.reported = written
+		t.opts.Progress(written, t.size)
+	}
+}
+
 // flushEvery is how many bytes of a range are written before they are
 // handed to transfer.flush (and the range's end, whatever is left).
 const flushEvery = 4 << 20
@@ -682,9 +703,7 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 				flushed = end
 			}
 			if t.opts.Progress != nil {
-				t.progress.Lock()
-				t.opts.Progress(written, t.size)
-				t.progress.Unlock()
+				t.report(written)
 			}
 		}
 		if err == io.EOF {

@@ -15,6 +15,29 @@ import (
 	"github.com/itwin-export/itwin-export/apitest"
 )
 
+// TestTransfer_Report: Progress hears counts that only grow, whatever the
+// order in which the connections report them, and 0 again when an attempt
+// starts over.
+func TestTransfer_Report(t *testing.T) {
+	t.Parallel()
+	var got []int64
+	tr := &transfer{size: 1000, opts: DownloadOptions{Progress: func(done, total int64) {
+		if total != 1000 {
+			t.Errorf("total %d, want 1000", total)
+		}
+		got = append(got, done)
+	}}}
+	// Two connections counted 800 and 850; the one with 850 reports first.
+	for _, written := range []int64{200, 850, 800, 850, 1000} {
+		tr.report(written)
+	}
+	tr.startOver()
+	tr.report(300)
+	if d := cmp.Diff([]int64{200, 850, 1000, 0, 300}, got); d != "" {
+		t.Errorf("progress (-want +got):\n%s", d)
+	}
+}
+
 // TestTransfer_Plan: the pieces cover the file once, in order. Large
 // ranges end with one round of small tail ranges (BlockSize/8, 1 MiB at
 // least) and the rest is cut into a multiple of Parallel equal ranges, so

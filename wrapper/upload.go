@@ -520,10 +520,12 @@ func (p *progressCount) add(n int) {
 	p.read += int64(n)
 	p.mu.Unlock()
 	u := p.u
-	done := u.sent.Add(int64(n))
+	u.sent.Add(int64(n))
 	if u.opts.Progress != nil {
+		// The count is read under the lock: read before it, a block's
+		// count could reach Progress after another block's larger one.
 		u.report.Lock()
-		u.opts.Progress(min(done, u.size), u.size)
+		u.opts.Progress(min(u.sent.Load(), u.size), u.size)
 		u.report.Unlock()
 	}
 }
