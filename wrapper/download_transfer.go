@@ -689,14 +689,17 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 			}
 			waited := false
 			for t.hashing && t.unhashed() > checksumLead {
+				if !waited {
+					watchdog.Stop() // waiting for the checksum is not a stall
+					waited = true
+				}
 				t.behind++
 				t.caughtUp.Wait()
 				t.behind--
-				waited = true
 			}
 			t.mu.Unlock()
 			if waited {
-				watchdog.Reset(t.opts.StallTimeout) // waiting for the checksum is not a stall
+				watchdog.Reset(t.opts.StallTimeout)
 			}
 			if end := off + int64(n); t.flush != nil && (end-flushed >= flushEvery || end == p.end) {
 				t.flush(flushed, end-flushed)

@@ -306,11 +306,10 @@ func FuzzResolve(f *testing.F) {
 	f.Add("http://LOCALHOST:80/a/b/", "../b/c")
 	f.Add("https://[::1]:8443/export", "//[::1]:8443/export/./x")
 	f.Fuzz(func(t *testing.T, rawBase, ref string) {
-		base, problem := Base(rawBase)
-		if problem != "" {
+		base, req, ok := fuzzedBase(rawBase)
+		if !ok {
 			return
 		}
-		req := base.JoinPath("connections", "c1", "runs")
 		u, p := Resolve(base, req, ref)
 		if p != nil {
 			if u != nil || (p.Kind != Missing && p.Kind != Foreign) || p.Reason == "" {
@@ -337,6 +336,16 @@ func FuzzResolve(f *testing.F) {
 	})
 }
 
+// fuzzedBase is the base URL rawBase names, if Base accepts it, and the URL
+// of a create request under it, which the fuzzed references answer.
+func fuzzedBase(rawBase string) (base, req *url.URL, ok bool) {
+	base, problem := Base(rawBase)
+	if problem != "" {
+		return nil, nil, false
+	}
+	return base, base.JoinPath("connections", "c1", "runs"), true
+}
+
 // FuzzResolve_AsNetURL: Resolve gives what net/url's resolution followed by
 // UnderBase gives, for every reference: the absolute paths it completes
 // itself included.
@@ -351,11 +360,10 @@ func FuzzResolve_AsNetURL(f *testing.F) {
 	}
 	f.Add("http://127.0.0.1:8080/a/b", "/a/b/./c/../d")
 	f.Fuzz(func(t *testing.T, rawBase, ref string) {
-		base, problem := Base(rawBase)
-		if problem != "" {
+		base, req, ok := fuzzedBase(rawBase)
+		if !ok {
 			return
 		}
-		req := base.JoinPath("connections", "c1", "runs")
 		got, gotProblem := Resolve(base, req, ref)
 		var want *url.URL
 		var wantProblem *Problem
