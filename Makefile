@@ -30,7 +30,8 @@ NPM_STAMP   := node_modules/.installed
 FUZZTIME    ?= 30s
 FUZZ_TARGETS = FuzzAPIErrorBody FuzzResolveLocation FuzzParseRetryAfter FuzzValidateRunRequest FuzzSafeFileName FuzzDecodeRun \
                ./wrapper/internal/redact/:FuzzRedact ./wrapper/internal/redact/:FuzzScrubber ./wrapper/internal/urlcheck/:FuzzResolve \
-               ./wrapper/internal/bounded/:FuzzReadAll ./api/:FuzzOperationURL ./cmd/itwin-export/:FuzzOutputFilter
+               ./wrapper/internal/urlcheck/:FuzzResolve_AsNetURL ./wrapper/internal/bounded/:FuzzReadAll ./api/:FuzzOperationURL \
+               ./api/:FuzzRequestBuilder_AsStyleParam ./cmd/itwin-export/:FuzzOutputFilter
 BENCH_COUNT ?= 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
