@@ -110,6 +110,32 @@ func TestDownloadCancelRemovesTemporaryFile(t *testing.T) {
 	}
 }
 
+// TestDownloadCancelDuringBackgroundSync: a download cancelled after the
+// temporary file's background syncs began (16 MiB and more written) ends
+// with the cancellation, waits for the sync it started (the leak check of
+// TestMain sees no goroutine left) and leaves no file.
+func TestDownloadCancelDuringBackgroundSync(t *testing.T) {
+	fake := newFake(t, apitest.Options{})
+	c := newClient(t, fake.URL)
+	const size = 48 << 20
+	id := fake.AddPatternFile("big.ifc", size)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	var once sync.Once
+	_, err := c.DownloadFileInto(ctx, id, dir, wrapper.DownloadOptions{Progress: func(done, _ int64) {
+		if done >= 40<<20 {
+			once.Do(cancel)
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if names := entries(t, dir); len(names) != 0 {
+		t.Errorf("left behind: %v", names)
+	}
+}
+
 // TestDownloadStallResumes: a transfer that stops moving is ended after
 // StallTimeout and resumed.
 func TestDownloadStallResumes(t *testing.T) {

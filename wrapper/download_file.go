@@ -269,9 +269,11 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
+	durable := newDurableFile(tmp)
 	committed := false
 	defer func() {
 		if !committed {
+			durable.wait()
 			_ = tmp.Close()
 			_ = os.Remove(tmp.Name())
 		}
@@ -282,11 +284,11 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 			return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 		}
 	}
-	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, flush: writeBehind(tmp), opts: opts}
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, flush: durable.written, opts: opts}
 	if err := t.run(ctx); err != nil {
 		return nil, err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := durable.sync(); err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
 	if st, err := tmp.Stat(); err != nil || st.Size() != meta.Size {

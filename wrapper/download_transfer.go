@@ -68,8 +68,9 @@ type transfer struct {
 	// resumable is false for a special file: what was written there cannot
 	// be taken back, so a cut is a failure.
 	resumable bool
-	// flush starts writing a range of the file to disk, so that the final
-	// Sync does not write the whole file at once; nil when not available.
+	// flush is told of each range written (see durableFile), so that the
+	// final sync does not have the whole file to make durable at once; nil
+	// for a special file.
 	flush func(off, n int64)
 
 	links *linkSource

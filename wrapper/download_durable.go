@@ -1,0 +1,89 @@
+package wrapper
+
+import (
+	"os"
+	"sync"
+)
+
+// syncEvery is how many bytes of a download are written between the starts
+// of two background syncs of its temporary file.
+const syncEvery = 16 << 20
+
+// durableFile makes a download's temporary file durable while the download
+// runs, instead of all at once before the rename. As ranges are written it
+// starts writing them to disk (write-behind, where the system offers it),
+// and each time syncEvery more bytes were written it syncs the file in the
+// background, one sync at a time. The final sync then has only the last
+// part left to make durable.
+//
+// This matters where a sync costs more than writing: on a virtual machine
+// the host flushes its own cache on every fsync, and a 256 MiB file's
+// single fsync takes 150–300 ms (see docs/benchmarks.md), as long as the
+// MD5 check of the whole file.
+type durableFile struct {
+	// writeBehind starts writing a range to disk without waiting; nil
+	// where the system has no such call.
+	writeBehind func(off, n int64)
+	// syncFile is the file's Sync (a test's stand-in in tests).
+	syncFile func() error
+
+	mu      sync.Mutex
+	pending int64 // bytes written since the last background sync started
+	syncing bool  // a background sync runs
+	err     error // the first failure of a background sync
+	running sync.WaitGroup
+}
+
+// newDurableFile returns the durableFile of f.
+func newDurableFile(f *os.File) *durableFile {
+	return &durableFile{writeBehind: writeBehind(f), syncFile: f.Sync}
+}
+
+// written tells that the range [off, off+n) of the file was written: it
+// starts writing the range to disk, and starts a background sync when
+// syncEvery bytes were written since the last one started and none runs.
+// Connections call it concurrently.
+func (d *durableFile) written(off, n int64) {
+	if d.writeBehind != nil {
+		d.writeBehind(off, n)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending += n
+	if d.syncing || d.pending < syncEvery {
+		return
+	}
+	d.syncing, d.pending = true, 0
+	d.running.Add(1)
+	go d.backgroundSync()
+}
+
+// backgroundSync syncs the file once and keeps its failure.
+func (d *durableFile) backgroundSync() {
+	defer d.running.Done()
+	err := d.syncFile()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.syncing = false
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// wait waits until no background sync runs: the file may then be closed.
+func (d *durableFile) wait() { d.running.Wait() }
+
+// sync makes the whole file durable: it waits for the background sync,
+// then syncs the file. A background sync's failure is returned even when
+// the last sync succeeds: after a write error the system may mark the
+// pages it could not write clean, and a later sync would not see them.
+func (d *durableFile) sync() error {
+	d.wait()
+	d.mu.Lock()
+	err := d.err
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return d.syncFile()
+}
