@@ -16,10 +16,10 @@ const syncEvery = 16 << 20
 // background, one sync at a time. The final sync then has only the last
 // part left to make durable.
 //
-// This matters where a sync costs more than writing: on a virtual machine
-// the host flushes its own cache on every fsync, and a 256 MiB file's
-// single fsync takes 150–300 ms (see docs/benchmarks.md), as long as the
-// MD5 check of the whole file.
+// This matters where a sync costs more than the writes: on a virtual
+// machine every fsync waits for the host to flush its own cache, and a
+// 256 MiB file's one fsync at the end took 165–350 ms, nearly as long as
+// the file's MD5 (see docs/benchmarks.md).
 type durableFile struct {
 	// writeBehind starts writing a range to disk without waiting; nil
 	// where the system has no such call.

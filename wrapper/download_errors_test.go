@@ -112,8 +112,9 @@ func TestDownloadCancelRemovesTemporaryFile(t *testing.T) {
 
 // TestDownloadCancelDuringBackgroundSync: a download cancelled after the
 // temporary file's background syncs began (16 MiB and more written) ends
-// with the cancellation, waits for the sync it started (the leak check of
-// TestMain sees no goroutine left) and leaves no file.
+// with the cancellation and leaves no file, and no goroutine for the leak
+// check of TestMain (that it waits for a sync still running is
+// TestDurableFile_WaitBeforeClose).
 func TestDownloadCancelDuringBackgroundSync(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	c := newClient(t, fake.URL)
