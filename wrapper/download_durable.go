@@ -26,6 +26,10 @@ type durableFile struct {
 	writeBehind func(off, n int64)
 	// syncFile is the file's Sync (a test's stand-in in tests).
 	syncFile func() error
+	// failed, when set, is called once with the first failure of a
+	// background sync, so that the download stops at once instead of
+	// writing the rest of the file to a disk that failed.
+	failed func(error)
 
 	mu      sync.Mutex
 	pending int64 // bytes written since the last background sync started
@@ -63,10 +67,14 @@ func (d *durableFile) backgroundSync() {
 	defer d.running.Done()
 	err := d.syncFile()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.syncing = false
-	if d.err == nil {
+	first := err != nil && d.err == nil
+	if first {
 		d.err = err
+	}
+	d.mu.Unlock()
+	if first && d.failed != nil {
+		d.failed(err)
 	}
 }
 

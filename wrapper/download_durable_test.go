@@ -145,6 +145,38 @@ func TestDurableFile_BackgroundFailureIsKept(t *testing.T) {
 	}
 }
 
+// TestDurableFile_FailureStopsTheDownload: the first background sync that
+// fails is told to failed at once, and only once, however many fail after
+// it; the final sync returns that first failure.
+func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
+	t.Parallel()
+	s := newScriptedSync()
+	s.answers[1], s.answers[2] = syscall.EIO, syscall.ENOSPC
+	var mu sync.Mutex
+	var told []error
+	d := &durableFile{syncFile: s.sync, failed: func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, err)
+	}}
+	for i := range int64(2) {
+		d.written(i*syncEvery, syncEvery)
+		<-s.started
+		d.wait()
+	}
+	if err := d.sync(); !errors.Is(err, syscall.EIO) {
+		t.Errorf("sync: %v, want the first failure, EIO", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d := cmp.Diff([]error{syscall.EIO}, told, cmpErrno); d != "" {
+		t.Errorf("failures told (-want +got):\n%s", d)
+	}
+}
+
+// cmpErrno compares syscall.Errno values as numbers.
+var cmpErrno = cmp.Comparer(func(a, b error) bool { return errors.Is(a, b) && errors.Is(b, a) })
+
 // TestDurableFile_WaitBeforeClose: wait returns only once the background
 // sync has returned, so that the file is never closed under it.
 func TestDurableFile_WaitBeforeClose(t *testing.T) {

@@ -269,7 +269,11 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
+	// A background sync that fails stops the transfer, with its error.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	durable := newDurableFile(tmp)
+	durable.failed = stop
 	committed := false
 	defer func() {
 		if !committed {
