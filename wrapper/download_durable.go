@@ -45,7 +45,8 @@ func newDurableFile(f *os.File) *durableFile {
 
 // written tells that the range [off, off+n) of the file was written: it
 // starts writing the range to disk, and starts a background sync when
-// syncEvery bytes were written since the last one started and none runs.
+// syncEvery bytes were written since the last one started, none runs and
+// none failed.
 // Connections call it concurrently.
 func (d *durableFile) written(off, n int64) {
 	if d.writeBehind != nil {
@@ -54,8 +55,8 @@ func (d *durableFile) written(off, n int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pending += n
-	if d.syncing || d.pending < syncEvery {
-		return
+	if d.syncing || d.err != nil || d.pending < syncEvery {
+		return // one at a time, and none after one failed
 	}
 	d.syncing, d.pending = true, 0
 	d.running.Add(1)

@@ -146,12 +146,12 @@ func TestDurableFile_BackgroundFailureIsKept(t *testing.T) {
 }
 
 // TestDurableFile_FailureStopsTheDownload: the first background sync that
-// fails is told to failed at once, and only once, however many fail after
-// it; the final sync returns that first failure.
+// fails is told to failed at once; no background sync starts after it, and
+// the final sync returns that failure without syncing again.
 func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
-	s.answers[1], s.answers[2] = syscall.EIO, syscall.ENOSPC
+	s.answers[1] = syscall.EIO
 	var mu sync.Mutex
 	var told []error
 	d := &durableFile{syncFile: s.sync, failed: func(err error) {
@@ -159,13 +159,21 @@ func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
 		defer mu.Unlock()
 		told = append(told, err)
 	}}
-	for i := range int64(2) {
-		d.written(i*syncEvery, syncEvery)
-		<-s.started
-		d.wait()
+	d.written(0, syncEvery)
+	<-s.started
+	d.wait()
+	d.written(syncEvery, 2*syncEvery)
+	d.wait()
+	select {
+	case n := <-s.started:
+		t.Errorf("sync %d started after one failed", n)
+	default:
 	}
 	if err := d.sync(); !errors.Is(err, syscall.EIO) {
-		t.Errorf("sync: %v, want the first failure, EIO", err)
+		t.Errorf("sync: %v, want the background sync's EIO", err)
+	}
+	if d := cmp.Diff([]int{1}, s.seen); d != "" {
+		t.Errorf("syncs (-want +got):\n%s", d)
 	}
 	mu.Lock()
 	defer mu.Unlock()
