@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -208,6 +209,9 @@ type Client struct {
 	// by tests that assert the waits the client computes.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+	// syncFile syncs a download's temporary file: (*os.File).Sync,
+	// replaced by tests that make the disk fail (download_durable.go).
+	syncFile func(*os.File) error
 
 	// limiter spends the request budget and holds the rate-limit pause:
 	// when any request gets a 429 with Retry-After, every request waits it
@@ -254,6 +258,7 @@ func New(opts Options) (*Client, error) {
 		maxPages:      cmp.Or(max(opts.MaxPages, 0), DefaultMaxPages),
 		now:           time.Now,
 		sleep:         sleepCtx,
+		syncFile:      (*os.File).Sync,
 		waitDefaults:  opts.Wait,
 	}
 	if hc := opts.HTTPClient; hc != nil {

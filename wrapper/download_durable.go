@@ -38,9 +38,9 @@ type durableFile struct {
 	running sync.WaitGroup
 }
 
-// newDurableFile returns the durableFile of f.
-func newDurableFile(f *os.File) *durableFile {
-	return &durableFile{writeBehind: writeBehind(f), syncFile: f.Sync}
+// newDurableFile returns the durableFile of f, synced by syncFile.
+func newDurableFile(f *os.File, syncFile func(*os.File) error) *durableFile {
+	return &durableFile{writeBehind: writeBehind(f), syncFile: func() error { return syncFile(f) }}
 }
 
 // written tells that the range [off, off+n) of the file was written: it

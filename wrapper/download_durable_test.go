@@ -1,15 +1,19 @@
 package wrapper
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/itwin-export/itwin-export/apitest"
 )
 
 // scriptedSync stands in for a file's Sync: each call blocks until the
@@ -185,6 +189,42 @@ func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
 // cmpErrno compares syscall.Errno values as numbers.
 var cmpErrno = cmp.Comparer(func(a, b error) bool { return errors.Is(a, b) && errors.Is(b, a) })
 
+// TestDurableFile_DiskFailureStopsTheDownload: a download whose first
+// background sync fails (EIO) stops there: it returns that error, not a
+// cancellation, syncs no more, leaves no file, and has fetched far less
+// than the file.
+func TestDurableFile_DiskFailureStopsTheDownload(t *testing.T) {
+	t.Parallel()
+	const size = 128 << 20
+	fake := apitest.NewServer(apitest.Options{})
+	t.Cleanup(fake.Close)
+	id := fake.AddPatternFile("big.ifc", size)
+	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syncs atomic.Int32
+	c.syncFile = func(*os.File) error {
+		syncs.Add(1)
+		return syscall.EIO
+	}
+	var last atomic.Int64
+	dir := t.TempDir()
+	_, err = c.DownloadFile(context.Background(), id, filepath.Join(dir, "big.ifc"), DownloadOptions{Progress: func(done, _ int64) { last.Store(done) }})
+	if !errors.Is(err, syscall.EIO) || errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want the sync's EIO", err)
+	}
+	if n := syncs.Load(); n != 1 {
+		t.Errorf("%d syncs, want the one background sync that failed", n)
+	}
+	if got := last.Load(); got >= size/2 {
+		t.Errorf("the download went on to %d bytes of %d after the sync failed at %d", got, size, syncEvery)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
 // TestDurableFile_WaitBeforeClose: wait returns only once the background
 // sync has returned, so that the file is never closed under it.
 func TestDurableFile_WaitBeforeClose(t *testing.T) {
@@ -216,7 +256,7 @@ func TestDurableFile_RealFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	d := newDurableFile(f)
+	d := newDurableFile(f, (*os.File).Sync)
 	block := make([]byte, 1<<20)
 	for i := range block {
 		block[i] = byte(i % 251)

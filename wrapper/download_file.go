@@ -272,7 +272,7 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 	// A background sync that fails stops the transfer, with its error.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	durable := newDurableFile(tmp)
+	durable := newDurableFile(tmp, c.syncFile)
 	durable.failed = stop
 	committed := false
 	defer func() {
