@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/itwin-export/itwin-export/apitest"
 )
 
 // scriptedSync stands in for a file's Sync: each call blocks until the
@@ -196,13 +194,7 @@ var cmpErrno = cmp.Comparer(func(a, b error) bool { return errors.Is(a, b) && er
 func TestDurableFile_DiskFailureStopsTheDownload(t *testing.T) {
 	t.Parallel()
 	const size = 128 << 20
-	fake := apitest.NewServer(apitest.Options{})
-	t.Cleanup(fake.Close)
-	id := fake.AddPatternFile("big.ifc", size)
-	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, id := patternFileClient(t, "big.ifc", size)
 	var syncs atomic.Int32
 	c.syncFile = func(*os.File) error {
 		syncs.Add(1)
@@ -210,7 +202,7 @@ func TestDurableFile_DiskFailureStopsTheDownload(t *testing.T) {
 	}
 	var last atomic.Int64
 	dir := t.TempDir()
-	_, err = c.DownloadFile(context.Background(), id, filepath.Join(dir, "big.ifc"), DownloadOptions{Progress: func(done, _ int64) { last.Store(done) }})
+	_, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "big.ifc"), DownloadOptions{Progress: func(done, _ int64) { last.Store(done) }})
 	if !errors.Is(err, syscall.EIO) || errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want the sync's EIO", err)
 	}

@@ -162,6 +162,20 @@ func (r *slowReadBack) ReadAt(p []byte, off int64) (int, error) {
 	return r.f.ReadAt(p, off)
 }
 
+// patternFileClient starts a fake holding one pattern file of size bytes
+// and returns a client of it and the file's id.
+func patternFileClient(t *testing.T, name string, size int64) (*Client, string) {
+	t.Helper()
+	fake := apitest.NewServer(apitest.Options{})
+	t.Cleanup(fake.Close)
+	id := fake.AddPatternFile(name, size)
+	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, id
+}
+
 // TestTransfer_ChecksumLead: when the link outruns the checksum, the
 // connections wait for it (see checksumLead), and the file still comes out
 // right. Without the wait, a 128 MiB file on loopback is written long
@@ -170,13 +184,7 @@ func (r *slowReadBack) ReadAt(p []byte, off int64) (int, error) {
 func TestTransfer_ChecksumLead(t *testing.T) {
 	t.Parallel()
 	const size = 128 << 20
-	fake := apitest.NewServer(apitest.Options{})
-	t.Cleanup(fake.Close)
-	id := fake.AddPatternFile("lead.ifc", size)
-	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, id := patternFileClient(t, "lead.ifc", size)
 	f, err := os.Create(filepath.Join(t.TempDir(), "lead.part"))
 	if err != nil {
 		t.Fatal(err)
