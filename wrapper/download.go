@@ -39,7 +39,12 @@ type DownloadOptions struct {
 	// Parallel is how many connections fetch a file larger than BlockSize,
 	// each a range of at most BlockSize at a time. Default 8; 1 means one
 	// stream. A file of BlockSize or less, and a destination that is not a
-	// regular file, always take one stream.
+	// regular file, always take one stream. The connections go back to the
+	// blob transport's pool at the end (see Options.BlobTransport), which
+	// keeps MaxIdleConnsPerHost of them for the next download:
+	// http.DefaultTransport keeps 2, so a client that downloads many files
+	// over long links keeps its connections (and their TLS handshakes) with
+	// a Transport whose MaxIdleConnsPerHost is at least Parallel.
 	Parallel int
 	// BlockSize is the largest range one request asks for, and the size
 	// above which a file is fetched in parallel. Default 8 MiB. Ranges are
