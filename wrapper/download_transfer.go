@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,8 @@ type transfer struct {
 	progress  sync.Mutex // held while Progress is called
 	reported  int64      // the bytes Progress was last told of; guarded by progress
 	streamed  hash.Hash  // the in-stream checksum of a one-connection download
+	taken     int        // how many pieces were handed out (see take)
+	outrun    bool       // a connection waited for the checksum in this attempt
 }
 
 // errCut marks a request that ended early in a way a resume may repair:
@@ -201,6 +204,7 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 		t.streamed = md5.New()
 	}
 	t.hashing, t.hashed, t.hashPiece = t.streamed == nil, 0, 0
+	t.taken, t.outrun = 0, false
 	t.mu.Unlock()
 	if again && t.opts.Progress != nil {
 		t.startOver()
@@ -219,17 +223,12 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 		}()
 	}
 
-	next := make(chan *piece, len(t.pieces))
-	for _, p := range t.pieces {
-		next <- p
-	}
-	close(next)
 	workers := min(len(t.pieces), max(t.opts.Parallel, 1))
 	errs := make(chan error, workers)
 	for range workers {
 		go func() {
 			buf := make([]byte, transferBuffer)
-			for p := range next {
+			for p := t.take(); p != nil; p = t.take() {
 				if err := t.fetchPiece(ctx, p, buf); err != nil {
 					cancel(err)
 					errs <- err
@@ -279,6 +278,10 @@ func (t *transfer) attempt(parent context.Context, single, again bool) error {
 // plan): below it, the request's own cost outweighs what it saves.
 const minTailBlock = 1 << 20
 
+// tailBlock is the size of the ranges that end a download (see plan), and
+// of those that follow a checksum that fell behind (see take).
+func tailBlock(blockSize int64) int64 { return max(blockSize/8, minTailBlock) }
+
 // plan cuts the file into pieces, handed out in file order: one for a
 // single stream, else ranges of BlockSize, smaller when that keeps every
 // connection busy. When those ranges are large (4 tail blocks or more), the
@@ -299,7 +302,7 @@ func (t *transfer) plan(single bool) []*piece {
 			ps = append(ps, &piece{start: start, end: min(start+block, to)})
 		}
 	}
-	tail := max(t.opts.BlockSize/8, minTailBlock)
+	tail := tailBlock(t.opts.BlockSize)
 	if block < 4*tail {
 		cut(0, t.size, block)
 		return ps
@@ -325,13 +328,24 @@ func (t *transfer) readBackSum() ([]byte, error) {
 	h := md5.New()
 	buf := make([]byte, transferBuffer)
 	var hashed int64
-	for i, p := range t.pieces {
-		for hashed < p.end {
+	for i := 0; ; i++ {
+		t.mu.Lock()
+		if i == len(t.pieces) {
+			t.mu.Unlock()
+			break
+		}
+		p := t.pieces[i]
+		t.mu.Unlock()
+		for {
 			t.mu.Lock()
-			for !t.stopped && (p.start+p.done <= hashed || !t.val.known) {
+			for !t.stopped && hashed < p.end && (p.start+p.done <= hashed || !t.val.known) {
 				t.sumWaits = true
 				t.changed.Wait()
 				t.sumWaits = false
+			}
+			if hashed >= p.end {
+				t.mu.Unlock()
+				break
 			}
 			avail, noSum := p.start+p.done, t.val.known && t.val.md5 == nil
 			stopped := t.stopped && avail <= hashed
@@ -356,6 +370,33 @@ func (t *transfer) readBackSum() ([]byte, error) {
 		}
 	}
 	return h.Sum(nil), nil
+}
+
+// take hands out the next piece in file order, nil when none is left.
+//
+// Once a connection has waited for the checksum in this attempt (outrun),
+// the link is faster than the MD5, and the MD5 is what the download waits
+// for: from then on a piece larger than a tail block (see plan) is split,
+// the connection takes its first tail block and leaves the rest as the
+// next piece. The ranges in flight then complete close behind one another
+// in file order, and the checksum is fed steadily instead of in bursts of
+// a whole round of large ranges. On a link slower than the MD5 no
+// connection waits, and the ranges keep their size (one request per
+// BlockSize, as few first-byte waits as the plan gives).
+func (t *transfer) take() *piece {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.taken == len(t.pieces) {
+		return nil
+	}
+	p := t.pieces[t.taken]
+	if small := tailBlock(t.opts.BlockSize); t.outrun && p.done == 0 && p.end-p.start > small {
+		rest := &piece{start: p.start + small, end: p.end}
+		p.end = rest.start
+		t.pieces = slices.Insert(t.pieces, t.taken+1, rest)
+	}
+	t.taken++
+	return p
 }
 
 // checksumLead is how far the bytes written in order may run ahead of the
@@ -695,6 +736,7 @@ func (t *transfer) copy(body io.Reader, link *url.URL, p *piece, buf []byte, wat
 					waited = true
 				}
 				t.behind++
+				t.outrun = true
 				t.caughtUp.Wait()
 				t.behind--
 			}

@@ -166,7 +166,13 @@ func (r *slowReadBack) ReadAt(p []byte, off int64) (int, error) {
 // and returns a client of it and the file's id.
 func patternFileClient(t *testing.T, name string, size int64) (*Client, string) {
 	t.Helper()
-	fake := apitest.NewServer(apitest.Options{})
+	return patternFileClientOf(t, apitest.Options{}, name, size)
+}
+
+// patternFileClientOf is patternFileClient with a fake of the given options.
+func patternFileClientOf(t *testing.T, o apitest.Options, name string, size int64) (*Client, string) {
+	t.Helper()
+	fake := apitest.NewServer(o)
 	t.Cleanup(fake.Close)
 	id := fake.AddPatternFile(name, size)
 	c, err := New(Options{BaseURL: fake.URL, TokenSource: StaticToken("test-token")})
@@ -185,27 +191,137 @@ func TestTransfer_ChecksumLead(t *testing.T) {
 	t.Parallel()
 	const size = 128 << 20
 	c, id := patternFileClient(t, "lead.ifc", size)
-	f, err := os.Create(filepath.Join(t.TempDir(), "lead.part"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	opts := DownloadOptions{Parallel: 4, BlockSize: 4 << 20}.withDefaults()
-	tr := &transfer{c: c, http: c.blobClient(), fileID: id, size: size, w: f, resumable: true, opts: opts}
-	back := &slowReadBack{f: f, t: tr, delay: 2 * time.Millisecond}
-	tr.readBack = back
-	if err := tr.run(context.Background()); err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	tr, back, f := slowChecksumRun(t, c, id, size, 2*time.Millisecond)
 	if back.maxBehind == 0 {
 		t.Errorf("no connection waited for the checksum; the bytes written ran %d ahead of it", back.maxLead)
 	}
 	if back.reads < size/transferBuffer {
 		t.Errorf("%d read-backs, want the whole file's %d", back.reads, size/transferBuffer)
 	}
+	// The ranges taken once the connections had waited are tail blocks
+	// (see take), and they still cover the file once, in order.
+	planned := len((&transfer{size: size, opts: tr.opts}).plan(false))
+	if len(tr.pieces) <= planned {
+		t.Errorf("%d pieces fetched, as many as the plan's %d: none was split after the connections waited", len(tr.pieces), planned)
+	}
+	var at int64
+	for _, p := range tr.pieces {
+		if p.start != at || p.done != p.end-p.start {
+			t.Fatalf("piece [%d, %d) with %d bytes after %d: not contiguous and complete", p.start, p.end, p.done, at)
+		}
+		at = p.end
+	}
+	if at != size {
+		t.Errorf("pieces end at %d, want %d", at, size)
+	}
+	checkPatternFile(t, f, size)
+}
+
+// TestTransfer_SlowLinkKeepsRanges: on a link slower than the checksum no
+// connection waits for it, and the ranges are the plan's: none is split
+// into tail blocks, which would cost a long link a first-byte wait each.
+func TestTransfer_SlowLinkKeepsRanges(t *testing.T) {
+	t.Parallel()
+	const size = 16 << 20
+	c, id := patternFileClientOf(t, apitest.Options{BlobRate: 8 << 20}, "slow.ifc", size)
+	tr, back, f := slowChecksumRun(t, c, id, size, 0)
+	if back.maxBehind != 0 {
+		t.Errorf("%d connections waited for a checksum faster than the link", back.maxBehind)
+	}
+	want := (&transfer{size: size, opts: tr.opts}).plan(false)
+	type span struct{ Start, End int64 }
+	var wantSpans, gotSpans []span
+	for _, p := range want {
+		wantSpans = append(wantSpans, span{p.start, p.end})
+	}
+	for _, p := range tr.pieces {
+		gotSpans = append(gotSpans, span{p.start, p.end})
+	}
+	if d := cmp.Diff(wantSpans, gotSpans); d != "" {
+		t.Errorf("ranges fetched (-plan +got):\n%s", d)
+	}
+	checkPatternFile(t, f, size)
+}
+
+// TestTransfer_Take: pieces are handed out in file order, as planned until
+// a connection has waited for the checksum; from then on a piece larger
+// than a tail block is split, its first tail block taken and the rest left
+// next, and the pieces still cover the file once.
+func TestTransfer_Take(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	tr := &transfer{size: 64 * mib, opts: DownloadOptions{Parallel: 2, BlockSize: 8 * mib}}
+	tr.pieces = tr.plan(false)
+	planned := len(tr.pieces)
+	type span struct{ Start, End int64 }
+	var got []span
+	take := func() bool {
+		p := tr.take()
+		if p != nil {
+			got = append(got, span{p.start, p.end})
+		}
+		return p != nil
+	}
+	plan := tr.plan(false) // the same pieces, untouched
+	take()
+	take()
+	tr.outrun = true
+	take()
+	take()
+	split := plan[2].start
+	want := []span{{0, plan[0].end}, {plan[1].start, plan[1].end}, {split, split + mib}, {split + mib, split + 2*mib}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("first pieces (-want +got):\n%s", d)
+	}
+	for take() {
+	}
+	if tr.take() != nil {
+		t.Error("take() after the last piece gave another")
+	}
+	var at int64
+	for i, s := range got {
+		if s.Start != at || s.End <= s.Start {
+			t.Fatalf("piece %+v after %d: not contiguous", s, at)
+		}
+		if i >= 2 && s.End-s.Start > mib {
+			t.Errorf("piece %+v taken after the wait is larger than a tail block (1 MiB)", s)
+		}
+		at = s.End
+	}
+	// 62 MiB of bulk in 8 pieces of 7.75 MiB, then 2 tail blocks: after
+	// the first two, each bulk piece is taken as 7 tail blocks and 0.75 MiB.
+	if at != tr.size || len(got) != len(tr.pieces) || len(got) != 2+6*8+2 {
+		t.Errorf("pieces end at %d and number %d (%d in the list), want %d and %d; the plan had %d", at, len(got), len(tr.pieces), tr.size, 2+6*8+2, planned)
+	}
+}
+
+// slowChecksumRun downloads file id of size bytes with 4 connections of
+// 4 MiB ranges into a temporary file, through a read-back that waits delay
+// before each read, and returns the transfer, its read-back and the file.
+func slowChecksumRun(t *testing.T, c *Client, id string, size int64, delay time.Duration) (*transfer, *slowReadBack, *os.File) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "download.part"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	opts := DownloadOptions{Parallel: 4, BlockSize: 4 << 20}.withDefaults()
+	tr := &transfer{c: c, http: c.blobClient(), fileID: id, size: size, w: f, resumable: true, opts: opts}
+	back := &slowReadBack{f: f, t: tr, delay: delay}
+	tr.readBack = back
+	if err := tr.run(context.Background()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return tr, back, f
+}
+
+// checkPatternFile fails the test unless f holds the fake's pattern
+// content of size bytes.
+func checkPatternFile(t *testing.T, f *os.File, size int64) {
+	t.Helper()
 	h := md5.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
 		t.Fatal(err)
