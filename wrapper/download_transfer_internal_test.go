@@ -38,6 +38,18 @@ func TestTransfer_Report(t *testing.T) {
 	}
 }
 
+// span is a piece's range, for comparing pieces with cmp.
+type span struct{ Start, End int64 }
+
+// spans lists the ranges of ps.
+func spans(ps []*piece) []span {
+	var out []span
+	for _, p := range ps {
+		out = append(out, span{p.start, p.end})
+	}
+	return out
+}
+
 // TestTransfer_Plan: the pieces cover the file once, in order. Large
 // ranges end with one round of small tail ranges (BlockSize/8, 1 MiB at
 // least) and the rest is cut into a multiple of Parallel equal ranges, so
@@ -46,14 +58,6 @@ func TestTransfer_Report(t *testing.T) {
 func TestTransfer_Plan(t *testing.T) {
 	t.Parallel()
 	const mib = 1 << 20
-	type span struct{ Start, End int64 }
-	spans := func(ps []*piece) []span {
-		var out []span
-		for _, p := range ps {
-			out = append(out, span{p.start, p.end})
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		name            string
 		size, block     int64
@@ -229,15 +233,7 @@ func TestTransfer_SlowLinkKeepsRanges(t *testing.T) {
 		t.Errorf("%d connections waited for a checksum faster than the link", back.maxBehind)
 	}
 	want := (&transfer{size: size, opts: tr.opts}).plan(false)
-	type span struct{ Start, End int64 }
-	var wantSpans, gotSpans []span
-	for _, p := range want {
-		wantSpans = append(wantSpans, span{p.start, p.end})
-	}
-	for _, p := range tr.pieces {
-		gotSpans = append(gotSpans, span{p.start, p.end})
-	}
-	if d := cmp.Diff(wantSpans, gotSpans); d != "" {
+	if d := cmp.Diff(spans(want), spans(tr.pieces)); d != "" {
 		t.Errorf("ranges fetched (-plan +got):\n%s", d)
 	}
 	checkPatternFile(t, f, size)
@@ -251,9 +247,8 @@ func TestTransfer_Take(t *testing.T) {
 	t.Parallel()
 	const mib = 1 << 20
 	tr := &transfer{size: 64 * mib, opts: DownloadOptions{Parallel: 2, BlockSize: 8 * mib}}
-	tr.pieces = tr.plan(false)
-	planned := len(tr.pieces)
-	type span struct{ Start, End int64 }
+	plan := tr.plan(false)
+	tr.pieces = tr.plan(false) // the same pieces, for take to split
 	var got []span
 	take := func() bool {
 		p := tr.take()
@@ -262,7 +257,6 @@ func TestTransfer_Take(t *testing.T) {
 		}
 		return p != nil
 	}
-	plan := tr.plan(false) // the same pieces, untouched
 	take()
 	take()
 	tr.outrun = true
@@ -291,7 +285,7 @@ func TestTransfer_Take(t *testing.T) {
 	// 62 MiB of bulk in 8 pieces of 7.75 MiB, then 2 tail blocks: after
 	// the first two, each bulk piece is taken as 7 tail blocks and 0.75 MiB.
 	if at != tr.size || len(got) != len(tr.pieces) || len(got) != 2+6*8+2 {
-		t.Errorf("pieces end at %d and number %d (%d in the list), want %d and %d; the plan had %d", at, len(got), len(tr.pieces), tr.size, 2+6*8+2, planned)
+		t.Errorf("pieces end at %d and number %d (%d in the list), want %d and %d; the plan had %d", at, len(got), len(tr.pieces), tr.size, 2+6*8+2, len(plan))
 	}
 }
 
