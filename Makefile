@@ -203,7 +203,7 @@ bench:
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^Benchmark(CreateRun|GetRun|ClientCost)$$' -test.benchmem -test.count $(BENCH_COUNT)) > "$$dir/bench.txt" || fail=1; \
 	cat "$$dir/bench.txt"; \
 	$(GO) run ./internal/benchreport -max-ratio 1.10 -max-extra-allocs 10 < "$$dir/bench.txt" || fail=1; \
-	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload$$' -test.benchtime 9x) > "$$dir/download.txt" || fail=1; \
+	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownload$$' -test.benchtime 25x) > "$$dir/download.txt" || fail=1; \
 	(cd wrapper && "$$dir/wrapper.test" -test.run '^$$' -test.bench '^BenchmarkDownloadCappedLink$$' -test.benchtime 3x) >> "$$dir/download.txt" || fail=1; \
 	cat "$$dir/download.txt"; \
 	awk '$(DOWNLOAD_REPORT)' "$$dir/download.txt" || fail=1; \
