@@ -210,7 +210,7 @@ type Client struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 	// syncFile syncs a download's temporary file: (*os.File).Sync,
-	// replaced by tests that make the disk fail (download_durable.go).
+	// replaced by tests that make the disk fail (see partfile.Durable).
 	syncFile func(*os.File) error
 
 	// limiter spends the request budget and holds the rate-limit pause:

@@ -114,7 +114,7 @@ func TestDownloadCancelRemovesTemporaryFile(t *testing.T) {
 // temporary file's background syncs began (16 MiB and more written) ends
 // with the cancellation and leaves no file, and no goroutine for the leak
 // check of TestMain (that it waits for a sync still running is
-// TestDurableFile_WaitBeforeClose).
+// TestDurable_WaitBeforeClose, in internal/partfile).
 func TestDownloadCancelDuringBackgroundSync(t *testing.T) {
 	fake := newFake(t, apitest.Options{})
 	c := newClient(t, fake.URL)

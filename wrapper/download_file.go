@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/itwin-export/itwin-export/api"
+	"github.com/itwin-export/itwin-export/wrapper/internal/partfile"
 )
 
 // DownloadFile downloads a Storage file to path: its metadata first (the
@@ -261,23 +260,23 @@ func isSpecial(m fs.FileMode) bool {
 // a special file.
 func (c *Client) download(ctx context.Context, meta *api.StorageFile, path string, opts DownloadOptions) (*DownloadedFile, error) {
 	opts = opts.withDefaults()
-	removeStaleParts(path, time.Now())
+	partfile.RemoveStale(path, time.Now())
 	if st, err := os.Lstat(path); err == nil && isSpecial(st.Mode()) {
 		return c.downloadInto(ctx, meta, path, st.Mode(), opts)
 	}
-	tmp, err := createTemp(filepath.Dir(path), filepath.Base(path))
+	tmp, err := partfile.Create(filepath.Dir(path), filepath.Base(path))
 	if err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
 	// A background sync that fails stops the transfer, with its error.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	durable := newDurableFile(tmp, c.syncFile)
-	durable.failed = stop
+	durable := partfile.NewDurable(tmp, c.syncFile)
+	durable.Failed = stop
 	committed := false
 	defer func() {
 		if !committed {
-			durable.wait()
+			durable.Wait()
 			_ = tmp.Close()
 			_ = os.Remove(tmp.Name())
 		}
@@ -288,11 +287,11 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 			return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 		}
 	}
-	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, flush: durable.written, opts: opts}
+	t := &transfer{c: c, http: c.blobClient(), fileID: meta.ID, size: meta.Size, w: tmp, readBack: tmp, resumable: true, flush: durable.Written, opts: opts}
 	if err := t.run(ctx); err != nil {
 		return nil, err
 	}
-	if err := durable.sync(); err != nil {
+	if err := durable.Sync(); err != nil {
 		return nil, fmt.Errorf("download of file %s: %w", meta.ID, err)
 	}
 	if st, err := tmp.Stat(); err != nil || st.Size() != meta.Size {
@@ -307,20 +306,6 @@ func (c *Client) download(ctx context.Context, meta *api.StorageFile, path strin
 	committed = true
 	syncDir(filepath.Dir(path))
 	return &DownloadedFile{FileID: meta.ID, Path: path, Size: meta.Size}, nil
-}
-
-// createTemp creates the temporary file of a download beside its
-// destination, with mode 0666 minus the umask (the final file's, as curl
-// and wget give): the rename keeps it.
-func createTemp(dir, base string) (*os.File, error) {
-	for range 10000 {
-		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+".part")
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, &fs.PathError{Op: "createtemp", Path: filepath.Join(dir, "."+base+".*.part"), Err: fs.ErrExist}
 }
 
 // downloadInto streams a file into a special file (a device, a named pipe,

@@ -69,7 +69,7 @@ type transfer struct {
 	// resumable is false for a special file: what was written there cannot
 	// be taken back, so a cut is a failure.
 	resumable bool
-	// flush is told of each range written (see durableFile), so that the
+	// flush is told of each range written (see partfile.Durable), so that the
 	// final sync does not have the whole file to make durable at once; nil
 	// for a special file.
 	flush func(off, n int64)

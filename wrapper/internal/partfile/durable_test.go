@@ -1,12 +1,10 @@
-package wrapper
+package partfile
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -62,33 +60,33 @@ func (s *scriptedSync) sync() error {
 	return answer
 }
 
-// TestDurableFile_SyncsInTheBackground: a background sync starts once
-// syncEvery bytes were written, never two at once, and the bytes written
-// while one runs start the next one after it; the final sync waits for it.
-func TestDurableFile_SyncsInTheBackground(t *testing.T) {
+// TestDurable_SyncsInTheBackground: a background sync starts once
+// SyncEvery bytes were written, never two at once, and the bytes written
+// while one runs start the next one after it; the final Sync waits for it.
+func TestDurable_SyncsInTheBackground(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
 	s.blocks[1] = true
 	t.Cleanup(s.unblock)
 	var behind [][2]int64
-	d := &durableFile{syncFile: s.sync, writeBehind: func(off, n int64) { behind = append(behind, [2]int64{off, n}) }}
+	d := &Durable{SyncFile: s.sync, WriteBehind: func(off, n int64) { behind = append(behind, [2]int64{off, n}) }}
 
 	const chunk = 4 << 20
-	for i := range int64(syncEvery/chunk - 1) {
-		d.written(i*chunk, chunk)
+	for i := range int64(SyncEvery/chunk - 1) {
+		d.Written(i*chunk, chunk)
 	}
 	select {
 	case n := <-s.started:
-		t.Fatalf("sync %d started after %d bytes, fewer than %d", n, syncEvery-chunk, syncEvery)
+		t.Fatalf("sync %d started after %d bytes, fewer than %d", n, SyncEvery-chunk, SyncEvery)
 	default:
 	}
-	d.written(syncEvery-chunk, chunk)
+	d.Written(SyncEvery-chunk, chunk)
 	if n := <-s.started; n != 1 {
 		t.Fatalf("the first background sync is call %d", n)
 	}
-	// Twice syncEvery more bytes while the first sync runs: no second one.
-	for i := range int64(2 * syncEvery / chunk) {
-		d.written(syncEvery+i*chunk, chunk)
+	// Twice SyncEvery more bytes while the first sync runs: no second one.
+	for i := range int64(2 * SyncEvery / chunk) {
+		d.Written(SyncEvery+i*chunk, chunk)
 	}
 	select {
 	case n := <-s.started:
@@ -96,22 +94,22 @@ func TestDurableFile_SyncsInTheBackground(t *testing.T) {
 	default:
 	}
 	s.release <- nil
-	d.wait()
+	d.Wait()
 	// The next bytes start the next sync: those written meanwhile count.
-	d.written(3*syncEvery, chunk)
+	d.Written(3*SyncEvery, chunk)
 	if n := <-s.started; n != 2 {
 		t.Fatalf("the second background sync is call %d", n)
 	}
-	d.wait()
+	d.Wait()
 	// Counting starts again from each sync's start.
-	d.written(3*syncEvery+chunk, chunk)
-	d.wait()
+	d.Written(3*SyncEvery+chunk, chunk)
+	d.Wait()
 	select {
 	case n := <-s.started:
 		t.Fatalf("sync %d started %d bytes after the last one", n, chunk)
 	default:
 	}
-	if err := d.sync(); err != nil {
+	if err := d.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	if n := <-s.started; n != 3 {
@@ -123,22 +121,22 @@ func TestDurableFile_SyncsInTheBackground(t *testing.T) {
 	if s.overlap {
 		t.Error("two syncs ran at once")
 	}
-	if len(behind) != int(3*syncEvery/chunk)+2 || behind[len(behind)-1] != [2]int64{3*syncEvery + chunk, chunk} {
+	if len(behind) != int(3*SyncEvery/chunk)+2 || behind[len(behind)-1] != [2]int64{3*SyncEvery + chunk, chunk} {
 		t.Errorf("write-behind saw %d ranges, the last %v; want every range written", len(behind), behind[len(behind)-1])
 	}
 }
 
-// TestDurableFile_BackgroundFailureIsKept: a background sync that failed
+// TestDurable_BackgroundFailureIsKept: a background sync that failed
 // fails the final sync, even though a sync after it would succeed: the
 // system may have marked the pages it could not write clean.
-func TestDurableFile_BackgroundFailureIsKept(t *testing.T) {
+func TestDurable_BackgroundFailureIsKept(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
 	s.answers[1] = syscall.EIO
-	d := &durableFile{syncFile: s.sync}
-	d.written(0, syncEvery)
+	d := &Durable{SyncFile: s.sync}
+	d.Written(0, SyncEvery)
 	<-s.started
-	err := d.sync()
+	err := d.Sync()
 	if !errors.Is(err, syscall.EIO) {
 		t.Fatalf("sync: %v, want the background sync's EIO", err)
 	}
@@ -147,31 +145,31 @@ func TestDurableFile_BackgroundFailureIsKept(t *testing.T) {
 	}
 }
 
-// TestDurableFile_FailureStopsTheDownload: the first background sync that
-// fails is told to failed at once; no background sync starts after it, and
+// TestDurable_FailureIsToldOnce: the first background sync that
+// fails is told to Failed at once; no background sync starts after it, and
 // the final sync returns that failure without syncing again.
-func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
+func TestDurable_FailureIsToldOnce(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
 	s.answers[1] = syscall.EIO
 	var mu sync.Mutex
 	var told []error
-	d := &durableFile{syncFile: s.sync, failed: func(err error) {
+	d := &Durable{SyncFile: s.sync, Failed: func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		told = append(told, err)
 	}}
-	d.written(0, syncEvery)
+	d.Written(0, SyncEvery)
 	<-s.started
-	d.wait()
-	d.written(syncEvery, 2*syncEvery)
-	d.wait()
+	d.Wait()
+	d.Written(SyncEvery, 2*SyncEvery)
+	d.Wait()
 	select {
 	case n := <-s.started:
 		t.Errorf("sync %d started after one failed", n)
 	default:
 	}
-	if err := d.sync(); !errors.Is(err, syscall.EIO) {
+	if err := d.Sync(); !errors.Is(err, syscall.EIO) {
 		t.Errorf("sync: %v, want the background sync's EIO", err)
 	}
 	if d := cmp.Diff([]int{1}, s.seen); d != "" {
@@ -187,45 +185,15 @@ func TestDurableFile_FailureStopsTheDownload(t *testing.T) {
 // cmpErrno compares syscall.Errno values as numbers.
 var cmpErrno = cmp.Comparer(func(a, b error) bool { return errors.Is(a, b) && errors.Is(b, a) })
 
-// TestDurableFile_DiskFailureStopsTheDownload: a download whose first
-// background sync fails (EIO) stops there: it returns that error, not a
-// cancellation, syncs no more, leaves no file, and has fetched far less
-// than the file.
-func TestDurableFile_DiskFailureStopsTheDownload(t *testing.T) {
-	t.Parallel()
-	const size = 128 << 20
-	c, id := patternFileClient(t, "big.ifc", size)
-	var syncs atomic.Int32
-	c.syncFile = func(*os.File) error {
-		syncs.Add(1)
-		return syscall.EIO
-	}
-	var last atomic.Int64
-	dir := t.TempDir()
-	_, err := c.DownloadFile(context.Background(), id, filepath.Join(dir, "big.ifc"), DownloadOptions{Progress: func(done, _ int64) { last.Store(done) }})
-	if !errors.Is(err, syscall.EIO) || errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want the sync's EIO", err)
-	}
-	if n := syncs.Load(); n != 1 {
-		t.Errorf("%d syncs, want the one background sync that failed", n)
-	}
-	if got := last.Load(); got >= size/2 {
-		t.Errorf("the download went on to %d bytes of %d after the sync failed at %d", got, size, syncEvery)
-	}
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Errorf("left behind: %v", left)
-	}
-}
-
-// TestDurableFile_WaitBeforeClose: wait returns only once the background
+// TestDurable_WaitBeforeClose: Wait returns only once the background
 // sync has returned, so that the file is never closed under it.
-func TestDurableFile_WaitBeforeClose(t *testing.T) {
+func TestDurable_WaitBeforeClose(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
 	s.blocks[1] = true
 	t.Cleanup(s.unblock)
-	d := &durableFile{syncFile: s.sync}
-	d.written(0, syncEvery)
+	d := &Durable{SyncFile: s.sync}
+	d.Written(0, SyncEvery)
 	<-s.started
 	// The sync is released a moment later; wait must not return before
 	// the sync has returned (a wait that returns at once sees none).
@@ -233,40 +201,40 @@ func TestDurableFile_WaitBeforeClose(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		s.release <- nil
 	}()
-	d.wait()
+	d.Wait()
 	if d := cmp.Diff([]int{1}, s.seen); d != "" {
 		t.Errorf("syncs (-want +got):\n%s", d)
 	}
 }
 
-// TestDurableFile_RealFile: on a real file, written and sync leave the
+// TestDurable_RealFile: on a real file, Written and Sync leave the
 // bytes in place and report no error.
-func TestDurableFile_RealFile(t *testing.T) {
+func TestDurable_RealFile(t *testing.T) {
 	t.Parallel()
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	d := newDurableFile(f, (*os.File).Sync)
+	d := NewDurable(f, (*os.File).Sync)
 	block := make([]byte, 1<<20)
 	for i := range block {
 		block[i] = byte(i % 251)
 	}
-	for off := int64(0); off < syncEvery+2<<20; off += int64(len(block)) {
+	for off := int64(0); off < SyncEvery+2<<20; off += int64(len(block)) {
 		if _, err := f.WriteAt(block, off); err != nil {
 			t.Fatal(err)
 		}
-		d.written(off, int64(len(block)))
+		d.Written(off, int64(len(block)))
 	}
-	if err := d.sync(); err != nil {
+	if err := d.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Size() != syncEvery+2<<20 {
-		t.Errorf("size %d, want %d", st.Size(), syncEvery+2<<20)
+	if st.Size() != SyncEvery+2<<20 {
+		t.Errorf("size %d, want %d", st.Size(), SyncEvery+2<<20)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !linux || arm
 
-package wrapper
+package partfile
 
 import "os"
 
