@@ -19,7 +19,7 @@ const SyncEvery = 16 << 20
 // This matters where a sync costs more than the writes: on a virtual
 // machine every fsync waits for the host to flush its own cache, and a
 // 256 MiB file's one fsync at the end took 165–350 ms, nearly as long as
-// the file's MD5 (docs/benchmarks.md of the module).
+// the file's MD5 (see docs/benchmarks.md).
 type Durable struct {
 	// WriteBehind starts writing a range to disk without waiting; nil
 	// where the system has no such call.
