@@ -28,7 +28,8 @@ type Durable struct {
 	SyncFile func() error
 	// Failed, when set, is called once with the first failure of a
 	// background sync, so that the download stops at once instead of
-	// writing the rest of the file to a disk that failed.
+	// writing the rest of the file to a disk that failed. Set it before
+	// the first Written: the background sync reads it.
 	Failed func(error)
 
 	mu      sync.Mutex
