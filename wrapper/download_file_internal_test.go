@@ -12,10 +12,10 @@ import (
 	"github.com/itwin-export/itwin-export/wrapper/internal/partfile"
 )
 
-// TestDownloadStopsOnDiskFailure: a download whose first
-// background sync fails (EIO) stops there: it returns that error, not a
-// cancellation, syncs no more, leaves no file, and has fetched far less
-// than the file.
+// TestDownloadStopsOnDiskFailure: a download whose first background sync
+// of its temporary file fails (EIO) stops there: it returns that error,
+// not a cancellation, syncs no more, leaves no file, and has fetched far
+// less than the file.
 func TestDownloadStopsOnDiskFailure(t *testing.T) {
 	t.Parallel()
 	const size = 128 << 20
