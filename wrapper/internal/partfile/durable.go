@@ -21,11 +21,11 @@ const SyncEvery = 16 << 20
 // 256 MiB file's one fsync at the end took 165–350 ms, nearly as long as
 // the file's MD5 (see docs/benchmarks.md).
 type Durable struct {
-	// WriteBehind starts writing a range to disk without waiting; nil
+	// writeBehind starts writing a range to disk without waiting; nil
 	// where the system has no such call.
-	WriteBehind func(off, n int64)
-	// SyncFile is the file's Sync (a test's stand-in in tests).
-	SyncFile func() error
+	writeBehind func(off, n int64)
+	// syncFile is the file's Sync (a test's stand-in in tests).
+	syncFile func() error
 	// Failed, when set, is called once with the first failure of a
 	// background sync, so that the download stops at once instead of
 	// writing the rest of the file to a disk that failed. Set it before
@@ -42,7 +42,7 @@ type Durable struct {
 // NewDurable returns the Durable of f, synced by syncFile (the file's
 // Sync, or a test's stand-in), with the system's write-behind if it has one.
 func NewDurable(f *os.File, syncFile func(*os.File) error) *Durable {
-	return &Durable{WriteBehind: writeBehind(f), SyncFile: func() error { return syncFile(f) }}
+	return &Durable{writeBehind: writeBehind(f), syncFile: func() error { return syncFile(f) }}
 }
 
 // Written tells that the range [off, off+n) of the file was written: it
@@ -51,8 +51,8 @@ func NewDurable(f *os.File, syncFile func(*os.File) error) *Durable {
 // none failed.
 // Connections call it concurrently.
 func (d *Durable) Written(off, n int64) {
-	if d.WriteBehind != nil {
-		d.WriteBehind(off, n)
+	if d.writeBehind != nil {
+		d.writeBehind(off, n)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -68,7 +68,7 @@ func (d *Durable) Written(off, n int64) {
 // backgroundSync syncs the file once and keeps its failure.
 func (d *Durable) backgroundSync() {
 	defer d.running.Done()
-	err := d.SyncFile()
+	err := d.syncFile()
 	d.mu.Lock()
 	d.syncing = false
 	first := err != nil && d.err == nil
@@ -96,5 +96,5 @@ func (d *Durable) Sync() error {
 	if err != nil {
 		return err
 	}
-	return d.SyncFile()
+	return d.syncFile()
 }

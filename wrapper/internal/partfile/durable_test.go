@@ -69,7 +69,7 @@ func TestDurable_SyncsInTheBackground(t *testing.T) {
 	s.blocks[1] = true
 	t.Cleanup(s.unblock)
 	var behind [][2]int64
-	d := &Durable{SyncFile: s.sync, WriteBehind: func(off, n int64) { behind = append(behind, [2]int64{off, n}) }}
+	d := &Durable{syncFile: s.sync, writeBehind: func(off, n int64) { behind = append(behind, [2]int64{off, n}) }}
 
 	const chunk = 4 << 20
 	for i := range int64(SyncEvery/chunk - 1) {
@@ -133,7 +133,7 @@ func TestDurable_BackgroundFailureIsKept(t *testing.T) {
 	t.Parallel()
 	s := newScriptedSync()
 	s.answers[1] = syscall.EIO
-	d := &Durable{SyncFile: s.sync}
+	d := &Durable{syncFile: s.sync}
 	d.Written(0, SyncEvery)
 	<-s.started
 	err := d.Sync()
@@ -154,7 +154,7 @@ func TestDurable_FailureIsToldOnce(t *testing.T) {
 	s.answers[1] = syscall.EIO
 	var mu sync.Mutex
 	var told []error
-	d := &Durable{SyncFile: s.sync, Failed: func(err error) {
+	d := &Durable{syncFile: s.sync, Failed: func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		told = append(told, err)
@@ -192,7 +192,7 @@ func TestDurable_WaitBeforeClose(t *testing.T) {
 	s := newScriptedSync()
 	s.blocks[1] = true
 	t.Cleanup(s.unblock)
-	d := &Durable{SyncFile: s.sync}
+	d := &Durable{syncFile: s.sync}
 	d.Written(0, SyncEvery)
 	<-s.started
 	// The sync is released a moment later; wait must not return before
