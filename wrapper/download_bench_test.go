@@ -68,7 +68,7 @@ func BenchmarkDownload(b *testing.B) {
 	}
 	var rawSync time.Duration
 	plain := func() { rawSync = benchRawDownload(b, raw, link, filepath.Join(dir, "raw.ifc")) }
-	hashBuf := make([]byte, 256<<10)
+	hashBuf := make([]byte, wrapper.TransferBuffer)
 	b.ResetTimer()
 	for i := range b.N {
 		var tr, tw time.Duration

@@ -15,3 +15,7 @@ func SetClock(c *Client, now func() time.Time, sleep func(ctx context.Context, d
 func NewLocalLimiterOnClock(b RateBudget, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *LocalLimiter {
 	return newLocalLimiter(b, now, sleep)
 }
+
+// TransferBuffer is the size of a download connection's buffer and of the
+// checksum's read-back buffer.
+const TransferBuffer = transferBuffer

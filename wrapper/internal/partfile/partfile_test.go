@@ -17,12 +17,11 @@ import (
 // twice.
 func TestCreate_NameAndMode(t *testing.T) {
 	dir := t.TempDir()
-	probe, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_CREATE|os.O_WRONLY, 0o666)
-	if err != nil {
+	probe := filepath.Join(dir, "probe")
+	if err := os.WriteFile(probe, nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	probeInfo, err := probe.Stat()
-	probe.Close()
+	probeInfo, err := os.Stat(probe)
 	if err != nil {
 		t.Fatal(err)
 	}
